@@ -1,0 +1,70 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+
+#include "ivfast/black_batch.hpp"
+#include "strided.hpp"
+
+namespace py = pybind11;
+using ivfast_bind::as_strided;
+using ivfast_bind::CArray;
+namespace bb = ivfast::black_batch;
+
+namespace {
+
+using Black = void (*)(const bb::BlackInputs&, std::size_t, double*, int);
+
+py::array_t<double> run_black(Black kernel, const CArray<double>& forward, const CArray<double>& strike,
+                              const CArray<double>& tau, const CArray<double>& vol, const CArray<std::uint8_t>& is_call,
+                              const CArray<double>& discount, py::ssize_t n, int threads) {
+  const bb::BlackInputs in{as_strided(forward, n, "forward"), as_strided(strike, n, "strike"),
+                           as_strided(tau, n, "tau"),         as_strided(vol, n, "vol"),
+                           as_strided(discount, n, "discount"), as_strided(is_call, n, "is_call")};
+  py::array_t<double> out(n);
+  double* dst = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    kernel(in, static_cast<std::size_t>(n), dst, threads);
+  }
+  return out;
+}
+
+py::tuple implied_vol(const CArray<double>& price, const CArray<double>& forward, const CArray<double>& strike,
+                      const CArray<double>& tau, const CArray<std::uint8_t>& is_call, const CArray<double>& discount,
+                      py::ssize_t n, int threads) {
+  const bb::InversionInputs in{as_strided(price, n, "price"), as_strided(forward, n, "forward"),
+                               as_strided(strike, n, "strike"), as_strided(tau, n, "tau"),
+                               as_strided(discount, n, "discount"), as_strided(is_call, n, "is_call")};
+  py::array_t<double> out(n);
+  py::array_t<std::int8_t> status(n);
+  double* dst = out.mutable_data();
+  std::int8_t* st = status.mutable_data();
+  {
+    py::gil_scoped_release release;
+    bb::implied_vol(in, static_cast<std::size_t>(n), dst, st, threads);
+  }
+  return py::make_tuple(out, status);
+}
+
+}  // namespace
+
+void register_black(py::module_& m) {
+  m.def(
+      "black_price",
+      [](const CArray<double>& f, const CArray<double>& k, const CArray<double>& t, const CArray<double>& v,
+         const CArray<std::uint8_t>& c, const CArray<double>& d, py::ssize_t n,
+         int threads) { return run_black(bb::price, f, k, t, v, c, d, n, threads); },
+      py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
+      py::arg("n"), py::arg("threads"), "Discounted Black-76 prices over n broadcast elements.");
+  m.def(
+      "black_vega",
+      [](const CArray<double>& f, const CArray<double>& k, const CArray<double>& t, const CArray<double>& v,
+         const CArray<std::uint8_t>& c, const CArray<double>& d, py::ssize_t n,
+         int threads) { return run_black(bb::vega, f, k, t, v, c, d, n, threads); },
+      py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
+      py::arg("n"), py::arg("threads"), "Discounted Black-76 vegas over n broadcast elements.");
+  m.def("implied_vol", &implied_vol, py::arg("price"), py::arg("forward"), py::arg("strike"), py::arg("tau"),
+        py::arg("is_call"), py::arg("discount"), py::arg("n"), py::arg("threads"),
+        "Let's Be Rational implied volatility over n broadcast elements; returns (vol, status).");
+}

@@ -1,0 +1,33 @@
+// Black-76 on forwards, in price units and in Jaeckel's normalised form.
+//
+// Conventions: F forward, K strike, tau year fraction, sigma annualised volatility,
+// s = sigma*sqrt(tau) total standard deviation, x = ln(F/K) log-moneyness (forward over
+// strike), theta = +1 for calls and -1 for puts. Prices are undiscounted unless a function
+// says otherwise; the normalised price is beta = price / sqrt(F*K).
+#pragma once
+
+namespace ivfast::black {
+
+// Normalised out-of-the-money call b(x, s) for x <= 0:
+//   b = exp(x/2) Phi(x/s + s/2) - exp(-x/2) Phi(x/s - s/2),
+// evaluated with relative accuracy that stays close to the problem's conditioning even where
+// b underflows the naive formula (deep out of the money) or cancels (small s).
+double normalised_otm_call(double x, double s);
+
+// Normalised vega db/ds = phi(x/s + s/2) * exp(x/2) = exp(-x^2/(2 s^2) - s^2/8) / sqrt(2 pi).
+double normalised_vega(double x, double s);
+
+// Normalised intrinsic value theta*(exp(x/2) - exp(-x/2)) floored at zero.
+double normalised_intrinsic(double x, double theta);
+
+// Normalised Black price of a call (theta = +1) or put (theta = -1) for any x.
+double normalised_black(double x, double s, double theta);
+
+// Undiscounted Black-76 price; NaN for invalid inputs (non-positive F, K, tau; negative or
+// non-finite sigma). sigma == 0 gives the intrinsic value.
+double price(double forward, double strike, double tau, double sigma, bool is_call);
+
+// Undiscounted Black-76 vega dPrice/dsigma (same for calls and puts).
+double vega(double forward, double strike, double tau, double sigma);
+
+}  // namespace ivfast::black

@@ -1,0 +1,73 @@
+"""Argument checking and broadcasting shared by the array-valued public functions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["as_float_array", "as_bool_array", "broadcast_flat", "resolve_threads"]
+
+
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """Convert ``value`` to a float64 array or raise ``ValueError`` naming ``name``."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a real number or an array of real numbers ({exc})") from None
+    return arr
+
+
+def as_bool_array(value: Any, name: str) -> np.ndarray:
+    """Convert ``value`` (bools, or 'c'/'call'/'p'/'put' strings) to a bool array."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind in "iu":
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{name}: expected booleans (True for calls), got integers other than 0/1")
+        return arr.astype(bool)
+    if arr.dtype.kind in "UO":
+        lowered = np.char.lower(arr.astype(str))
+        calls = np.isin(lowered, ("c", "call"))
+        puts = np.isin(lowered, ("p", "put"))
+        if not (calls | puts).all():
+            raise ValueError(f"{name}: expected True/False or 'call'/'put'/'c'/'p'")
+        return calls
+    raise ValueError(f"{name}: expected booleans (True for calls), got dtype {arr.dtype}")
+
+
+def broadcast_flat(arrays: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], dict[str, np.ndarray]]:
+    """Broadcast named arrays together; return the common shape and flat contiguous views.
+
+    Size-1 arrays stay size 1 (the kernels broadcast them with stride 0 at no copy cost).
+    """
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k}{a.shape}" for k, a in arrays.items())
+        raise ValueError(f"shapes do not broadcast: {shapes}") from None
+    flat = {}
+    for name, a in arrays.items():
+        if a.size == 1:
+            flat[name] = np.ascontiguousarray(a.reshape(1))
+        else:
+            flat[name] = np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
+    return shape, flat
+
+
+def resolve_threads(threads: int | None) -> int:
+    """Validate ``threads``: None -> 0 (OpenMP default: OMP_NUM_THREADS or all cores)."""
+    if threads is None:
+        return 0
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
+    return int(threads)
+
+
+def default_threads() -> int:
+    """Threads the kernels use when ``threads=None``."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
