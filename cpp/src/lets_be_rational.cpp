@@ -101,17 +101,17 @@ enum class Objective { kLower, kMiddle, kUpper };
 
 // One Householder(3) step on g(s) = 1/ln b - 1/ln beta (lower), b - beta (middle) or
 // ln((b_max - beta)/(b_max - b)) (upper); h2 = g''/g', h3 = g'''/g' from b''/b', b'''/b'.
-double householder_step(double s, double beta, double x, double b_max, Objective objective) {
-  const double b = black::normalised_otm_call(x, s);
-  const double b1 = black::normalised_vega(x, s);
+// ln_beta is ln(beta), hoisted out of the iterations (used by the lower objective only).
+double householder_step(double s, double beta, double ln_beta, double x, double b_max, Objective objective) {
+  const auto [b, b1] = black::normalised_otm_call_and_vega(x, s);
   const double q2 = x * x / (s * s * s) - 0.25 * s;
   const double q3 = q2 * q2 - 3.0 * x * x / (s * s * s * s) - 0.25;
   double nu, h2, h3;
   switch (objective) {
     case Objective::kLower: {
-      const double ell = std::log(b), ell_beta = std::log(beta), u = b1 / b;
+      const double ell = std::log(b), u = b1 / b;
       const double c = 1.0 + 2.0 / ell;
-      nu = ell * (ell_beta - ell) / (ell_beta * u);
+      nu = ell * (ln_beta - ell) / (ln_beta * u);
       h2 = q2 - u * c;
       h3 = q3 + u * u * (2.0 + 6.0 / ell + 6.0 / (ell * ell)) - 3.0 * q2 * u * c;
       break;
@@ -137,17 +137,15 @@ double householder_step(double s, double beta, double x, double b_max, Objective
 
 }  // namespace
 
-double normalised_otm_total_vol(double beta, double x) {
-  const double b_max = std::exp(0.5 * x);
+double normalised_otm_total_vol(double beta, double x, double b_max) {
   if (!(beta > 0.0) || !(beta < b_max)) return kNaN;
   const double s_c = std::sqrt(2.0 * std::fabs(x));
-  const double b_c = black::normalised_otm_call(x, s_c);
-  const double v_c = black::normalised_vega(x, s_c);
+  const auto [b_c, v_c] = black::normalised_otm_call_and_vega(x, s_c);
   double s;
   Objective objective = Objective::kMiddle;
   if (beta < b_c) {
     const double s_l = s_c - b_c / v_c;
-    const double b_l = black::normalised_otm_call(x, s_l);
+    const auto [b_l, v_l] = black::normalised_otm_call_and_vega(x, s_l);
     if (beta < b_l) {
       const MapValue m = lower_map(x, s_l);
       const double r = control_parameter_right(0.0, b_l, 0.0, m.f, 1.0, m.fp, m.fpp);
@@ -155,15 +153,13 @@ double normalised_otm_total_vol(double beta, double x) {
       s = f > 0.0 ? inverse_lower_map(f, x) : inverse_lower_map(beta, x);
       objective = Objective::kLower;
     } else {
-      const double v_l = black::normalised_vega(x, s_l);
       const double r = control_parameter_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0);
       s = rational_cubic(beta, b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, r);
     }
   } else {
     const double s_u = s_c + (b_max - b_c) / v_c;
-    const double b_u = black::normalised_otm_call(x, s_u);
+    const auto [b_u, v_u] = black::normalised_otm_call_and_vega(x, s_u);
     if (beta <= b_u) {
-      const double v_u = black::normalised_vega(x, s_u);
       const double r = control_parameter_left(b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, 0.0);
       s = rational_cubic(beta, b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, r);
     } else {
@@ -177,7 +173,8 @@ double normalised_otm_total_vol(double beta, double x) {
     }
   }
   if (!(s > 0.0) || !std::isfinite(s)) s = s_c > 0.0 ? s_c : 1.0;
-  for (int i = 0; i < kHouseholderSteps; ++i) s = householder_step(s, beta, x, b_max, objective);
+  const double ln_beta = objective == Objective::kLower ? std::log(beta) : 0.0;
+  for (int i = 0; i < kHouseholderSteps; ++i) s = householder_step(s, beta, ln_beta, x, b_max, objective);
   return s;
 }
 
@@ -194,9 +191,10 @@ Result implied_vol(double price, double forward, double strike, double tau, bool
   // Invert the out-of-the-money member: a call at x = -|ln(F/K)|, after removing intrinsic.
   const double x = -std::fabs(std::log(forward / strike));
   const double beta = (price - intrinsic) / (std::sqrt(forward) * std::sqrt(strike));
-  if (!(beta < std::exp(0.5 * x))) return {kNaN, Status::kAboveUpperBound};
+  const double b_max = std::exp(0.5 * x);
+  if (!(beta < b_max)) return {kNaN, Status::kAboveUpperBound};
   if (!(beta > 0.0)) return {kNaN, Status::kBelowIntrinsic};
-  const double s = normalised_otm_total_vol(beta, x);
+  const double s = normalised_otm_total_vol(beta, x, b_max);
   return {s / std::sqrt(tau), Status::kOk};
 }
 

@@ -12,30 +12,57 @@ namespace {
 // exp(z^2) with z^2 split into an exact head and tail, so the rounding of z*z (relative
 // error eps, absolute error eps*z^2 in the exponent) does not cost eps*z^2 relative accuracy.
 double exp_of_square(double z) {
+  // Veltkamp split z = hi + lo (hi with 26 significant bits) makes hi*hi, hi*lo, lo*lo exact,
+  // so z^2 = head + tail exactly; portable and branch-free, unlike a libm fma call.
+  constexpr double kSplitter = 134217729.0;  // 2^27 + 1
+  const double c = kSplitter * z;
+  const double hi = c - (c - z), lo = z - hi;
   const double head = z * z;
-  const double tail = std::fma(z, z, -head);
+  const double tail = ((hi * hi - head) + 2.0 * hi * lo) + lo * lo;
   return std::exp(head) * (1.0 + tail);
 }
 
-// Asymptotic series erfcx(z) ~ 1/(z sqrt(pi)) * sum_m (-1)^m (2m-1)!! / (2 z^2)^m, used only
-// where erfc(z) would underflow (z > 26); there ten terms are far below double precision.
-double erfcx_asymptotic(double z) {
+// W. J. Cody (1969), "Rational Chebyshev approximations for the error function", Math. Comp.
+// 23(107), 631-637: tables II-IV (published coefficients), written as Horner evaluations.
+// erf(z) = z P(z^2)/Q(z^2) for |z| <= 0.5.
+double erf_small(double z) {
+  const double y = z * z;
+  const double num = (((1.857777061846031526730e-1 * y + 3.161123743870565596947e0) * y + 1.138641541510501556495e2) * y +
+                      3.774852376853020208137e2) * y + 3.209377589138469472562e3;
+  const double den = (((y + 2.360129095234412093499e1) * y + 2.440246379344441733056e2) * y + 1.282616526077372275645e3) * y +
+                     2.844236833439170622273e3;
+  return z * num / den;
+}
+
+// erfcx(z) = P(z)/Q(z) for 0.5 <= z <= 4.
+double erfcx_mid(double z) {
+  const double num = (((((((2.15311535474403846343e-8 * z + 5.64188496988670089180e-1) * z + 8.88314979438837594118e0) * z +
+                          6.61191906371416294775e1) * z + 2.98635138197400131132e2) * z + 8.81952221241769090411e2) * z +
+                       1.71204761263407058314e3) * z + 2.05107837782607146532e3) * z + 1.23033935479799725272e3;
+  const double den = (((((((z + 1.57449261107098347253e1) * z + 1.17693950891312499305e2) * z + 5.37181101862009857509e2) * z +
+                         1.62138957456669018874e3) * z + 3.29079923573345962678e3) * z + 4.36261909014324715820e3) * z +
+                      3.43936767414372163696e3) * z + 1.23033935480374942043e3;
+  return num / den;
+}
+
+// erfcx(z) = (1/sqrt(pi) - y P(y)/Q(y)) / z with y = 1/z^2, for z >= 4.
+double erfcx_large(double z) {
   constexpr double kInvSqrtPi = 0.564189583547756286948079451560772586;
-  const double u = 1.0 / (2.0 * z * z);
-  double term = 1.0, sum = 1.0;
-  for (int m = 1; m <= 10; ++m) {
-    term *= -(2.0 * m - 1.0) * u;
-    sum += term;
-  }
-  return kInvSqrtPi / z * sum;
+  const double y = 1.0 / (z * z);
+  const double num = ((((1.63153871373020978498e-2 * y + 3.05326634961232344035e-1) * y + 3.60344899949804439429e-1) * y +
+                       1.25781726111229246204e-1) * y + 1.60837851487422766278e-2) * y + 6.58749161529837803157e-4;
+  const double den = ((((y + 2.56852019228982242072e0) * y + 1.87295284992346047209e0) * y + 5.27905102951428412248e-1) * y +
+                      6.05183413124413191178e-2) * y + 2.33520497626869185443e-3;
+  return (kInvSqrtPi - y * num / den) / z;
 }
 
 }  // namespace
 
 double erfcx(double z) {
+  if (z >= 4.0) return erfcx_large(z);
+  if (z >= 0.5) return erfcx_mid(z);
+  if (z > -0.5) return std::exp(z * z) * (1.0 - erf_small(z));
   if (std::isnan(z)) return z;
-  if (z > 26.0) return erfcx_asymptotic(z);
-  if (z >= 0.0) return exp_of_square(z) * std::erfc(z);
   // erfc(z) = 2 - erfc(-z) for negative z: no cancellation, both terms positive.
   if (z < -26.6) return std::numeric_limits<double>::infinity();
   return 2.0 * exp_of_square(z) - erfcx(-z);
@@ -44,9 +71,7 @@ double erfcx(double z) {
 double cdf(double z) {
   if (z >= 0.0) return 1.0 - 0.5 * std::erfc(z * kInvSqrt2);
   // exp(-z^2/2) * erfcx(-z/sqrt2) / 2 keeps relative accuracy deep in the lower tail.
-  const double u = -z * kInvSqrt2;
-  if (u > 26.0) return 0.5 * std::exp(-u * u) * erfcx(u);
-  return 0.5 * std::erfc(u);
+  return 0.5 * std::erfc(-z * kInvSqrt2);
 }
 
 double inverse_cdf(double p) {

@@ -14,6 +14,12 @@ namespace ivfast::black {
 // b underflows the naive formula (deep out of the money) or cancels (small s).
 double normalised_otm_call(double x, double s);
 
+// b(x, s) together with db/ds, sharing their common exponential factor.
+struct OtmCall {
+  double b, vega;
+};
+OtmCall normalised_otm_call_and_vega(double x, double s);
+
 // Normalised vega db/ds = phi(x/s + s/2) * exp(x/2) = exp(-x^2/(2 s^2) - s^2/8) / sqrt(2 pi).
 double normalised_vega(double x, double s);
 

@@ -19,9 +19,10 @@ struct Result {
 };
 
 // Total standard deviation s = sigma*sqrt(tau) from a normalised out-of-the-money call price
-// beta = b(x, s) with x <= 0, 0 < beta < exp(x/2). Four-branch rational initial guess
-// followed by two Householder(3) steps on branch-specific objectives.
-double normalised_otm_total_vol(double beta, double x);
+// beta = b(x, s) with x <= 0, 0 < beta < b_max = exp(x/2) (passed in, as callers have it).
+// Four-branch rational initial guess followed by two Householder(3) steps on branch-specific
+// objectives. NaN when beta is outside (0, b_max).
+double normalised_otm_total_vol(double beta, double x, double b_max);
 
 // Implied Black volatility of an undiscounted price. Exactly intrinsic gives 0.
 Result implied_vol(double price, double forward, double strike, double tau, bool is_call);

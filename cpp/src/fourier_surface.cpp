@@ -1,0 +1,109 @@
+#include "ivfast/fourier_surface.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include "ivfast/parallel.hpp"
+
+namespace ivfast::fourier {
+
+int parameter_count(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::black_scholes: return 1;
+    case ModelKind::heston: return 5;
+    case ModelKind::bates: return 8;
+  }
+  return 0;
+}
+
+namespace {
+
+// Per-thread scratch: the two wings' log-moneyness, their prices, and the FFT buffers.
+struct SliceScratch {
+  std::vector<double> k_call, k_put, c_call, c_put;
+  std::vector<std::size_t> idx_call, idx_put;
+  CarrMadanWorkspace fft;
+};
+
+template <class Model>
+void price_slice(const Model& model, double tau, const SurfaceGrid& g, bool is_call, double* row,
+                 SliceScratch& s, const CarrMadanSettings& settings) {
+  const double fwd = g.spot * std::exp((g.rate - g.dividend) * tau);
+  const double disc = std::exp(-g.rate * tau);
+  s.k_call.clear(), s.k_put.clear(), s.idx_call.clear(), s.idx_put.clear();
+  for (std::size_t i = 0; i < g.n_strikes; ++i) {
+    const double strike = g.strikes[i];
+    row[i] = NAN;
+    if (!(strike > 0.0) || !std::isfinite(strike)) continue;
+    const double k = std::log(strike / fwd);
+    if (k >= 0.0) {
+      s.k_call.push_back(k), s.idx_call.push_back(i);
+    } else {
+      s.k_put.push_back(-k), s.idx_put.push_back(i);  // a put at k is e^k times a call at -k under x*
+    }
+  }
+  s.c_call.resize(s.k_call.size());
+  s.c_put.resize(s.k_put.size());
+  otm_call_prices(model, tau, s.k_call.data(), s.k_call.size(), s.c_call.data(), s.fft, settings);
+  otm_call_prices(ShareMeasure<Model>{model}, tau, s.k_put.data(), s.k_put.size(), s.c_put.data(), s.fft, settings);
+  // Normalised prices (units of the discounted forward); parity c - p = 1 - e^k.
+  for (std::size_t j = 0; j < s.k_call.size(); ++j) {
+    const double c = s.c_call[j], k = s.k_call[j];
+    row[s.idx_call[j]] = disc * fwd * (is_call ? c : c - 1.0 + std::exp(k));
+  }
+  for (std::size_t j = 0; j < s.k_put.size(); ++j) {
+    const double k = -s.k_put[j], p = std::exp(k) * s.c_put[j];
+    row[s.idx_put[j]] = disc * fwd * (is_call ? p + 1.0 - std::exp(k) : p);
+  }
+}
+
+template <class Model>
+void price_one(const Model& model, double tau, const SurfaceGrid& g, bool is_call, double* row, SliceScratch& s,
+               const CarrMadanSettings& settings) {
+  if (!model.valid() || !(tau > 0.0) || !std::isfinite(tau)) {
+    for (std::size_t i = 0; i < g.n_strikes; ++i) row[i] = NAN;
+    return;
+  }
+  price_slice(model, tau, g, is_call, row, s, settings);
+}
+
+void price_task(ModelKind kind, const double* p, double tau, const SurfaceGrid& g, bool is_call, double* row,
+                SliceScratch& s, const CarrMadanSettings& settings) {
+  switch (kind) {
+    case ModelKind::black_scholes:
+      return price_one(BlackScholesModel{p[0]}, tau, g, is_call, row, s, settings);
+    case ModelKind::heston:
+      return price_one(HestonModel{p[0], p[1], p[2], p[3], p[4]}, tau, g, is_call, row, s, settings);
+    case ModelKind::bates:
+      return price_one(BatesModel{{p[0], p[1], p[2], p[3], p[4]}, p[5], p[6], p[7]}, tau, g, is_call, row, s,
+                       settings);
+  }
+}
+
+}  // namespace
+
+void price_surfaces(ModelKind kind, const double* params, std::size_t n_sets, std::size_t param_stride,
+                    const SurfaceGrid& grid, bool is_call, double* out, int threads,
+                    const CarrMadanSettings& settings) {
+  const std::size_t tasks = n_sets * grid.n_taus;
+  const bool market_ok = grid.spot > 0.0 && std::isfinite(grid.spot) && std::isfinite(grid.rate) &&
+                         std::isfinite(grid.dividend);
+  // One task is a whole maturity slice (hundreds of characteristic-function evaluations).
+  const int n_threads = parallel::resolve_threads(threads, tasks, 1);
+#pragma omp parallel num_threads(n_threads)
+  {
+    SliceScratch scratch;
+#pragma omp for schedule(dynamic)
+    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+      const std::size_t set = static_cast<std::size_t>(t) / grid.n_taus, m = static_cast<std::size_t>(t) % grid.n_taus;
+      double* row = out + static_cast<std::size_t>(t) * grid.n_strikes;
+      if (!market_ok) {
+        for (std::size_t i = 0; i < grid.n_strikes; ++i) row[i] = NAN;
+        continue;
+      }
+      price_task(kind, params + set * param_stride, grid.taus[m], grid, is_call, row, scratch, settings);
+    }
+  }
+}
+
+}  // namespace ivfast::fourier

@@ -1,0 +1,21 @@
+"""``ivfast demo``: the end-to-end demonstration (see ivfast.demo)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("demo", help="run the end-to-end demo and print what it measures")
+    parser.add_argument("--out", default="ivfast-demo", help="folder for figures and exported files")
+    parser.add_argument("--quick", action="store_true", help="smaller problem sizes (for tests)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import demo
+
+    n = 100_000 if args.quick else 1_000_000
+    print(f"== 1. Implied volatility (Let's Be Rational), {n:,} random options ==")
+    print(demo.iv_demo_table(demo.run_iv_stage(n)))
+    return 0

@@ -1,0 +1,321 @@
+"""Calibration of one raw SVI slice to total variances: quasi-explicit inner solve (Zeliade 2009)
+over a global-then-local search in (m, sigma), then a constrained 5-parameter polish.
+
+Zeliade Systems (2009), "Quasi-explicit calibration of Gatheral's SVI model": with
+y = (k - m)/sigma the slice is w = a + d y + c sqrt(y^2 + 1), c = b sigma, d = rho b sigma,
+which is linear in (a, d, c). For fixed (m, sigma) the best (a, d, c) is a 3-variable
+least-squares problem under linear constraints, solved here exactly by enumerating the
+active sets of its KKT system (batched over many (m, sigma) at once). The constraints are
+|d| <= c (|rho| <= 1), c + |d| <= S sigma (wing slopes b(1 +- rho) <= S, Lee's bound S = 2)
+and a + c - |d| >= 0, a linear inner approximation of a + sqrt(c^2 - d^2) >= 0
+(sqrt(c^2 - d^2) >= c - |d|). The polish then enforces the exact constraint
+a + b sigma sqrt(1 - rho^2) >= 0, and optionally g(k) >= 0 on a grid.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from ._quotes import quote_vector, quote_weights
+from ._svi_slice import NaturalSVI, RawSVI, butterfly_g
+from .ssvi import ssvi_total_variance
+
+__all__ = ["fit_slice", "fit_slice_vols"]
+
+_MIN_QUOTES = 5  # five parameters
+_RHO_MAX = 1.0 - 1e-9
+_SIGMA_MIN = 1e-8
+# Constraint rows over x = (a, d, c): A x >= lower; lower[2:4] are scaled by -S*sigma.
+_A = np.array(
+    [[0, -1, 1], [0, 1, 1], [0, -1, -1], [0, 1, -1], [1, -1, 1], [1, 1, 1]],
+    dtype=np.float64,
+)
+_N_CON = _A.shape[0]
+
+
+def _active_sets() -> np.ndarray:
+    """Indicator rows of every active set with linearly independent constraint normals."""
+    rows = []
+    for size in range(4):
+        for subset in itertools.combinations(range(_N_CON), size):
+            if size == 0 or np.linalg.matrix_rank(_A[list(subset)]) == size:
+                row = np.zeros(_N_CON, dtype=bool)
+                row[list(subset)] = True
+                rows.append(row)
+    return np.array(rows)
+
+
+_ACTIVE = _active_sets()
+
+
+def _kkt_template() -> np.ndarray:
+    """KKT matrices [[H, -A^T], [A_S, I_inactive]] with H left zero, one per active set."""
+    n = 3 + _N_CON
+    t = np.zeros((len(_ACTIVE), n, n))
+    t[:, :3, 3:] = -_A.T
+    for s, active in enumerate(_ACTIVE):
+        t[s, 3:, :3] = _A * active[:, None]
+        t[s, 3:, 3:] = np.diag(~active).astype(np.float64)
+    return t
+
+
+_KKT = _kkt_template()
+
+
+def _inner_solve(
+    m: np.ndarray, sigma: np.ndarray, k: np.ndarray, w: np.ndarray, wt: np.ndarray, slope: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best (a, d, c) and weighted SSE for each (m[i], sigma[i]) (exact constrained LS)."""
+    y = (k[None, :] - m[:, None]) / sigma[:, None]
+    basis = np.stack([np.ones_like(y), y, np.sqrt(y * y + 1.0)], axis=-1)
+    bw = basis * wt[None, :, None]
+    H = np.einsum("gni,gnj->gij", bw, basis)
+    H += 1e-13 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(3)  # keeps KKT solvable
+    r = np.einsum("gni,n->gi", bw, w)
+    lower = np.zeros((len(m), _N_CON))
+    lower[:, 2:4] = -slope * sigma[:, None]
+    G, S = len(m), len(_ACTIVE)
+    M = np.broadcast_to(_KKT, (G, S) + _KKT.shape[1:]).copy()
+    M[:, :, :3, :3] = H[:, None]
+    rhs = np.zeros((G, S, 3 + _N_CON))
+    rhs[:, :, :3] = r[:, None]
+    rhs[:, :, 3:] = lower[:, None] * _ACTIVE[None]
+    x = np.linalg.solve(M, rhs[..., None])[..., :3, 0]
+    tol = 1e-10 * (1.0 + slope * sigma)[:, None, None]
+    feasible = (np.einsum("ij,gsj->gsi", _A, x) >= lower[:, None] - tol).all(axis=-1)
+    sse = np.einsum("gsi,gij,gsj->gs", x, H, x) - 2.0 * np.einsum("gsi,gi->gs", x, r) + wt @ (w * w)
+    sse = np.where(feasible, sse, np.inf)
+    best = np.argmin(sse, axis=1)
+    idx = np.arange(G)
+    return x[idx, best], np.maximum(sse[idx, best], 0.0)
+
+
+class _Problem:
+    """Scaled quotes (w / w_scale) and the search box of one slice fit."""
+
+    def __init__(self, k: np.ndarray, w: np.ndarray, wt: np.ndarray, slope: float) -> None:
+        self.k, self.w_scale = k, float(np.max(w))
+        self.w = w / self.w_scale
+        self.wt = wt / wt.sum()
+        self.slope = slope / self.w_scale
+        self.span = max(float(np.ptp(k)), 1e-3)
+        self.m_box = (float(k.min()) - 2.0 * self.span, float(k.max()) + 2.0 * self.span)
+        self.logsig_box = (np.log(1e-6), np.log(10.0 * self.span + 1.0))
+
+    def profile(self, ms: np.ndarray) -> np.ndarray:
+        """Weighted SSE minimised over (a, d, c) at rows (m, log sigma) of ``ms``."""
+        return _inner_solve(ms[:, 0], np.exp(ms[:, 1]), self.k, self.w, self.wt, self.slope)[1]
+
+    def raw(self, m: float, log_sigma: float) -> np.ndarray:
+        """Scaled raw parameters (a, b, rho, m, sigma) of the inner optimum at (m, sigma)."""
+        sigma = np.exp(log_sigma)
+        x = _inner_solve(np.array([m]), np.array([sigma]), self.k, self.w, self.wt, self.slope)[0][0]
+        a, d, c = x
+        b = max(c, 0.0) / sigma
+        rho = float(np.clip(d / c, -_RHO_MAX, _RHO_MAX)) if c > 0.0 else 0.0
+        return np.array([a, b, rho, m, sigma])
+
+    def sse(self, p: np.ndarray) -> float:
+        return float(self.wt @ (_raw_w(p, self.k) - self.w) ** 2)
+
+    def to_raw(self, p: np.ndarray) -> RawSVI:
+        a, b, rho, m, sigma = p
+        a, b = a * self.w_scale, b * self.w_scale
+        shortfall = a + b * sigma * np.sqrt(1.0 - rho**2)
+        return RawSVI(a=a - min(shortfall, 0.0), b=b, rho=rho, m=m, sigma=sigma)
+
+
+def _raw_w(p: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b, rho, m, sigma = p
+    x = k - m
+    return a + b * (rho * x + np.hypot(x, sigma))
+
+
+def _raw_w_jac(p: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """d w / d(a, b, rho, m, sigma), shape (n, 5)."""
+    _, b, rho, m, sigma = p
+    x = k - m
+    r = np.hypot(x, sigma)
+    return np.stack([np.ones_like(k), rho * x + r, b * x, -b * (rho + x / r), b * sigma / r], axis=1)
+
+
+def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] | None) -> np.ndarray:
+    """Grid over (m, log sigma), then bounded Nelder-Mead from the best cells (and ``x0``)."""
+    m_grid = np.linspace(prob.k.min() - 0.5 * prob.span, prob.k.max() + 0.5 * prob.span, 25)
+    ls_grid = np.linspace(np.log(1e-4 * prob.span + 1e-6), np.log(2.0 * prob.span + 0.05), 16)
+    cells = np.array(list(itertools.product(m_grid, ls_grid)))
+    sse = prob.profile(cells)
+    starts = [cells[i] for i in np.argsort(sse)[:n_starts]]
+    if x0 is not None:
+        m0, s0 = float(x0[0]), float(x0[1])
+        if not (np.isfinite(m0) and np.isfinite(s0) and s0 > 0.0):
+            raise ValueError(f"x0: expected (m, sigma) finite with sigma > 0, got {x0!r}")
+        starts.append(np.clip([m0, np.log(s0)], [prob.m_box[0], prob.logsig_box[0]], [prob.m_box[1], prob.logsig_box[1]]))
+    best_x, best_f = starts[0], np.inf
+    for start in starts:
+        res = optimize.minimize(
+            lambda z: prob.profile(z[None, :])[0],
+            start,
+            method="Nelder-Mead",
+            bounds=[prob.m_box, prob.logsig_box],
+            options={"xatol": 1e-10, "fatol": 1e-18, "maxfev": 2000},
+        )
+        if res.fun < best_f:
+            best_x, best_f = res.x, res.fun
+    return prob.raw(*best_x)
+
+
+def _butterfly_grid(prob: _Problem, points: int) -> np.ndarray:
+    return np.linspace(prob.k.min() - prob.span, prob.k.max() + prob.span, points)
+
+
+def _min_g(prob: _Problem, p: np.ndarray, k_grid: np.ndarray) -> np.ndarray:
+    raw_p = np.array([p[0] * prob.w_scale, p[1] * prob.w_scale, *p[2:]])
+    x = k_grid - raw_p[3]
+    r = np.hypot(x, raw_p[4])
+    w = _raw_w(raw_p, k_grid)
+    dw = raw_p[1] * (raw_p[2] + x / r)
+    d2w = raw_p[1] * raw_p[4] ** 2 / r**3
+    return butterfly_g(w, dw, d2w, k_grid)
+
+
+def _polish(prob: _Problem, p0: np.ndarray, g_grid: np.ndarray | None) -> np.ndarray | None:
+    """SLSQP on (a, b, rho, m, sigma) with the exact domain constraints; None if it fails."""
+    cons = [
+        {"type": "ineq", "fun": lambda p: p[0] + p[1] * p[4] * np.sqrt(max(1.0 - p[2] ** 2, 0.0))},
+        {"type": "ineq", "fun": lambda p: prob.slope - p[1] * (1.0 + p[2])},
+        {"type": "ineq", "fun": lambda p: prob.slope - p[1] * (1.0 - p[2])},
+    ]
+    if g_grid is not None:
+        cons.append({"type": "ineq", "fun": lambda p: np.nan_to_num(_min_g(prob, p, g_grid), nan=-1.0)})
+
+    def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
+        resid = _raw_w(p, prob.k) - prob.w
+        return float(prob.wt @ resid**2), 2.0 * (prob.wt * resid) @ _raw_w_jac(p, prob.k)
+
+    bounds = [(None, None), (0.0, None), (-_RHO_MAX, _RHO_MAX), prob.m_box, (_SIGMA_MIN, None)]
+    with np.errstate(all="ignore"):
+        res = optimize.minimize(
+            fun, p0, jac=True, method="SLSQP", bounds=bounds, constraints=cons,
+            options={"ftol": 1e-16, "maxiter": 500},
+        )
+    p = res.x
+    if not np.isfinite(p).all() or p[4] <= 0.0:
+        return None
+    feasible = p[0] + p[1] * p[4] * np.sqrt(1.0 - p[2] ** 2) >= -1e-10 and max(p[1] * (1 + abs(p[2])) - prob.slope, 0.0) <= 1e-10
+    return p if feasible else None
+
+
+def _ssvi_slice_fit(prob: _Problem) -> np.ndarray:
+    """Best slice of SSVI form, butterfly-free by GJ Theorem 4.2 (fallback and g-feasible start).
+
+    theta phi (1 + |rho|) < 4 and theta phi^2 (1 + |rho|) <= 4 are built into the map
+    phi = phi_max(theta, rho) * sigmoid(q) * (1 - 1e-9).
+    """
+    w_abs = prob.w * prob.w_scale
+
+    def unpack(z: np.ndarray) -> tuple[float, float, float]:
+        theta, rho = np.exp(z[0]), np.tanh(z[1])
+        cap = 4.0 / (theta * (1.0 + abs(rho)))
+        phi = min(cap, np.sqrt(cap * theta) / theta) * (1.0 - 1e-9) / (1.0 + np.exp(-z[2]))
+        return theta, rho, phi
+
+    def resid(z: np.ndarray) -> np.ndarray:
+        theta, rho, phi = unpack(z)
+        return np.sqrt(prob.wt) * (ssvi_total_variance(prob.k, theta, phi, rho) - w_abs) / prob.w_scale
+
+    theta0 = float(np.interp(0.0, prob.k[np.argsort(prob.k)], w_abs[np.argsort(prob.k)]))
+    best = None
+    for rho0 in (-0.6, 0.0, 0.6):
+        z0 = np.array([np.log(max(theta0, 1e-8)), np.arctanh(rho0), 0.0])
+        res = optimize.least_squares(resid, z0, method="trf", xtol=1e-14, ftol=1e-14)
+        if best is None or res.cost < best.cost:
+            best = res
+    theta, rho, phi = unpack(best.x)
+    raw = NaturalSVI(delta=0.0, mu=0.0, rho=rho, omega=theta, zeta=phi).to_raw()
+    return np.array([raw.a / prob.w_scale, raw.b / prob.w_scale, raw.rho, raw.m, raw.sigma])
+
+
+def fit_slice(
+    k: Any,
+    w: Any,
+    *,
+    weights: Any = None,
+    no_butterfly: bool = False,
+    max_wing_slope: float = 2.0,
+    x0: tuple[float, float] | None = None,
+    n_starts: int = 3,
+) -> RawSVI:
+    """Fit a raw SVI slice to total implied variances by weighted least squares.
+
+    Parameters
+    ----------
+    k : array_like, shape (n,)
+        Log-moneyness ln(K/F) against the forward, n >= 5 with at least 3 distinct values.
+    w : array_like, shape (n,)
+        Total implied variances sigma_BS^2 * tau (> 0).
+    weights : array_like, shape (n,), optional
+        Non-negative weights of the squared residuals in w (e.g. (vega/spread)^2 scaled to w).
+    no_butterfly : bool, default False
+        Also require g(k) >= 0 (GJ Lemma 2.2) on a grid spanning the quotes plus one quote
+        range on each side; an SSVI-form slice (GJ Theorem 4.2) guarantees a feasible answer.
+    max_wing_slope : float, default 2.0
+        Bound S on the wing slopes b(1 +- rho) of w; 2 is Roger Lee's moment bound, beyond
+        which a slice cannot be free of butterfly arbitrage.
+    x0 : (m, sigma), optional
+        Extra start for the (m, sigma) search; the fit does not depend on it.
+    n_starts : int, default 3
+        Local searches started from the best cells of the global (m, sigma) grid.
+
+    Returns
+    -------
+    RawSVI
+        Always within the domain b >= 0, |rho| < 1, sigma > 0, a + b sigma sqrt(1 - rho^2) >= 0.
+    """
+    k = quote_vector(k, "k")
+    w = quote_vector(w, "w", size=k.size, positive=True)
+    wt = quote_weights(weights, k.size)
+    if k.size < _MIN_QUOTES or np.unique(k[wt > 0]).size < 3:
+        raise ValueError(f"k: need >= {_MIN_QUOTES} quotes with >= 3 distinct weighted strikes, got {k.size}")
+    slope = float(max_wing_slope)
+    if not (np.isfinite(slope) and slope > 0.0):
+        raise ValueError(f"max_wing_slope: expected a finite number > 0, got {max_wing_slope!r}")
+    if not (isinstance(n_starts, (int, np.integer)) and n_starts >= 1):
+        raise ValueError(f"n_starts: expected an integer >= 1, got {n_starts!r}")
+    prob = _Problem(k, w, wt, slope)
+    p_qe = _global_local_search(prob, int(n_starts), x0)
+    if not no_butterfly:
+        p = _polish(prob, p_qe, None)
+        return prob.to_raw(p if p is not None and prob.sse(p) <= prob.sse(p_qe) else p_qe)
+    return prob.to_raw(_butterfly_free(prob, p_qe))
+
+
+def _butterfly_free(prob: _Problem, p_qe: np.ndarray) -> np.ndarray:
+    """Best g-feasible candidate: polished QE fit, polished SSVI-form fit, or the SSVI-form fit."""
+    g_fit, g_check = _butterfly_grid(prob, 121), _butterfly_grid(prob, 601)
+    p_ssvi = _ssvi_slice_fit(prob)
+    candidates = [p_ssvi]
+    for start in (p_qe, p_ssvi):
+        p = _polish(prob, start, g_fit)
+        if p is not None and np.nanmin(_min_g(prob, p, g_check)) >= 0.0:
+            candidates.append(p)
+    return min(candidates, key=prob.sse)
+
+
+def fit_slice_vols(k: Any, vol: Any, tau: float, *, weights: Any = None, **kwargs: Any) -> RawSVI:
+    """Fit a raw SVI slice to Black implied vols at year fraction ``tau``.
+
+    Residuals are taken in vol: the weights of squared total-variance residuals are
+    ``weights / (2 vol tau)^2`` (first order, d vol = d w / (2 vol tau)). Other keyword
+    arguments go to :func:`fit_slice`.
+    """
+    vol = quote_vector(vol, "vol", positive=True)
+    t = float(tau)
+    if not (np.isfinite(t) and t > 0.0):
+        raise ValueError(f"tau: expected a finite year fraction > 0, got {tau!r}")
+    base = quote_weights(weights, vol.size)
+    return fit_slice(k, vol**2 * t, weights=base / (2.0 * vol * t) ** 2, **kwargs)

@@ -1,0 +1,88 @@
+"""A volatility surface made of raw SVI slices, interpolated in tau along constant-k lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_float_array
+from ._quotes import quote_vector, quote_weights
+from ._svi_fit import fit_slice
+from ._svi_slice import RawSVI
+
+__all__ = ["SviSurface"]
+
+
+class SviSurface:
+    """Raw SVI slices at expiries tau_1 < ... < tau_N joined into a surface.
+
+    Between expiries, total variance is interpolated linearly in tau at fixed k (GJ section 5
+    interpolates along constant-k lines); below tau_1 it goes linearly to w = 0 at tau = 0 and
+    beyond tau_N the implied vol stays that of the last slice (w grows like tau). Linear
+    interpolation keeps w(k, .) monotone, so the surface is free of calendar arbitrage at every
+    k where the slices are ordered, w_i(k) <= w_{i+1}(k) (see :meth:`calendar_arbitrage_free`).
+    Implements :class:`ivfast.protocols.DifferentiableSurface`; k = ln(K/F), tau in years.
+    """
+
+    def __init__(self, taus: Any, slices: Sequence[RawSVI]) -> None:
+        taus = quote_vector(taus, "taus", positive=True)
+        if not (np.diff(taus) > 0.0).all():
+            raise ValueError("taus: expected strictly increasing year fractions")
+        if len(slices) != taus.size or not all(isinstance(s, RawSVI) for s in slices):
+            raise ValueError(f"slices: expected {taus.size} RawSVI objects, one per tau")
+        self.taus = taus
+        self.slices = tuple(slices)
+
+    @classmethod
+    def fit(
+        cls, k: Any, tau: Any, w: Any, *, weights: Any = None, no_butterfly: bool = False
+    ) -> SviSurface:
+        """Fit one raw SVI slice per distinct ``tau`` with :func:`ivfast.svi.fit_slice`."""
+        k = quote_vector(k, "k")
+        tau = quote_vector(tau, "tau", size=k.size, positive=True)
+        w = quote_vector(w, "w", size=k.size, positive=True)
+        wt = quote_weights(weights, k.size)
+        taus = np.unique(tau)
+        slices = [fit_slice(k[tau == t], w[tau == t], weights=wt[tau == t], no_butterfly=no_butterfly) for t in taus]
+        return cls(taus, slices)
+
+    def calendar_arbitrage_free(self, k: Any) -> bool:
+        """Whether consecutive slices are ordered, w_i(k) <= w_{i+1}(k), at every given k."""
+        w = np.stack([s.total_variance(as_float_array(k, "k")) for s in self.slices])
+        return bool((np.diff(w, axis=0) >= -1e-14 * np.abs(w[1:])).all())
+
+    def total_variance_derivatives(
+        self, k: Any, tau: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(w, dw/dk, d2w/dk2, dw/dtau)``; dw/dtau is the slope of the segment holding tau
+        (right derivative at an expiry). NaN where tau < 0."""
+        k, tau = np.broadcast_arrays(as_float_array(k, "k"), as_float_array(tau, "tau"))
+        per_slice = np.stack([np.stack(s.derivatives(k)) for s in self.slices], axis=1)  # (3, N, ...)
+        nodes = np.r_[0.0, self.taus]
+        zero = np.zeros((3, 1) + k.shape)
+        values = np.concatenate([zero, per_slice], axis=1)  # (3, N + 1, ...)
+        n = self.taus.size
+        i = np.clip(np.searchsorted(nodes, tau, side="right") - 1, 0, n - 1)
+        t0, t1 = nodes[i], nodes[i + 1]
+        v0 = np.take_along_axis(values, i[None, None], axis=1)[:, 0]
+        v1 = np.take_along_axis(values, (i + 1)[None, None], axis=1)[:, 0]
+        beyond = tau > nodes[-1]
+        alpha = np.where(beyond, 0.0, (tau - t0) / (t1 - t0))
+        scale = np.where(beyond, tau / nodes[-1], 1.0)
+        w, dw, d2w = ((1.0 - alpha) * v0 + alpha * v1) * scale
+        dw_dtau = np.where(beyond, v1[0] / nodes[-1], (v1[0] - v0[0]) / (t1 - t0))
+        bad = ~(tau >= 0.0)
+        return tuple(np.where(bad, np.nan, x) for x in (w, dw, d2w, dw_dtau))  # type: ignore[return-value]
+
+    def total_variance(self, k: Any, tau: Any) -> np.ndarray:
+        """Total implied variance w(k, tau)."""
+        return self.total_variance_derivatives(k, tau)[0]
+
+    def implied_vol(self, k: Any, tau: Any) -> np.ndarray:
+        """Black implied volatility sqrt(w / tau) (NaN where tau <= 0)."""
+        tau = as_float_array(tau, "tau")
+        w = self.total_variance(k, tau)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(tau > 0.0, np.sqrt(w / tau), np.nan)

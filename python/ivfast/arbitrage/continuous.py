@@ -1,0 +1,250 @@
+"""Static-arbitrage checks of a total-variance surface w(k, tau) given as a function.
+
+Conventions: ``k = ln(K/F)``, ``tau`` in years, ``w = sigma_BS^2 tau``. The conditions are those
+of Gatheral & Jacquier (2014, "Arbitrage-free SVI volatility surfaces", Thm 2.9 and Lemma 2.2)
+and Roger Lee (2004, "The moment formula for implied volatility at extreme strikes"):
+
+* calendar: dw/dtau >= 0 at fixed k (no calendar-spread arbitrage with proportional dividends);
+* butterfly: g(k) = (1 - k w'/(2w))^2 - (w')^2/4 (1/w + 1/4) + w''/2 >= 0, i.e. the
+  Breeden-Litzenberger density of ln(S_T/F), p(k) = g(k)/sqrt(2 pi w) exp(-d_-^2/2), is >= 0;
+* density: p integrates to 1 and E[S_T/F] = 1 (see :func:`_density_sizes`);
+* wings: w/|k| <= 2 far out (Lee) and d2w/dk2 -> 0 fast enough for w to be asymptotically linear;
+* w > 0 for tau > 0 and w(k, 0) = 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from .._svi_slice import butterfly_g
+from .report import ArbitrageReport, violation_frame
+
+__all__ = ["check_surface", "surface_derivatives", "DEFAULT_K", "DEFAULT_TAU"]
+
+DEFAULT_K = np.linspace(-1.5, 1.5, 201)
+"""Default log-moneyness grid: strikes from 0.22 F to 4.5 F (covers the seed's 0.3 S to 3 S)."""
+DEFAULT_TAU = np.geomspace(1.0 / 52.0, 3.0, 100)
+"""Default maturities: one week to three years, log-spaced (short maturities change fastest)."""
+
+_EPS = np.finfo(np.float64).eps
+# Central differences balance truncation (h^2) against rounding (eps/h for a first derivative,
+# eps/h^2 for a second): h = eps^(1/3) ~ 6e-6 and eps^(1/4) ~ 1.2e-4 on the O(1) scale of k, and
+# relative to tau because maturities span days to decades.
+_H_K1 = _EPS ** (1.0 / 3.0)
+_H_K2 = _EPS ** 0.25
+_H_TAU_REL = _EPS ** (1.0 / 3.0)
+# Rounding noise of d2w/dk2 relative to (1 + |w|): ~4 eps / h^2 for finite differences (x10 margin),
+# a few eps for analytic or autograd derivatives. Wing curvature below it counts as zero.
+_CURVATURE_NOISE = {"finite differences": 40.0 * _EPS / _H_K2**2, "analytic": 100.0 * _EPS}
+# Wing probes sit at these multiples of the largest |k| checked: far enough that w is in its
+# asymptotic regime for the usual parameterisations, near enough to stay in floating range.
+_WING_INNER, _WING_OUTER = 4.0, 8.0
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
+
+
+def surface_derivatives(surface: Any, k: np.ndarray, tau: np.ndarray) -> tuple[tuple[np.ndarray, ...], str]:
+    """``(w, dw/dk, d2w/dk2, dw/dtau)`` on broadcast ``k``, ``tau`` and how they were obtained.
+
+    Uses ``surface.total_variance_derivatives`` when the surface has it ("analytic": closed form
+    or autograd), central finite differences of ``total_variance`` otherwise.
+    """
+    if callable(getattr(surface, "total_variance_derivatives", None)):
+        out = surface.total_variance_derivatives(k, tau)
+        return tuple(np.broadcast_to(np.asarray(x, dtype=np.float64), np.broadcast_shapes(k.shape, tau.shape))
+                     for x in out), "analytic"
+    w_of = surface.total_variance
+    w = np.asarray(w_of(k, tau), dtype=np.float64)
+    dw = (np.asarray(w_of(k + _H_K1, tau)) - np.asarray(w_of(k - _H_K1, tau))) / (2.0 * _H_K1)
+    d2w = (np.asarray(w_of(k + _H_K2, tau)) - 2.0 * w + np.asarray(w_of(k - _H_K2, tau))) / _H_K2**2
+    h_tau = _H_TAU_REL * tau
+    dtau = (np.asarray(w_of(k, tau + h_tau)) - np.asarray(w_of(k, tau - h_tau))) / (2.0 * h_tau)
+    return (w, dw, d2w, dtau), "finite differences"
+
+
+def _grid(values: Any, name: str, default: np.ndarray, *, positive: bool, min_size: int) -> np.ndarray:
+    if values is None:
+        return default
+    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D grid, got shape {arr.shape}")
+    if arr.size < min_size or not np.isfinite(arr).all():
+        raise ValueError(f"{name}: expected at least {min_size} finite values")
+    if np.any(np.diff(arr) <= 0.0):
+        raise ValueError(f"{name}: expected strictly increasing values (sort them and drop duplicates)")
+    if positive and arr[0] <= 0.0:
+        raise ValueError(f"{name}: expected values > 0 (the tau -> 0 limit is checked separately)")
+    return arr
+
+
+def _trapezoid_with_error(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Trapezoid integral along the last axis and a conservative error estimate.
+
+    The estimate is twice the difference with the rule on every other node (whose error is at
+    least four times larger for smooth integrands), plus the rounding floor.
+    """
+    fine = np.trapezoid(y, k, axis=-1)
+    idx = np.arange(0, k.size, 2)
+    if idx[-1] != k.size - 1:
+        idx = np.append(idx, k.size - 1)
+    coarse = np.trapezoid(y[..., idx], k[idx], axis=-1)
+    rounding = 64.0 * _EPS * np.trapezoid(np.abs(y), k, axis=-1)
+    return fine, 2.0 * np.abs(fine - coarse) + rounding
+
+
+def _density_sizes(k: np.ndarray, w: np.ndarray, dw: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-maturity normalisation of the implied density of x = ln(S_T/F).
+
+    With d_- = -k/sqrt(w) - sqrt(w)/2, the Black formula gives the digital P(x > k) =
+    N(d_-) - phi(d_-) w'/(2 sqrt w) and the share digital E[S_T/F; x > k] = N(d_+) - phi(d_+) w'/(2 sqrt w).
+    The mass (and mean) is the trapezoid integral of p (and e^k p) on the grid plus these tail
+    terms beyond its ends; both must be 1 up to the quadrature error, and every tail term must be a
+    probability (a digital above 1 or below 0 is a call spread outside [-1, 0] at the grid's end).
+    A finite grid cannot see mass escaping to infinity: that is the Lee wing check.
+    Returns ``(mass, mean, size, what)`` per maturity.
+    """
+    with np.errstate(all="ignore"):
+        sw = np.sqrt(w)
+        d_minus = -k / sw - 0.5 * sw
+        d_plus = d_minus + sw
+        p = g / (_SQRT_2PI * sw) * np.exp(-0.5 * d_minus**2)
+        skew = dw / (2.0 * sw)
+        digital = ndtr(d_minus) - np.exp(-0.5 * d_minus**2) / _SQRT_2PI * skew
+        share = ndtr(d_plus) - np.exp(-0.5 * d_plus**2) / _SQRT_2PI * skew
+        q_mass, e_mass = _trapezoid_with_error(p, k)
+        q_mean, e_mean = _trapezoid_with_error(np.exp(k) * p, k)
+        mass = (1.0 - digital[:, 0]) + q_mass + digital[:, -1]
+        mean = (1.0 - share[:, 0]) + q_mean + share[:, -1]
+        candidates = {
+            "mass != 1": np.abs(mass - 1.0) - e_mass,
+            "E[S/F] != 1": np.abs(mean - 1.0) - e_mean,
+            "P(S>K) > 1 at the lowest k": digital[:, 0] - 1.0,
+            "P(S>K) < 0 at the highest k": -digital[:, -1],
+            "E[S/F; S>K] > 1 at the lowest k": share[:, 0] - 1.0,
+            "E[S/F; S>K] < 0 at the highest k": -share[:, -1],
+        }
+    names = list(candidates)
+    stacked = np.stack([np.nan_to_num(v, nan=0.0) for v in candidates.values()])
+    which = np.argmax(stacked, axis=0)
+    size = np.maximum(stacked[which, np.arange(stacked.shape[1])], 0.0)
+    return mass, mean, size, np.array(names, dtype=object)[which]
+
+
+def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: float) -> list[pd.DataFrame]:
+    """Lee's bound w/|k| <= 2 at the outer probes, and d2w/dk2 decaying faster than 1/|k|.
+
+    If |w''| decays like |k|^-p, the slope w' converges (w is asymptotically linear, as Lee's
+    formula requires) only for p > 1: halving or better from the inner to the outer probe
+    (twice as far) is that rate; slower decay with curvature above the noise is flagged.
+    """
+    k_ext = max(abs(k[0]), abs(k[-1]))
+    side = np.array([-1.0, 1.0])
+    k_in = (side * _WING_INNER * k_ext)[None, :]
+    k_out = (side * _WING_OUTER * k_ext)[None, :]
+    tau2 = tau[:, None]
+    with np.errstate(all="ignore"):
+        (w_out, _, d2_out, _), _ = surface_derivatives(surface, k_out, tau2)
+        (w_in, _, d2_in, _), _ = surface_derivatives(surface, k_in, tau2)
+        ratio = w_out / np.abs(k_out)
+        lee_size = ratio - 2.0
+        noise = _CURVATURE_NOISE[method] * (1.0 + np.abs(w_out))
+        slow = (np.abs(d2_out) > 0.5 * np.abs(d2_in)) & (np.abs(d2_out) > noise)
+        exponent = np.log2(np.abs(d2_in) / np.abs(d2_out))
+    k_b, tau_b = np.broadcast_arrays(k_out, tau2)
+    rows = []
+    bad = ~np.isfinite(ratio) | (lee_size > tol)
+    rows.append(violation_frame("lee", k_b[bad], tau_b[bad], ratio[bad],
+                                np.where(np.isfinite(lee_size[bad]), lee_size[bad], np.inf), detail="w/|k|"))
+    curv_size = np.where(slow, np.abs(d2_out), 0.0)
+    bad = curv_size > tol
+    rows.append(violation_frame("wing_curvature", k_b[bad], tau_b[bad], exponent[bad], curv_size[bad],
+                                detail="value = decay exponent p of |w''| ~ |k|^-p (need p > 1)"))
+    return rows
+
+
+def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[pd.DataFrame], int, str | None]:
+    try:
+        with np.errstate(all="ignore"):
+            w0 = np.asarray(surface.total_variance(k, np.zeros_like(k)), dtype=np.float64)
+    except (ValueError, ArithmeticError) as exc:
+        return [], 0, f"w(k, 0) not evaluable ({exc}); zero-maturity condition not checked"
+    if not np.isfinite(w0).all():
+        return [], 0, "w(k, 0) is not finite on the grid; zero-maturity condition not checked"
+    bad = np.abs(w0) > tol
+    return [violation_frame("zero_maturity", k[bad], 0.0, w0[bad], np.abs(w0[bad]))], k.size, None
+
+
+def check_surface(surface: Any, k: Any = None, tau: Any = None, tol: float = 0.0) -> ArbitrageReport:
+    """Check a total-variance surface for static arbitrage on a (k, tau) grid.
+
+    Parameters
+    ----------
+    surface : TotalVarianceSurface
+        Anything with ``total_variance(k, tau)`` (see :mod:`ivfast.protocols`). When it also has
+        ``total_variance_derivatives(k, tau) -> (w, dw/dk, d2w/dk2, dw/dtau)`` (SVI/SSVI closed
+        forms, autograd for deep-smoothing fits) those are used; otherwise central finite
+        differences with steps eps^(1/3) (first derivatives; relative to tau in tau) and
+        eps^(1/4) (second derivative), which balance truncation against rounding and make g
+        accurate to about 1e-7 (1 + w): use ``tol`` of about 1e-6 for such surfaces.
+    k : array_like, optional
+        Strictly increasing log-moneyness grid ln(K/F), at least 3 points. Default
+        :data:`DEFAULT_K` (201 points on [-1.5, 1.5]).
+    tau : array_like, optional
+        Strictly increasing maturities in years, > 0. Default :data:`DEFAULT_TAU` (100 points,
+        one week to three years, log-spaced).
+    tol : float, default 0.0
+        Violations with ``size <= tol`` are ignored (sizes per kind: ``ivfast.arbitrage.KINDS``).
+
+    Returns
+    -------
+    ArbitrageReport
+        Kinds checked: calendar, butterfly and positivity at every grid point; density per
+        maturity; lee and wing_curvature at probes 4 and 8 times the largest |k| on each side;
+        zero_maturity at tau = 0 where the surface evaluates there (a note otherwise); nonfinite
+        where w or a derivative is NaN/inf.
+
+    Raises
+    ------
+    ValueError
+        If ``surface`` has no ``total_variance``, or ``k``, ``tau``, ``tol`` are malformed.
+    """
+    if not callable(getattr(surface, "total_variance", None)):
+        raise ValueError(f"surface: expected an object with total_variance(k, tau), got {type(surface).__name__}")
+    tol = float(tol)
+    if not (np.isfinite(tol) and tol >= 0.0):
+        raise ValueError(f"tol: expected a finite number >= 0, got {tol}")
+    k = _grid(k, "k", DEFAULT_K, positive=False, min_size=3)
+    tau = _grid(tau, "tau", DEFAULT_TAU, positive=True, min_size=1)
+    kk, tt = np.meshgrid(k, tau)  # shape (n_tau, n_k): one row per maturity
+    with np.errstate(all="ignore"):
+        (w, dw, d2w, dtau), method = surface_derivatives(surface, kk, tt)
+    g = butterfly_g(w, dw, d2w, kk)
+
+    finite = np.isfinite(w) & np.isfinite(dw) & np.isfinite(d2w) & np.isfinite(dtau) & (np.isfinite(g) | (w <= 0.0))
+    rows = [violation_frame("nonfinite", kk[~finite], tt[~finite], w[~finite], np.inf)]
+    for kind, value in (("calendar", dtau), ("butterfly", g), ("positivity", w)):
+        size = np.where(finite, -value, np.nan)
+        bad = size > tol
+        rows.append(violation_frame(kind, kk[bad], tt[bad], value[bad], size[bad]))
+
+    mass, mean, size, what = _density_sizes(k, w, dw, g)
+    bad = size > tol
+    rows.append(violation_frame("density", 0.0, tau[bad], mass[bad], size[bad],
+                                detail=[f"{d}; mass={m:.6g}, E[S/F]={e:.6g}" for d, m, e in zip(what[bad], mass[bad], mean[bad])]))
+    rows.extend(_wing_rows(surface, k, tau, method, tol))
+    zero_rows, n_zero, note = _zero_maturity_rows(surface, k, tol)
+    rows.extend(zero_rows)
+
+    checked = {"calendar": w.size, "butterfly": w.size, "density": tau.size, "lee": 2 * tau.size,
+               "wing_curvature": 2 * tau.size, "positivity": w.size, "nonfinite": w.size}
+    if n_zero:
+        checked["zero_maturity"] = n_zero
+    return ArbitrageReport(
+        violations=pd.concat(rows, ignore_index=True),
+        checked=checked, tol=tol,
+        source=f"{type(surface).__name__} on {k.size} k x {tau.size} tau ({method} derivatives)",
+        notes=(note,) if note else (),
+    )

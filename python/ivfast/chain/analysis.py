@@ -1,0 +1,207 @@
+"""The chain pipeline up to implied vols: read, normalize, clean, forwards by parity, invert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..black import implied_vol
+from . import cleaning, parity
+from .normalize import DayCount, normalize_quotes
+from .readers import read_chain
+
+__all__ = ["ChainAnalysis", "analyze_chain"]
+
+_FORWARD_COLUMNS = ["slice", *cleaning.SLICE_KEY, "forward", "discount", "method", "n_pairs", "n_used",
+                    "rms_residual", "max_abs_residual"]
+
+
+@dataclass(frozen=True)
+class ChainAnalysis:
+    """Every input quote with its forward, discount, implied vols and drop reason.
+
+    Attributes
+    ----------
+    quotes : DataFrame
+        Canonical columns (see :mod:`ivfast.chain.normalize`) plus ``slice`` (smile number),
+        ``forward``, ``discount`` (per expiry, from parity), ``k = ln(K/F)``, ``iv_bid``,
+        ``iv_mid``, ``iv_ask`` (Black-76 vols of the discounted quotes; NaN where no vol
+        reproduces the price) and ``reason`` ('' for usable quotes, else a code of
+        :data:`ivfast.chain.cleaning.DROP_REASONS`).
+    forwards : DataFrame
+        One row per smile: ``forward``, ``discount``, ``method`` (``parity``,
+        ``parity_fixed_discount``, ``curves`` or ``none``), ``n_pairs``, ``n_used``,
+        ``rms_residual``, ``max_abs_residual`` (price units).
+    parity : DataFrame
+        The regression residuals ``(C - P) - D (F - K)`` per strike with their IRLS weights.
+    info : dict
+        ``as_of``, ``spot``, ``source`` and the file's other ``attrs``.
+    """
+
+    quotes: pd.DataFrame
+    forwards: pd.DataFrame
+    parity: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+    @property
+    def usable(self) -> pd.DataFrame:
+        return self.quotes[self.quotes["reason"] == ""]
+
+    @property
+    def dropped(self) -> pd.DataFrame:
+        return self.quotes[self.quotes["reason"] != ""]
+
+    def drop_summary(self) -> pd.Series:
+        """Number of dropped quotes per reason."""
+        return self.dropped["reason"].value_counts()
+
+
+def _pairs(slice_quotes: pd.DataFrame) -> pd.DataFrame:
+    calls = slice_quotes[slice_quotes["is_call"]]
+    puts = slice_quotes[~slice_quotes["is_call"]]
+    cols = ["strike", "mid", "bid", "ask"]
+    pairs = calls[cols].merge(puts[cols], on="strike", suffixes=("_c", "_p")).sort_values("strike")
+    return pairs
+
+
+def _slice_forward(pairs: pd.DataFrame, tau: float, spot, rate, dividend, window: float, min_pairs: int):
+    """(forward, discount, method, fit-or-None) for one smile."""
+    fit = parity.fit_parity(pairs["strike"], pairs["mid_c"], pairs["mid_p"], pairs["ask_c"] - pairs["bid_c"],
+                            pairs["ask_p"] - pairs["bid_p"], tau, window=window, min_pairs=min_pairs)
+    if fit is not None:
+        return fit.forward, fit.discount, "parity", fit
+    if len(pairs) and rate is not None:
+        # Too few pairs for a slope: take D from the rate curve and F from each pair's parity.
+        discount = float(np.exp(-parity.curve_value(rate, tau, "rate") * tau))
+        forward = float(np.median(pairs["strike"] + (pairs["mid_c"] - pairs["mid_p"]) / discount))
+        if forward > 0:
+            return forward, discount, "parity_fixed_discount", None
+    curve = parity.curve_forward(spot, tau, rate, dividend)
+    if curve is not None:
+        return curve[0], curve[1], "curves", None
+    return np.nan, np.nan, "none", None
+
+
+def _forwards(q: pd.DataFrame, usable: np.ndarray, spot, rate, dividend, window, min_pairs):
+    rows, residuals = [], []
+    for sid, group in q.groupby("slice", sort=True):
+        key = group.iloc[0]
+        ok = group[usable[group["_pos"].to_numpy()]]
+        pairs = _pairs(ok)
+        tau = float(key["tau"])
+        forward, discount, method, fit = (np.nan, np.nan, "none", None) if tau <= 0 else \
+            _slice_forward(pairs, tau, spot, rate, dividend, window, min_pairs)
+        rows.append({"slice": sid, "root": key["root"], "expiry": key["expiry"], "tau": tau, "forward": forward,
+                     "discount": discount, "method": method, "n_pairs": len(pairs),
+                     "n_used": fit.n_used if fit else 0,
+                     "rms_residual": fit.rms_residual if fit else np.nan,
+                     "max_abs_residual": fit.max_abs_residual if fit else np.nan})
+        if fit is not None:
+            residuals.append(pd.DataFrame({"slice": sid, "strike": fit.strikes, "residual": fit.residuals,
+                                           "weight": fit.weights}))
+    table = pd.DataFrame(rows, columns=_FORWARD_COLUMNS)
+    resid = (pd.concat(residuals, ignore_index=True) if residuals
+             else pd.DataFrame(columns=["slice", "strike", "residual", "weight"]))
+    return table, resid
+
+
+def _invert(q: pd.DataFrame, column: str, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore"):
+        return implied_vol(q[column].to_numpy(), q["forward"].to_numpy(), q["strike"].to_numpy(),
+                           q["tau"].to_numpy(), is_call=q["is_call"].to_numpy(),
+                           discount=q["discount"].to_numpy(), return_status=True, threads=threads)
+
+
+def analyze_chain(
+    source: Any,
+    *,
+    as_of: Any = None,
+    spot: float | None = None,
+    rate: parity.Curve = None,
+    dividend: parity.Curve = None,
+    columns: Mapping[str, str] | None = None,
+    day_count: DayCount = "ACT/365",
+    roots: Iterable[str] | None = None,
+    parity_window: float = 0.25,
+    min_parity_pairs: int = 5,
+    min_strikes: int = 5,
+    threads: int | None = None,
+) -> ChainAnalysis:
+    """Clean a chain, imply forwards and discount factors by parity, and invert every quote.
+
+    Parameters
+    ----------
+    source : DataFrame or path
+        Quotes (see :func:`ivfast.chain.normalize_quotes`) or a Cboe / Yahoo / CSV / Parquet
+        file (see :func:`ivfast.chain.read_chain`).
+    as_of : date-like, optional
+        Valuation date; defaults to the date the file reports (``attrs['as_of']``).
+    spot : float, optional
+        Underlying price, only used with ``rate`` and ``dividend`` when parity fails;
+        defaults to the file's header spot.
+    rate, dividend : float or callable(tau) -> float, optional
+        Continuously compounded zero rate and dividend yield curves, the fallback for smiles
+        with fewer than ``min_parity_pairs`` call/put pairs.
+    columns : mapping, optional
+        Column renames from the caller's names to the canonical ones.
+    day_count : str or callable, default "ACT/365"
+        Year-fraction convention (see :func:`ivfast.chain.year_fraction`).
+    roots : iterable of str, optional
+        Keep only these roots (e.g. ``["SPXW"]``); quotes of other roots are left out entirely.
+    parity_window : float, default 0.25
+        Parity uses strikes with ``|ln(K/F0)| <= parity_window * sqrt(tau)``.
+    min_parity_pairs : int, default 5
+        Fewer call/put pairs than this -> the curve fallback.
+    min_strikes : int, default 5
+        Smiles with fewer usable strikes are dropped (``too_few_strikes``).
+    threads : int, optional
+        Threads for the implied-vol kernel.
+
+    Raises
+    ------
+    ValueError
+        Malformed input (see :func:`ivfast.chain.normalize_quotes`) or bad options.
+    """
+    frame = read_chain(source)
+    info = dict(getattr(frame, "attrs", {}) or {})
+    as_of = info.get("as_of") if as_of is None else as_of
+    spot = info.get("spot") if spot is None else spot
+    info.update(as_of=as_of, spot=spot)
+    for name, value, low in (("min_parity_pairs", min_parity_pairs, 2), ("min_strikes", min_strikes, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    if not parity_window > 0:
+        raise ValueError(f"parity_window: expected a positive number, got {parity_window!r}")
+
+    q = normalize_quotes(frame, as_of=as_of, columns=columns, day_count=day_count)
+    if roots is not None:
+        wanted = {str(r) for r in ([roots] if isinstance(roots, str) else roots)}
+        q = q[q["root"].isin(wanted)]
+        if q.empty:
+            raise ValueError(f"roots: no quotes with root in {sorted(wanted)}")
+    q = q.assign(slice=q.groupby(cleaning.SLICE_KEY, dropna=False, sort=True).ngroup().to_numpy(),
+                 _pos=np.arange(len(q)))
+
+    reason = cleaning.flag_quotes(q)
+    cleaning.flag_duplicates(q, reason)
+    cleaning.flag_thin_slices(q, reason, min_strikes)  # before parity, so thin smiles say why
+    forwards, resid = _forwards(q, reason == "", spot, rate, dividend, parity_window, min_parity_pairs)
+    by_slice = forwards.set_index("slice")
+    q["forward"] = by_slice["forward"].reindex(q["slice"]).to_numpy()
+    q["discount"] = by_slice["discount"].reindex(q["slice"]).to_numpy()
+    reason[(reason == "") & ~np.isfinite(q["forward"].to_numpy())] = "no_forward"
+
+    q["k"] = np.log(q["strike"] / q["forward"])
+    iv_mid, status = _invert(q, "mid", threads)
+    mid_reason = cleaning.status_reason(status, iv_mid)
+    reason[reason == ""] = mid_reason[reason == ""]
+    q["iv_bid"] = _invert(q, "bid", threads)[0]
+    q["iv_mid"] = iv_mid
+    q["iv_ask"] = _invert(q, "ask", threads)[0]
+    cleaning.flag_thin_slices(q, reason, min_strikes)  # again: inversion may have thinned them
+    q["reason"] = reason
+    return ChainAnalysis(quotes=q.drop(columns="_pos"), forwards=forwards, parity=resid, info=info)

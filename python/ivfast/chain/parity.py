@@ -1,0 +1,191 @@
+"""Forward and discount factor per expiry from put-call parity.
+
+For European options ``C - P = D (F - K)`` at every strike, so a line through the pairs
+``(K, C - P)`` has slope ``-D`` and crosses zero at ``K = F``. Quotes carry noise (half
+spreads, tick rounding) and a few are wrong, so the line is fitted by iteratively reweighted
+least squares: base weights ``1 / (spread_call**2 + spread_put**2)`` (mid noise grows with the
+spreads), a few Huber steps from the least-squares start, then Tukey's bisquare, which gives
+gross outliers zero weight. Only strikes near the money enter (deep in-the-money quotes are
+wide and, for American options, carry early-exercise premium).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ParityFit", "fit_parity", "curve_forward", "curve_value", "Curve"]
+
+Curve = Union[float, Callable[[np.ndarray], np.ndarray], None]
+"""A continuously compounded zero rate: a constant, or a function of tau (years)."""
+
+_HUBER_C = 1.345   # 95 % efficiency under Gaussian noise
+_TUKEY_C = 4.685   # 95 % efficiency; residuals beyond 4.685 robust sigmas get weight 0
+_HUBER_STEPS = 5
+_MAX_STEPS = 50
+_MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class ParityFit:
+    """Result of one expiry's parity regression.
+
+    ``forward`` F and ``discount`` D satisfy ``C - P ≈ D (F - K)``; ``residuals`` are
+    ``(C - P) - D (F - K)`` in price units at ``strikes`` and ``weights`` the final IRLS
+    weights (0 marks an outlier). ``n_used`` counts pairs with positive weight.
+    """
+
+    forward: float
+    discount: float
+    strikes: np.ndarray
+    residuals: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.strikes.size)
+
+    @property
+    def n_used(self) -> int:
+        return int(np.count_nonzero(self.weights > 0))
+
+    @property
+    def rms_residual(self) -> float:
+        """Weighted RMS residual over the pairs kept (price units)."""
+        w = self.weights
+        return float(np.sqrt(np.sum(w * self.residuals**2) / np.sum(w))) if np.sum(w) > 0 else np.nan
+
+    @property
+    def max_abs_residual(self) -> float:
+        """Largest residual among the pairs kept (price units)."""
+        kept = self.residuals[self.weights > 0]
+        return float(np.max(np.abs(kept))) if kept.size else np.nan
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Intercept and slope of the weighted least-squares line y = a + b x."""
+    sw = np.sum(w)
+    xm, ym = np.sum(w * x) / sw, np.sum(w * y) / sw
+    sxx = np.sum(w * (x - xm) ** 2)
+    b = np.sum(w * (x - xm) * (y - ym)) / sxx
+    return ym - b * xm, b
+
+
+def _robust_weights(u: np.ndarray, c: float, tukey: bool) -> np.ndarray:
+    a = np.abs(u) / c
+    if tukey:
+        return np.where(a < 1.0, (1.0 - a * a) ** 2, 0.0)
+    return np.minimum(1.0, 1.0 / np.maximum(a, 1e-300))
+
+
+def _irls(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, zero_scale: float) -> tuple[float, float, np.ndarray]:
+    base = 1.0 / sigma**2
+    w = base.copy()
+    a, b = _weighted_line(x, y, w)
+    for step in range(_MAX_STEPS):
+        u = (y - a - b * x) / sigma
+        scale = _MAD_TO_SIGMA * np.median(np.abs(u))
+        if scale <= zero_scale:
+            # More than half the pairs fit exactly (noise-free quotes): keep those, drop the rest.
+            w = np.where(np.abs(u) <= 10 * zero_scale, base, 0.0)
+        else:
+            w = base * _robust_weights(u / scale, _TUKEY_C if step >= _HUBER_STEPS else _HUBER_C,
+                                       tukey=step >= _HUBER_STEPS)
+        if np.count_nonzero(w) < 2 or np.ptp(x[w > 0]) == 0:
+            break
+        a_new, b_new = _weighted_line(x, y, w)
+        settled = np.allclose((a_new, b_new), (a, b), rtol=1e-14, atol=0.0)
+        a, b = a_new, b_new
+        if settled and step >= _HUBER_STEPS:
+            break
+    return a, b, w
+
+
+def _near_the_money(strikes: np.ndarray, diff: np.ndarray, tau: float, window: float, min_pairs: int) -> np.ndarray:
+    """Indices of pairs with |ln(K/F0)| <= window * sqrt(tau), F0 where C - P changes sign;
+    at least ``min_pairs`` nearest pairs."""
+    i0 = int(np.argmin(np.abs(diff)))
+    f0 = strikes[i0] + diff[i0]  # D ~ 1 is good enough to centre the window
+    f0 = f0 if f0 > 0 else strikes[i0]
+    dist = np.abs(np.log(strikes / f0))
+    inside = np.flatnonzero(dist <= window * np.sqrt(max(tau, 1.0 / 365.0)))
+    if inside.size >= min_pairs:
+        return inside
+    return np.sort(np.argsort(dist, kind="stable")[:min_pairs])
+
+
+def fit_parity(
+    strikes: Any,
+    call_mid: Any,
+    put_mid: Any,
+    call_spread: Any,
+    put_spread: Any,
+    tau: float,
+    *,
+    window: float = 0.25,
+    min_pairs: int = 5,
+) -> ParityFit | None:
+    """Robust fit of ``C - P = D (F - K)`` over near-the-money strikes of one expiry.
+
+    Parameters
+    ----------
+    strikes, call_mid, put_mid : array_like
+        One entry per strike that has both a call and a put quote (discounted mids).
+    call_spread, put_spread : array_like
+        Ask minus bid; zero spreads (exact prices) give equal weights.
+    tau : float
+        Year fraction to expiry; sets the window.
+    window : float, default 0.25
+        Pairs with ``|ln(K/F0)| <= window * sqrt(tau)`` enter (tau floored at one day).
+    min_pairs : int, default 5
+        Fewer pairs than this (in the whole expiry) -> None; the window widens to the
+        ``min_pairs`` nearest pairs when it holds fewer.
+
+    Returns
+    -------
+    ParityFit or None
+        None when there are too few pairs or the fitted F or D is not positive and finite.
+    """
+    k = np.asarray(strikes, dtype=np.float64)
+    if k.size < max(min_pairs, 2):
+        return None
+    diff = np.asarray(call_mid, dtype=np.float64) - np.asarray(put_mid, dtype=np.float64)
+    spread2 = np.asarray(call_spread, dtype=np.float64) ** 2 + np.asarray(put_spread, dtype=np.float64) ** 2
+    idx = _near_the_money(k, diff, tau, window, min_pairs)
+    k, diff, spread2 = k[idx], diff[idx], spread2[idx]
+    if np.ptp(k) == 0:
+        return None
+    centre = float(np.median(k))
+    # Spreads below 1e-8 of the strike are exact prices: floor so the weights stay finite.
+    sigma = np.sqrt(np.maximum(spread2, (1e-8 * centre) ** 2))
+    zero_scale = 1e-10 * centre / float(np.median(sigma))
+    a, b, w = _irls(k - centre, diff, sigma, zero_scale)
+    discount = -b
+    forward = centre + a / discount if discount != 0 else np.nan
+    if not (np.isfinite(forward) and np.isfinite(discount) and forward > 0 and discount > 0):
+        return None
+    residuals = diff - discount * (forward - k)
+    return ParityFit(forward=float(forward), discount=float(discount), strikes=k, residuals=residuals, weights=w)
+
+
+def curve_value(curve: Curve, tau: float, name: str) -> float:
+    """The curve's rate at ``tau`` (a constant or a function of tau), or ValueError naming it."""
+    value = curve(np.asarray(tau)) if callable(curve) else curve
+    value = float(np.asarray(value, dtype=np.float64))
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: the curve gave {value} at tau={tau}")
+    return value
+
+
+def curve_forward(spot: float | None, tau: float, rate: Curve, dividend: Curve) -> tuple[float, float] | None:
+    """Forward and discount from a spot and continuously compounded rate/dividend curves:
+    ``F = S exp((r - q) tau)``, ``D = exp(-r tau)``; None when something is missing."""
+    if spot is None or rate is None or dividend is None:
+        return None
+    r = curve_value(rate, tau, "rate")
+    q = curve_value(dividend, tau, "dividend")
+    return float(spot * np.exp((r - q) * tau)), float(np.exp(-r * tau))

@@ -1,0 +1,225 @@
+"""Out-of-the-money quote selection, weights and the :class:`SurfaceQuotes` result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..black import black_vega
+from .analysis import ChainAnalysis, analyze_chain
+
+__all__ = ["SurfaceQuotes", "select_otm", "prepare_quotes", "WEIGHT_SCHEMES"]
+
+WEIGHT_SCHEMES = ("spread", "vega", "equal")
+SURFACE_COLUMNS = ["k", "tau", "iv_mid", "iv_bid", "iv_ask", "weight", "forward", "discount", "expiry", "strike",
+                   "type", "root", "slice"]
+DROPPED_COLUMNS = ["row", "root", "expiry", "tau", "strike", "type", "bid", "ask", "mid", "reason"]
+
+
+@dataclass(frozen=True)
+class SurfaceQuotes:
+    """Implied-vol quotes ready for a surface fit, one per (smile, strike).
+
+    Attributes
+    ----------
+    quotes : DataFrame
+        Columns ``k = ln(K/F)``, ``tau`` (years), ``iv_mid``, ``iv_bid``, ``iv_ask`` (Black-76
+        vols of the out-of-the-money quote, or the blend of call and put near the forward),
+        ``weight`` (mean 1), ``forward``, ``discount``, ``expiry``, ``strike``, ``type``
+        (``call``, ``put`` or ``blend``), ``root`` and ``slice`` (smile number).
+    dropped : DataFrame
+        Every input quote that could not be used, with its source ``row`` and ``reason``.
+    forwards : DataFrame
+        Forward, discount factor, method and parity-fit residual summary per smile.
+    parity : DataFrame
+        Put-call-parity regression residuals per strike.
+    n_input : int
+        Number of input quotes (calls and puts counted separately).
+    info : dict
+        ``as_of``, ``spot``, ``source`` of the chain.
+    """
+
+    quotes: pd.DataFrame
+    dropped: pd.DataFrame
+    forwards: pd.DataFrame
+    parity: pd.DataFrame
+    n_input: int
+    info: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.quotes)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the quote table."""
+        return self.quotes.copy()
+
+    @property
+    def k(self) -> np.ndarray:
+        """Log-moneyness ln(K/F)."""
+        return self.quotes["k"].to_numpy(dtype=np.float64)
+
+    @property
+    def tau(self) -> np.ndarray:
+        """Year fractions to expiry."""
+        return self.quotes["tau"].to_numpy(dtype=np.float64)
+
+    @property
+    def iv(self) -> np.ndarray:
+        """Mid implied volatilities."""
+        return self.quotes["iv_mid"].to_numpy(dtype=np.float64)
+
+    @property
+    def iv_bid(self) -> np.ndarray:
+        return self.quotes["iv_bid"].to_numpy(dtype=np.float64)
+
+    @property
+    def iv_ask(self) -> np.ndarray:
+        return self.quotes["iv_ask"].to_numpy(dtype=np.float64)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Fit weights, mean 1."""
+        return self.quotes["weight"].to_numpy(dtype=np.float64)
+
+    @property
+    def total_variance(self) -> np.ndarray:
+        """w = iv_mid**2 * tau."""
+        return self.iv**2 * self.tau
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(k, tau, iv, weights)``, e.g. ``fit_surface(*q.arrays()[:3], weights=q.weights)``."""
+        return self.k, self.tau, self.iv, self.weights
+
+    def fit_inputs(self) -> dict[str, np.ndarray]:
+        """Keyword arguments ``k, tau, iv, weights`` for surface fits: ``fit_surface(**q.fit_inputs())``."""
+        return {"k": self.k, "tau": self.tau, "iv": self.iv, "weights": self.weights}
+
+    def slices(self) -> Iterator[tuple[tuple[str, Any, float], pd.DataFrame]]:
+        """``((root, expiry, tau), quotes)`` per smile, by increasing tau (for per-slice fits)."""
+        for _, group in self.quotes.sort_values(["tau", "root"], kind="stable").groupby(
+                ["tau", "root"], sort=False):
+            first = group.iloc[0]
+            yield (first["root"], first["expiry"], float(first["tau"])), group
+
+    @property
+    def kept_fraction(self) -> float:
+        """Fraction of input quotes that survived cleaning (before OTM selection)."""
+        return 1.0 - len(self.dropped) / self.n_input if self.n_input else 0.0
+
+    def drop_summary(self) -> pd.Series:
+        """Number of dropped quotes per reason."""
+        return self.dropped["reason"].value_counts()
+
+
+def _put_share(k: np.ndarray, tau: np.ndarray, blend_width: float) -> np.ndarray:
+    """Weight of the put in the blend: 1 below the blend zone, 0 above, linear inside."""
+    half = blend_width * np.sqrt(tau)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip(0.5 - k / (2.0 * half), 0.0, 1.0)
+    return np.where(half > 0, share, np.where(k < 0, 1.0, np.where(k > 0, 0.0, 0.5)))
+
+
+def _combine(put: np.ndarray, call: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """share*put + (1-share)*call, reading only the sides with a positive share, so that a
+    missing value on an unused side does not leak in (NaN on a used side stays NaN)."""
+    return np.where(share == 1.0, put, np.where(share == 0.0, call, share * put + (1.0 - share) * call))
+
+
+def _weights(table: pd.DataFrame, scheme: str, min_spread: float) -> np.ndarray:
+    if scheme == "equal":
+        w = np.ones(len(table))
+    elif scheme == "spread":
+        spread = (table["iv_ask"] - table["iv_bid"]).to_numpy()
+        spread = np.where(np.isfinite(spread), np.maximum(spread, min_spread), np.nan)
+        worst = np.nanmax(spread) if np.isfinite(spread).any() else 1.0
+        w = 1.0 / np.where(np.isnan(spread), worst, spread)
+    else:
+        # Vega per unit of discounted forward and sqrt(tau) = phi(d1): comparable across expiries.
+        f, d, tau = table["forward"].to_numpy(), table["discount"].to_numpy(), table["tau"].to_numpy()
+        w = black_vega(f, table["strike"].to_numpy(), tau, table["iv_mid"].to_numpy(), discount=d)
+        w = np.asarray(w) / (d * f * np.sqrt(tau))
+    return w / np.mean(w) if len(w) else w
+
+
+def select_otm(
+    analysis: ChainAnalysis,
+    *,
+    blend_width: float = 0.05,
+    weights: str = "spread",
+    min_spread: float = 1e-3,
+) -> SurfaceQuotes:
+    """Keep the out-of-the-money quote per strike: puts below the forward, calls above, and
+    a linear blend of both within ``|k| <= blend_width * sqrt(tau)`` around the forward.
+
+    Parameters
+    ----------
+    analysis : ChainAnalysis
+        From :func:`ivfast.chain.analyze_chain`.
+    blend_width : float, default 0.05
+        Half-width of the blend zone in ``k / sqrt(tau)``; 0 switches sides at the forward.
+    weights : {"spread", "vega", "equal"}, default "spread"
+        ``spread``: ``1 / max(iv_ask - iv_bid, min_spread)`` (quotes missing a bid or ask vol
+        get the lowest weight); ``vega``: Black vega over ``D F sqrt(tau)``, i.e. the normal
+        density at d1; ``equal``: ones. Normalised to mean 1.
+    min_spread : float, default 1e-3
+        Floor of the vol spread (0.1 vol point) so tight quotes do not dominate.
+    """
+    if weights not in WEIGHT_SCHEMES:
+        raise ValueError(f"weights: expected one of {WEIGHT_SCHEMES}, got {weights!r}")
+    if not blend_width >= 0:
+        raise ValueError(f"blend_width: expected a number >= 0, got {blend_width!r}")
+    usable = analysis.usable
+    per_strike = ["slice", "strike"]
+    legs = {side: usable[usable["is_call"] == is_call].set_index(per_strike)
+            for side, is_call in (("call", True), ("put", False))}
+    index = legs["call"].index.union(legs["put"].index)
+    first = pd.concat([legs["put"], legs["call"]])
+    first = first[~first.index.duplicated()].reindex(index)
+    table = first[["root", "expiry", "tau", "forward", "discount", "k"]].reset_index()
+    share = _put_share(table["k"].to_numpy(), table["tau"].to_numpy(), blend_width)
+    used_put = legs["put"]["iv_mid"].reindex(index).notna().to_numpy() & (share > 0)
+    used_call = legs["call"]["iv_mid"].reindex(index).notna().to_numpy() & (share < 1)
+    # Inside the blend zone a strike with one usable side takes that side alone.
+    share = np.where(used_put & used_call, share, np.where(used_put, 1.0, 0.0))
+    for col in ("iv_mid", "iv_bid", "iv_ask"):
+        put = legs["put"][col].reindex(index).to_numpy()
+        call = legs["call"][col].reindex(index).to_numpy()
+        table[col] = np.where(used_put | used_call, _combine(put, call, share), np.nan)
+    table["type"] = np.where(used_put & used_call, "blend", np.where(used_put, "put", "call"))
+    table = table[np.isfinite(table["iv_mid"].to_numpy())].reset_index(drop=True)
+    table["weight"] = _weights(table, weights, min_spread)
+    dropped = analysis.dropped.assign(type=np.where(analysis.dropped["is_call"], "call", "put"))
+    return SurfaceQuotes(quotes=table[SURFACE_COLUMNS], dropped=dropped[DROPPED_COLUMNS].reset_index(drop=True),
+                         forwards=analysis.forwards, parity=analysis.parity, n_input=len(analysis.quotes),
+                         info=analysis.info)
+
+
+def prepare_quotes(
+    source: Any,
+    *,
+    blend_width: float = 0.05,
+    weights: str = "spread",
+    min_spread: float = 1e-3,
+    **options: Any,
+) -> SurfaceQuotes:
+    """From an option chain (DataFrame or file) to surface-fit quotes in one call.
+
+    :func:`ivfast.chain.analyze_chain` (reading, cleaning, parity forwards, implied vols;
+    ``options`` are its keyword arguments: ``as_of``, ``spot``, ``rate``, ``dividend``,
+    ``columns``, ``day_count``, ``roots``, ``parity_window``, ``min_parity_pairs``,
+    ``min_strikes``, ``threads``) followed by :func:`select_otm`.
+
+    Raises
+    ------
+    ValueError
+        Malformed input, or no usable quote left (the message counts the drop reasons).
+    """
+    analysis = analyze_chain(source, **options)
+    if analysis.usable.empty:
+        counts = ", ".join(f"{r}: {n}" for r, n in analysis.drop_summary().items())
+        raise ValueError(f"quotes: all {len(analysis.quotes)} quotes were dropped ({counts})")
+    return select_otm(analysis, blend_width=blend_width, weights=weights, min_spread=min_spread)

@@ -1,0 +1,255 @@
+"""Surface SVI (SSVI): formulas, a monotone ATM term structure and a surface calibrator.
+
+Reference: J. Gatheral and A. Jacquier (2014), "Arbitrage-free SVI volatility surfaces" ("GJ").
+The PUBLISHED SSVI form (GJ Definition 4.1) is used:
+
+    w(k, theta) = theta / 2 * (1 + rho phi(theta) k + sqrt((phi(theta) k + rho)^2 + 1 - rho^2)),
+
+with theta(tau) the ATM total variance. (The seed blog writes a different, wrong form.)
+The formula functions below are pure NumPy and small so the torch prior can mirror them.
+
+Conditions (GJ): Theorem 4.1 (no calendar arbitrage) needs theta non-decreasing and
+0 <= d(theta phi)/dtheta <= phi (1 + sqrt(1 - rho^2)) / rho^2; Theorem 4.2 (no butterfly
+arbitrage) needs theta phi (1 + |rho|) < 4 and theta phi^2 (1 + |rho|) <= 4. Both hold for
+the power law phi = eta theta^-gamma (1 + theta)^(gamma - 1) when eta (1 + |rho|) <= 2 and
+0 < gamma <= 1/2, and for the Heston-like phi = (1 - (1 - e^{-lam theta})/(lam theta))/(lam theta)
+when lam >= (1 + |rho|)/4 (GJ section 4). :func:`fit_ssvi` parameterises inside those sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import factorial
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+from scipy.interpolate import PchipInterpolator
+
+from ._arrays import as_float_array
+from ._quotes import quote_vector, quote_weights
+
+__all__ = [
+    "ssvi_total_variance",
+    "ssvi_derivatives",
+    "power_law_phi",
+    "heston_phi",
+    "MonotoneTheta",
+    "SSVI",
+    "fit_ssvi",
+]
+
+
+def ssvi_total_variance(k: Any, theta: Any, phi: Any, rho: Any) -> np.ndarray:
+    """SSVI total variance w(k) for ATM total variance ``theta``, curvature ``phi``, skew ``rho``."""
+    k, theta, phi, rho = (np.asarray(x, dtype=np.float64) for x in (k, theta, phi, rho))
+    y = phi * k
+    return theta / 2.0 * (1.0 + rho * y + np.sqrt((y + rho) ** 2 + 1.0 - rho**2))
+
+
+def ssvi_derivatives(
+    k: Any, theta: Any, phi: Any, dphi: Any, rho: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(w, dw/dk, d2w/dk2, dw/dtheta)`` of SSVI; ``dphi`` is d phi / d theta."""
+    k, theta, phi, dphi, rho = (np.asarray(x, dtype=np.float64) for x in (k, theta, phi, dphi, rho))
+    y = phi * k
+    r = np.sqrt((y + rho) ** 2 + 1.0 - rho**2)
+    w = theta / 2.0 * (1.0 + rho * y + r)
+    dw = theta * phi / 2.0 * (rho + (y + rho) / r)
+    d2w = theta * phi**2 / 2.0 * (1.0 - rho**2) / r**3
+    dw_dtheta = w / theta + theta / 2.0 * dphi * k * (rho + (y + rho) / r)
+    return w, dw, d2w, dw_dtheta
+
+
+def power_law_phi(theta: Any, eta: float, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power-law phi(theta) = eta theta^-gamma (1 + theta)^(gamma - 1) and d phi / d theta."""
+    theta = np.asarray(theta, dtype=np.float64)
+    phi = eta * theta ** (-gamma) * (1.0 + theta) ** (gamma - 1.0)
+    return phi, phi * (-gamma / theta + (gamma - 1.0) / (1.0 + theta))
+
+
+# Taylor coefficients of phi(x) = (x + expm1(-x)) / x^2 = sum_j (-x)^j / (j + 2)!; 22 terms
+# reach 1/24! ~ 2e-24 at x = 1, below double precision.
+_HESTON_SERIES = np.array([(-1.0) ** j / factorial(j + 2) for j in range(22)])
+
+
+def heston_phi(theta: Any, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Heston-like phi(theta) = (1 - (1 - e^{-x})/x) / x, x = lam theta, and d phi / d theta.
+
+    Uses the Taylor series for x < 1, where the closed form cancels catastrophically.
+    """
+    x = lam * np.asarray(theta, dtype=np.float64)
+    small = x < 1.0
+    xs = np.where(small, x, 0.0)
+    series = np.polynomial.polynomial.polyval(xs, _HESTON_SERIES)
+    dseries = np.polynomial.polynomial.polyval(xs, np.polynomial.polynomial.polyder(_HESTON_SERIES))
+    xl = np.where(small, 1.0, x)
+    em = np.expm1(-xl)
+    closed = (xl + em) / xl**2
+    dclosed = -(2.0 + em) / xl**2 - 2.0 * em / xl**3  # -(1 + e^-x)/x^2 + 2 (1 - e^-x)/x^3
+    return np.where(small, series, closed), lam * np.where(small, dseries, dclosed)
+
+
+class MonotoneTheta:
+    """Non-decreasing ATM total variance theta(tau) through (0, 0) and nodes (tau_j, theta_j).
+
+    Shape-preserving PCHIP (Fritsch-Carlson) between nodes, so theta stays monotone and C1;
+    beyond the last node theta grows linearly in tau at the last ATM variance theta_N/tau_N.
+    """
+
+    def __init__(self, taus: Any, thetas: Any) -> None:
+        taus = quote_vector(taus, "taus", positive=True)
+        thetas = quote_vector(thetas, "thetas", size=taus.size, positive=True)
+        if not (np.diff(taus) > 0.0).all():
+            raise ValueError("taus: expected strictly increasing year fractions")
+        if not (np.diff(thetas) >= 0.0).all():
+            raise ValueError("thetas: expected non-decreasing ATM total variances (calendar arbitrage)")
+        self.taus, self.thetas = taus, thetas
+        self._pchip = PchipInterpolator(np.r_[0.0, taus], np.r_[0.0, thetas], extrapolate=False)
+        self._dpchip = self._pchip.derivative()
+
+    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(theta, dtheta/dtau)``; NaN for tau < 0 or non-finite tau."""
+        tau = as_float_array(tau, "tau")
+        last = self.taus[-1]
+        inside = (tau >= 0.0) & (tau <= last)
+        t_in = np.where(inside, tau, 0.0)
+        theta = np.where(inside, self._pchip(t_in), self.thetas[-1] * tau / last)
+        slope = np.where(inside, self._dpchip(t_in), self.thetas[-1] / last)
+        bad = ~(tau >= 0.0) | ~np.isfinite(tau)
+        return np.where(bad, np.nan, theta), np.where(bad, np.nan, slope)
+
+
+@dataclass(frozen=True)
+class SSVI:
+    """An SSVI surface; implements :class:`ivfast.protocols.DifferentiableSurface`.
+
+    ``phi_kind`` is ``"power_law"`` (``phi_params = (eta, gamma)``) or ``"heston"``
+    (``phi_params = (lam,)``); ``theta`` is the ATM total-variance term structure.
+    k = ln(K/F), tau in years, w = sigma_BS^2 tau.
+    """
+
+    rho: float
+    phi_kind: str
+    phi_params: tuple[float, ...]
+    theta: MonotoneTheta
+
+    def __post_init__(self) -> None:
+        if not abs(self.rho) < 1.0:
+            raise ValueError(f"rho: expected |rho| < 1, got {self.rho}")
+        if self.phi_kind not in _PHI:
+            raise ValueError(f"phi_kind: expected one of {sorted(_PHI)}, got {self.phi_kind!r}")
+
+    def phi(self, theta: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(phi(theta), dphi/dtheta)``."""
+        return _PHI[self.phi_kind](theta, *self.phi_params)
+
+    def satisfies_gj_conditions(self) -> bool:
+        """Whether the parameters lie in GJ's sufficient set for no static arbitrage."""
+        if self.phi_kind == "power_law":
+            eta, gamma = self.phi_params
+            return eta > 0.0 and eta * (1.0 + abs(self.rho)) <= 2.0 + 1e-12 and 0.0 < gamma <= 0.5
+        (lam,) = self.phi_params
+        return lam >= (1.0 + abs(self.rho)) / 4.0 - 1e-12
+
+    def total_variance_derivatives(
+        self, k: Any, tau: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(w, dw/dk, d2w/dk2, dw/dtau)`` in closed form (NaN where tau <= 0)."""
+        k = as_float_array(k, "k")
+        theta, dtheta = self.theta(tau)
+        theta = np.where(theta > 0.0, theta, np.nan)
+        phi, dphi = self.phi(theta)
+        w, dw, d2w, dw_dtheta = ssvi_derivatives(k, theta, phi, dphi, self.rho)
+        return w, dw, d2w, dw_dtheta * dtheta
+
+    def total_variance(self, k: Any, tau: Any) -> np.ndarray:
+        """Total implied variance w(k, tau) (NaN where tau <= 0)."""
+        theta, _ = self.theta(tau)
+        theta = np.where(theta > 0.0, theta, np.nan)
+        return ssvi_total_variance(as_float_array(k, "k"), theta, self.phi(theta)[0], self.rho)
+
+    def implied_vol(self, k: Any, tau: Any) -> np.ndarray:
+        """Black implied volatility sqrt(w / tau)."""
+        tau = as_float_array(tau, "tau")
+        return np.sqrt(self.total_variance(k, tau) / tau)
+
+
+_PHI = {"power_law": power_law_phi, "heston": heston_phi}
+
+
+def _sigmoid(x: np.ndarray | float) -> float:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _unpack(z: np.ndarray, phi_kind: str) -> tuple[float, tuple[float, ...], np.ndarray]:
+    """Unconstrained vector -> (rho, phi params, theta nodes) inside GJ's sufficient set."""
+    rho = float(np.tanh(z[0]))
+    if phi_kind == "power_law":
+        params = (2.0 / (1.0 + abs(rho)) * _sigmoid(z[1]), 0.5 * _sigmoid(z[2]))
+    else:
+        params = ((1.0 + abs(rho)) / 4.0 + float(np.exp(z[1])),)
+    return rho, params, np.cumsum(np.exp(z[3:]))
+
+
+def _atm_guess(k: np.ndarray, w: np.ndarray, tau_index: np.ndarray, n_tau: int) -> np.ndarray:
+    """ATM total variance per maturity from the quotes nearest k = 0, made increasing."""
+    theta = np.empty(n_tau)
+    for j in range(n_tau):
+        sel = tau_index == j
+        order = np.argsort(k[sel])
+        theta[j] = np.interp(0.0, k[sel][order], w[sel][order])
+    theta = np.maximum.accumulate(theta)
+    return np.maximum(np.diff(np.r_[0.0, theta]), 1e-4 * theta[-1])
+
+
+def fit_ssvi(
+    k: Any, tau: Any, w: Any, *, phi: str = "power_law", weights: Any = None
+) -> SSVI:
+    """Fit an SSVI surface, free of static arbitrage, to total-variance quotes.
+
+    Parameters
+    ----------
+    k, tau, w : array_like, shape (n,)
+        Log-moneyness ln(K/F), year fraction (> 0) and total implied variance (> 0) per quote.
+        Quotes sharing a tau form one slice; theta is fitted at each distinct tau.
+    phi : {"power_law", "heston"}
+        Curvature function; the fit stays inside GJ's sufficient no-arbitrage set for it
+        (see the module docstring), so the result is calendar- and butterfly-free.
+    weights : array_like, shape (n,), optional
+        Non-negative weights of the squared total-variance residuals.
+
+    Returns
+    -------
+    SSVI
+    """
+    if phi not in _PHI:
+        raise ValueError(f"phi: expected one of {sorted(_PHI)}, got {phi!r}")
+    k = quote_vector(k, "k")
+    tau = quote_vector(tau, "tau", size=k.size, positive=True)
+    w = quote_vector(w, "w", size=k.size, positive=True)
+    wt = quote_weights(weights, k.size)
+    taus, tau_index = np.unique(tau, return_inverse=True)
+    if k.size < taus.size + 3 or np.unique(k).size < 3:
+        raise ValueError(
+            f"k: need at least {taus.size + 3} quotes with >= 3 distinct strikes for {taus.size} maturities"
+        )
+    scale = float(np.max(w))
+    sw = np.sqrt(wt / wt.sum())
+
+    def resid(z: np.ndarray) -> np.ndarray:
+        rho, params, thetas = _unpack(z, phi)
+        th = thetas[tau_index]
+        model = ssvi_total_variance(k, th, _PHI[phi](th, *params)[0], rho)
+        return sw * (model - w) / scale
+
+    incr = np.log(_atm_guess(k, w, tau_index, taus.size))
+    best = None
+    for rho0 in (-0.7, -0.3, 0.0, 0.4):
+        z0 = np.r_[np.arctanh(rho0), 0.0, 0.0, incr]
+        with np.errstate(over="ignore"):
+            res = optimize.least_squares(resid, z0, method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+        if best is None or res.cost < best.cost:
+            best = res
+    rho, params, thetas = _unpack(best.x, phi)
+    return SSVI(rho=rho, phi_kind=phi, phi_params=params, theta=MonotoneTheta(taus, thetas))

@@ -1,0 +1,24 @@
+"""Deep smoothing of the implied-volatility surface (Ackerer, Tagasovska & Vatter 2020).
+
+Total implied variance ``w(k, tau) = w_SSVI(k, tau) * w_nn(k, tau)``: an SSVI prior on a fixed,
+strictly increasing ATM curve, times a bounded neural-network correction, fitted to implied vols
+with no-arbitrage penalties (calendar, butterfly, large-moneyness, ATM). Needs torch (and cvxpy
+for the isotonic ATM fit): ``pip install ivfast[torch]``.
+
+Differences from the seed implementation, each closing a hole measured on its fits:
+
+* published SSVI, reparameterised so that the prior alone satisfies Gatheral & Jacquier's
+  sufficient no-arbitrage conditions (see :mod:`ivfast.surface.prior`);
+* a shape-preserving ATM curve that cannot turn down (:mod:`ivfast.surface.atm`);
+* the correct Gatheral-Jacquier ``g`` (the square on dw/dk) in the butterfly penalty;
+* a bounded network scale; random collocation points every epoch on top of the fixed grid,
+  and wing points checked against Lee's bound, so the penalties see between grid points.
+"""
+
+from __future__ import annotations
+
+from .config import SmoothingConfig
+from .fitted import FittedSurface
+from .trainer import fit_surface
+
+__all__ = ["SmoothingConfig", "FittedSurface", "fit_surface"]

@@ -1,0 +1,100 @@
+"""Point sets on which the fit is evaluated, laid out once in a single (k, tau) batch.
+
+Layout of the batch (fixed part built once, random tail refilled in place every epoch):
+
+``[quotes | ATM (k=0) x tau_aux | k_aux x tau_aux grid | I_asym | random grid points | random wing points]``
+
+The penalties on the fixed grid alone see nothing between grid points, where an unconstrained
+network can grow spikes; the random tail samples the same domain afresh each epoch (cube-root
+uniform in k, log-uniform in tau), so over an epoch budget the whole domain is covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import SmoothingConfig
+
+__all__ = ["Collocation"]
+
+_WING_MULTIPLES = (6.0, 4.0)
+"""I_asym: k in {6 k_min, 4 k_min, 4 k_max, 6 k_max} (Ackerer et al. / the seed)."""
+_RANDOM_WING_RANGE = (2.0, 6.0)
+"""Random wing points lie at 2..6 times k_min or k_max, between the grid's edge and I_asym."""
+
+
+@dataclass
+class Collocation:
+    """All evaluation points in one batch plus the slices that select each set."""
+
+    k: torch.Tensor
+    tau: torch.Tensor
+    quotes: slice
+    atm: slice
+    arbitrage: slice  # fixed grid + random grid points
+    wings: slice  # I_asym + random wing points
+    random: slice
+    random_wing: slice
+    k_root_range: tuple[float, float]
+    log_tau_range: tuple[float, float]
+    k_wing: tuple[float, float]
+    tau_aux: np.ndarray
+
+    @classmethod
+    def build(cls, k: np.ndarray, tau: np.ndarray, config: SmoothingConfig,
+              device: torch.device | str = "cpu") -> Collocation:
+        """Lay out the batch for quotes at (k, tau)."""
+        k_min, k_max = float(min(k.min(), -1e-3)), float(max(k.max(), 1e-3))
+        tau_max = float(tau.max())
+        log_tau_range = (np.log(min(config.tau_min_aux, tau.min())), np.log(tau_max))
+        tau_aux = np.exp(np.linspace(*log_tau_range, config.n_tau_aux))
+        k_root_range = (-np.cbrt(-2.0 * k_min), np.cbrt(2.0 * k_max))
+        k_aux = np.linspace(*k_root_range, config.n_k_aux) ** 3
+        grid_k, grid_tau = (a.ravel() for a in np.meshgrid(k_aux, tau_aux, indexing="ij"))
+        k_asym = np.array([m * k_min for m in _WING_MULTIPLES] + [m * k_max for m in _WING_MULTIPLES[::-1]])
+        asym_k, asym_tau = (a.ravel() for a in np.meshgrid(k_asym, tau_aux, indexing="ij"))
+        placeholder_k = np.zeros(config.n_random)
+        placeholder_wing = np.full(config.n_random_wing, k_max)
+        parts = [  # (k, tau) in batch order; random parts are refilled by resample()
+            (k, tau), (np.zeros_like(tau_aux), tau_aux), (grid_k, grid_tau),
+            (placeholder_k, np.full(config.n_random, tau_max)), (asym_k, asym_tau),
+            (placeholder_wing, np.full(config.n_random_wing, tau_max)),
+        ]
+        edges = [int(e) for e in np.cumsum([0] + [p[0].size for p in parts])]
+        k_all = torch.as_tensor(np.concatenate([p[0] for p in parts]), dtype=torch.float64)
+        tau_all = torch.as_tensor(np.concatenate([p[1] for p in parts]), dtype=torch.float64)
+        return cls(
+            k=k_all.to(device), tau=tau_all.to(device),
+            quotes=slice(edges[0], edges[1]), atm=slice(edges[1], edges[2]),
+            arbitrage=slice(edges[2], edges[4]), wings=slice(edges[4], edges[6]),
+            random=slice(edges[3], edges[4]), random_wing=slice(edges[5], edges[6]),
+            k_root_range=(float(k_root_range[0]), float(k_root_range[1])),
+            log_tau_range=(float(log_tau_range[0]), float(log_tau_range[1])),
+            k_wing=(k_min, k_max), tau_aux=tau_aux,
+        )
+
+    def resample(self, generator: torch.Generator) -> None:
+        """Draw fresh random grid and wing points in place."""
+        n = self.random.stop - self.random.start
+        if n:
+            lo, hi = self.k_root_range
+            u = torch.rand(n, generator=generator, dtype=torch.float64, device=generator.device)
+            self.k[self.random] = (lo + (hi - lo) * u).pow(3)
+            self._fill_tau(self.random, generator)
+        n = self.random_wing.stop - self.random_wing.start
+        if n:
+            lo, hi = _RANDOM_WING_RANGE
+            u = torch.rand(n, generator=generator, dtype=torch.float64, device=generator.device)
+            side = torch.rand(n, generator=generator, dtype=torch.float64, device=generator.device) < 0.5
+            edge = torch.where(side, self.k_wing[0], self.k_wing[1])
+            self.k[self.random_wing] = edge * (lo + (hi - lo) * u)
+            self._fill_tau(self.random_wing, generator)
+
+    def _fill_tau(self, where: slice, generator: torch.Generator) -> None:
+        lo, hi = self.log_tau_range
+        u = torch.rand(where.stop - where.start, generator=generator, dtype=torch.float64,
+                       device=generator.device)
+        self.tau[where] = torch.exp(lo + (hi - lo) * u)

@@ -1,0 +1,165 @@
+"""Settings of the deep-smoothing fit (model size, loss weights, collocation, schedule).
+
+Kept free of torch so that a configuration can be built, saved and inspected without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SmoothingConfig"]
+
+_ACTIVATIONS = ("softplus", "tanh", "sigmoid")
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """Everything that defines a deep-smoothing fit except the data.
+
+    Defaults reproduce the seed/Ackerer et al. (2020) choices where those are stated (4 x 40
+    softplus network, loss weights 4/4/4/0.1, Adam at 0.01, plateau schedule, checkpoints every
+    500 epochs, target best loss 0.02); the collocation is denser and partly random, and the
+    network scale and prior parameters are bounded (see the package docstring for why).
+
+    Attributes
+    ----------
+    hidden_layers : tuple of int
+        Widths of the hidden layers of the correction network.
+    activation : {'softplus', 'tanh', 'sigmoid'}
+        Hidden activation.
+    use_network : bool
+        False gives the prior-only model (network output identically 1).
+    max_output_scale : float
+        Upper bound of the learnable scale ``a`` of the head ``a * (1 + tanh(z))``; the network
+        output lies in ``(0, 2 * max_output_scale)``.
+    standardise_inputs : bool
+        Feed ``((k - mean_k) / std_k, (tau - mean_tau) / std_tau)`` of the quotes to the network.
+    lambda_calendar, lambda_butterfly, lambda_asym, lambda_atm : float
+        Penalty weights of the calendar, butterfly, large-moneyness curvature and ATM terms.
+    lambda_lee : float
+        Weight of ``mean relu(w / |k| - 2)`` on the wing points (Lee's moment bound; 0 disables).
+    margin_calendar, margin_butterfly : float
+        The penalties are ``relu(margin - dw/dtau)`` and ``relu(margin - g)``: a small positive
+        margin keeps the fitted surface strictly inside the no-arbitrage region between
+        collocation points (0 gives the seed's penalties exactly).
+    n_k_aux, n_tau_aux : int
+        Fixed collocation grid: cubic-spaced k over ``[-(-2 k_min)^(1/3), (2 k_max)^(1/3)]^3``
+        times log-spaced tau over ``[tau_min_aux, max tau]`` (seed 20 x 20, paper 100 x 100).
+    n_random : int
+        Extra collocation points drawn afresh every epoch (same k/tau laws as the grid), so
+        that the penalties also see the gaps between grid points.
+    n_random_wing : int
+        Extra random large-moneyness points per epoch in ``[2, 6] x k_min`` and ``[2, 6] x k_max``.
+    tau_min_aux : float
+        Shortest auxiliary maturity in years (seed: 1/365).
+    learning_rate, min_learning_rate : float
+        Adam learning rate and the floor of the plateau schedule.
+    plateau_factor, plateau_patience, plateau_threshold : float, int, float
+        ``ReduceLROnPlateau`` settings (relative threshold).
+    checkpoint_every : int
+        Epochs between checkpoints (perturbation, divergence check, learning-rate reboots).
+    perturbation_std : float
+        Standard deviation of the Gaussian noise added to the network weights at checkpoints.
+    reinit_after_checkpoints, reinit_loss : int, float
+        Re-initialise when the best loss is still above ``reinit_loss`` after that many checkpoints.
+    lr_reboot_checkpoints, lr_reboot_loss : int, float
+        Reset the learning rate every that many checkpoints while the best loss is above
+        ``lr_reboot_loss``.
+    divergence_ratio, divergence_floor : float
+        At a checkpoint, reload the best state when ``loss >= ratio * best`` and ``loss > floor``.
+    target_loss : float
+        Stop when the best loss reaches it.
+    max_epochs : int
+        Stop after this many epochs in total.
+    prior_init_iterations : int
+        L-BFGS iterations of the prior-only SSVI fit used to start the prior (0: the seed's
+        fixed starting values).
+    log_every : int
+        Epochs between history rows, progress-bar updates and callback calls.
+    progress : bool
+        Show a tqdm progress bar.
+    """
+
+    hidden_layers: tuple[int, ...] = (40, 40, 40, 40)
+    activation: str = "softplus"
+    use_network: bool = True
+    max_output_scale: float = 2.0
+    standardise_inputs: bool = True
+    lambda_calendar: float = 4.0
+    lambda_butterfly: float = 4.0
+    lambda_asym: float = 4.0
+    lambda_atm: float = 0.1
+    lambda_lee: float = 4.0
+    margin_calendar: float = 1e-4
+    margin_butterfly: float = 1e-3
+    n_k_aux: int = 40
+    n_tau_aux: int = 30
+    n_random: int = 256
+    n_random_wing: int = 32
+    tau_min_aux: float = 1.0 / 365.0
+    learning_rate: float = 0.01
+    min_learning_rate: float = 0.01 * 0.5**3
+    plateau_factor: float = 0.5
+    plateau_patience: int = 100
+    plateau_threshold: float = 0.01
+    checkpoint_every: int = 500
+    perturbation_std: float = 0.01
+    reinit_after_checkpoints: int = 4
+    reinit_loss: float = 1.0
+    lr_reboot_checkpoints: int = 4
+    lr_reboot_loss: float = 0.05
+    divergence_ratio: float = 1.1
+    divergence_floor: float = 0.1
+    target_loss: float = 0.02
+    max_epochs: int = 100_000
+    prior_init_iterations: int = 100
+    log_every: int = 50
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden_layers", tuple(int(h) for h in self.hidden_layers))
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {self.activation!r}")
+        if not self.hidden_layers or min(self.hidden_layers) < 1:
+            raise ValueError(f"hidden_layers: expected positive widths, got {self.hidden_layers}")
+        positive = ("max_output_scale", "learning_rate", "min_learning_rate", "tau_min_aux", "target_loss")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
+        non_negative = (
+            "lambda_calendar", "lambda_butterfly", "lambda_asym", "lambda_atm", "lambda_lee",
+            "margin_calendar", "margin_butterfly", "n_random", "n_random_wing", "perturbation_std",
+            "prior_init_iterations",
+        )
+        for name in non_negative:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}: expected a non-negative number, got {getattr(self, name)!r}")
+        at_least_two = ("n_k_aux", "n_tau_aux")
+        for name in at_least_two:
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name}: expected at least 2 grid points, got {getattr(self, name)!r}")
+        at_least_one = ("checkpoint_every", "max_epochs", "log_every", "plateau_patience")
+        for name in at_least_one:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+
+    def replace(self, **changes: Any) -> SmoothingConfig:
+        """Copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        """JSON text of all fields (tuples become lists)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SmoothingConfig:
+        """Inverse of :meth:`to_json`; unknown keys raise ``ValueError``."""
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"config: unknown fields {sorted(unknown)}")
+        return cls(**data)

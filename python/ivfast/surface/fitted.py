@@ -1,0 +1,188 @@
+"""A fitted deep-smoothing surface: evaluation, call prices, diagnostics, save/load."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._arrays import as_float_array, broadcast_flat
+from . import losses
+from .atm import MonotoneATMCurve
+from .config import SmoothingConfig
+from .inputs import Quotes
+from .model import SurfaceModel
+from .network import CorrectionNetwork
+from .prior import SSVIPrior
+
+__all__ = ["FittedSurface"]
+
+_FORMAT = "ivfast.deep_smoothing/1"
+
+
+class FittedSurface:
+    """Total implied variance ``w(k, tau) = w_SSVI(k, tau) * w_nn(k, tau)`` from :func:`ivfast.fit_surface`.
+
+    Conventions: ``k = ln(K/F)`` against the forward, ``tau`` in years, ``w = sigma^2 * tau``.
+    Implements :class:`ivfast.protocols.DifferentiableSurface`. Points with ``tau <= 0`` or
+    non-finite inputs evaluate to NaN.
+
+    Attributes
+    ----------
+    model : SurfaceModel
+        The torch module (CPU, float64, eval mode).
+    config : SmoothingConfig
+    history : pandas.DataFrame
+        Loss columns every ``config.log_every`` epochs: epoch, total_epoch, best_loss, loss,
+        rmse, mape, calendar, butterfly, asym, atm, lee, lr.
+    quotes : Quotes
+        The (clean) quotes it was fitted to.
+    info : dict
+        best_loss, epochs, stop_reason ('target', 'max_epochs', 'interrupted', 'callback', 'nan'),
+        seconds, seed, device, warm_start.
+    """
+
+    def __init__(self, model: SurfaceModel, config: SmoothingConfig, history: pd.DataFrame, quotes: Quotes,
+                 info: dict[str, Any]) -> None:
+        self.model = model
+        self.config = config
+        self.history = history
+        self.quotes = quotes
+        self.info = info
+
+    def __repr__(self) -> str:
+        rho, gamma, eta = self.prior_parameters().values()
+        return (f"FittedSurface(best_loss={self.info.get('best_loss', float('nan')):.4g}, "
+                f"epochs={self.info.get('epochs')}, rho={rho:.4f}, gamma={gamma:.4f}, eta={eta:.4f})")
+
+    # --- evaluation -----------------------------------------------------------------------
+    def _evaluate(self, k, tau) -> tuple[tuple[int, ...], list[np.ndarray]]:
+        shape, flat = broadcast_flat({"k": as_float_array(k, "k"), "tau": as_float_array(tau, "tau")})
+        n = max(flat["k"].size, flat["tau"].size)
+        k_flat = np.broadcast_to(flat["k"], (n,))
+        tau_flat = np.broadcast_to(flat["tau"], (n,))
+        valid = np.isfinite(k_flat) & np.isfinite(tau_flat) & (tau_flat > 0)
+        out = [np.full(n, np.nan) for _ in range(5)]
+        if valid.any():
+            with torch.no_grad():
+                jet = self.model(torch.as_tensor(k_flat[valid].copy()), torch.as_tensor(tau_flat[valid].copy()))
+            for dst, src in zip(out, jet):
+                dst[valid] = src.numpy()
+        return shape, out
+
+    def total_variance(self, k, tau) -> np.ndarray:
+        """Total implied variance w(k, tau) (dimensionless)."""
+        shape, (w, *_) = self._evaluate(k, tau)
+        return w.reshape(shape)
+
+    def implied_vol(self, k, tau) -> np.ndarray:
+        """Black implied volatility ``sqrt(w / tau)`` (annualised)."""
+        shape, (w, *_) = self._evaluate(k, tau)
+        tau_b = np.broadcast_to(as_float_array(tau, "tau"), shape).reshape(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sqrt(w / tau_b).reshape(shape)
+
+    def total_variance_derivatives(self, k, tau) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(w, dw/dk, d2w/dk2, dw/dtau)``, exact (derivatives propagated through the network)."""
+        shape, (w, w_k, w_kk, w_t, _) = self._evaluate(k, tau)
+        return w.reshape(shape), w_k.reshape(shape), w_kk.reshape(shape), w_t.reshape(shape)
+
+    def network_factor(self, k, tau) -> np.ndarray:
+        """The network's multiplicative correction w_nn(k, tau) (1 for a prior-only fit)."""
+        shape, out = self._evaluate(k, tau)
+        return out[4].reshape(shape)
+
+    def call_price(self, strike, tau, forward, discount=1.0) -> np.ndarray:
+        """Discounted Black-76 call price ``D * Black(F, K, tau, sigma(ln(K/F), tau))``.
+
+        Parameters
+        ----------
+        strike, forward : array_like
+            Strike and forward to expiry in the same price units (> 0).
+        tau : array_like
+            Years to expiry (> 0).
+        discount : array_like
+            Discount factor to the payment date.
+        """
+        from ..black import black_price
+
+        strike = as_float_array(strike, "strike")
+        forward = as_float_array(forward, "forward")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k = np.log(strike / forward)
+        vol = self.implied_vol(k, tau)
+        return np.asarray(black_price(forward, strike, tau, vol, discount=discount))
+
+    # --- diagnostics ----------------------------------------------------------------------
+    def prior_parameters(self) -> dict[str, float]:
+        """SSVI ``rho``, ``gamma`` and ``eta`` (within the arbitrage-free region by construction)."""
+        with torch.no_grad():
+            rho, gamma, eta = self.model.prior.constrained()
+        return {"rho": float(rho), "gamma": float(gamma), "eta": float(eta)}
+
+    def output_scale(self) -> float:
+        """The network head scale ``a`` (bounded by ``config.max_output_scale``); 1 without a network."""
+        if self.model.network is None:
+            return 1.0
+        with torch.no_grad():
+            return float(self.model.network.output_scale())
+
+    def arbitrage_diagnostics(self, k, tau, tol: float = 1e-8) -> dict[str, float]:
+        """Calendar and butterfly conditions on the broadcast grid of (k, tau).
+
+        Returns the minimum of ``dw/dtau`` and of Gatheral-Jacquier's ``g``, and the fractions of
+        points where they are below ``-tol``; also the largest ``w / |k|`` (Lee's bound is 2).
+        """
+        w, w_k, w_kk, w_t = self.total_variance_derivatives(k, tau)
+        k_b = np.broadcast_to(as_float_array(k, "k"), w.shape)
+        g = losses.butterfly_density(*(torch.as_tensor(np.ascontiguousarray(a)) for a in (k_b, w, w_k, w_kk)))
+        g = g.numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lee = np.where(k_b != 0, w / np.abs(k_b), np.nan)
+        return {
+            "min_dw_dtau": float(np.nanmin(w_t)),
+            "min_g": float(np.nanmin(g)),
+            "calendar_violations": float(np.mean(w_t < -tol)),
+            "butterfly_violations": float(np.mean(g < -tol)),
+            "max_w_over_abs_k": float(np.nanmax(lee)),
+        }
+
+    # --- persistence ----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write weights, ATM curve, config, history and quotes with ``torch.save`` (tensors only)."""
+        q = self.quotes
+        payload = {
+            "format": _FORMAT,
+            "config": self.config.to_json(),
+            "info": json.dumps(self.info),
+            "state": {name: t.detach().clone() for name, t in self.model.state_dict().items()},
+            "history_columns": list(self.history.columns),
+            "history": torch.as_tensor(self.history.to_numpy(dtype=np.float64)),
+            "quotes": torch.as_tensor(np.column_stack([q.k, q.tau, q.iv])),
+            "weights": None if q.weights is None else torch.as_tensor(q.weights),
+        }
+        torch.save(payload, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FittedSurface:
+        """Read a file written by :meth:`save` (``torch.load(weights_only=True)``: no code is unpickled)."""
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(f"path: {os.fspath(path)!r} is not an ivfast deep-smoothing file ({_FORMAT})")
+        config = SmoothingConfig.from_json(payload["config"])
+        state = payload["state"]
+        network = None
+        if config.use_network:
+            network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale)
+        model = SurfaceModel(MonotoneATMCurve.empty(state["atm.knots"].numel()), SSVIPrior(), network)
+        model.load_state_dict(state)
+        quotes_array = payload["quotes"].numpy()
+        weights = payload["weights"]
+        quotes = Quotes(quotes_array[:, 0].copy(), quotes_array[:, 1].copy(), quotes_array[:, 2].copy(),
+                        None if weights is None else weights.numpy())
+        history = pd.DataFrame(payload["history"].numpy(), columns=payload["history_columns"])
+        return cls(model.eval(), config, history, quotes, json.loads(payload["info"]))

@@ -1,0 +1,63 @@
+"""Validation of the quotes handed to :func:`ivfast.fit_surface`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._arrays import as_float_array
+
+__all__ = ["Quotes", "validate_quotes"]
+
+
+@dataclass(frozen=True)
+class Quotes:
+    """Clean flat float64 quotes: log-moneyness k = ln(K/F), tau in years, Black implied vol."""
+
+    k: np.ndarray
+    tau: np.ndarray
+    iv: np.ndarray
+    weights: np.ndarray | None
+
+
+def validate_quotes(k, tau, iv, weights=None, *, drop_invalid: bool = False) -> Quotes:
+    """Check lengths and values; raise ``ValueError`` naming the problem, or drop bad rows with a warning."""
+    arrays = {"k": k, "tau": tau, "iv": iv}
+    if weights is not None:
+        arrays["weights"] = weights
+    arrays = {name: as_float_array(a, name).ravel() for name, a in arrays.items()}
+    lengths = {name: a.size for name, a in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"quotes: mismatched lengths {lengths}; k, tau, iv (and weights) must match")
+    problems = {
+        "k": ~np.isfinite(arrays["k"]),
+        "tau": ~(np.isfinite(arrays["tau"]) & (arrays["tau"] > 0)),
+        "iv": ~(np.isfinite(arrays["iv"]) & (arrays["iv"] > 0)),
+    }
+    if "weights" in arrays:
+        problems["weights"] = ~(np.isfinite(arrays["weights"]) & (arrays["weights"] >= 0))
+    bad = np.logical_or.reduce(list(problems.values()))
+    if bad.any():
+        detail = ", ".join(f"{name}: {int(mask.sum())} invalid (expected {_EXPECTED[name]})"
+                           for name, mask in problems.items() if mask.any())
+        if not drop_invalid:
+            raise ValueError(f"quotes: {detail}; pass drop_invalid=True to drop those rows")
+        warnings.warn(f"fit_surface: dropped {int(bad.sum())} invalid quotes ({detail})", RuntimeWarning,
+                      stacklevel=3)
+        arrays = {name: a[~bad] for name, a in arrays.items()}
+    if arrays["k"].size < 3:
+        raise ValueError(f"quotes: need at least 3 valid quotes, got {arrays['k'].size}")
+    w = arrays.get("weights")
+    if w is not None and not w.sum() > 0:
+        raise ValueError("weights: expected at least one positive weight")
+    return Quotes(arrays["k"], arrays["tau"], arrays["iv"], w)
+
+
+_EXPECTED = {
+    "k": "finite log-moneyness",
+    "tau": "finite maturity > 0 years",
+    "iv": "finite implied vol > 0",
+    "weights": "finite weight >= 0",
+}

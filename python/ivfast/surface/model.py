@@ -1,0 +1,46 @@
+"""The deep-smoothing total variance w(k, tau) = w_prior(k, tau) * w_nn(k, tau) with derivatives."""
+
+from __future__ import annotations
+
+import torch
+
+from .atm import MonotoneATMCurve
+from .network import CorrectionNetwork
+from .prior import SSVIPrior
+
+__all__ = ["SurfaceModel", "SurfaceJet"]
+
+
+class SurfaceJet(tuple):
+    """``(w, w_k, w_kk, w_tau, w_nn)``: total variance, its derivatives and the network factor."""
+
+    __slots__ = ()
+
+    def __new__(cls, w, w_k, w_kk, w_tau, w_nn):  # noqa: D102
+        return super().__new__(cls, (w, w_k, w_kk, w_tau, w_nn))
+
+    w = property(lambda self: self[0])
+    w_k = property(lambda self: self[1])
+    w_kk = property(lambda self: self[2])
+    w_tau = property(lambda self: self[3])
+    w_nn = property(lambda self: self[4])
+
+
+class SurfaceModel(torch.nn.Module):
+    """ATM curve (fixed) x SSVI prior x correction network (``network=None``: prior only)."""
+
+    def __init__(self, atm: MonotoneATMCurve, prior: SSVIPrior, network: CorrectionNetwork | None) -> None:
+        super().__init__()
+        self.atm = atm
+        self.prior = prior
+        self.network = network
+
+    def forward(self, k: torch.Tensor, tau: torch.Tensor) -> SurfaceJet:
+        """Evaluate at flat float64 tensors ``k`` and ``tau`` of equal length."""
+        theta, dtheta = self.atm(tau)
+        p, p_k, p_kk, p_t = self.prior(k, theta, dtheta)
+        if self.network is None:
+            return SurfaceJet(p, p_k, p_kk, p_t, torch.ones_like(p))
+        n, n_k, n_kk, n_t = self.network(k, tau)
+        return SurfaceJet(p * n, p_k * n + p * n_k, p_kk * n + 2.0 * p_k * n_k + p * n_kk,
+                          p_t * n + p * n_t, n)

@@ -1,0 +1,303 @@
+"""Training loop of the deep-smoothing fit: the seed's schedule, engineered for speed.
+
+What makes it fast (the loss and schedule are the seed's):
+
+* every point set is laid out once in one batch (:class:`~ivfast.surface.collocation.Collocation`)
+  and only its random tail is refilled in place;
+* one forward pass carries w, dw/dk, d2w/dk2 and dw/dtau for all points
+  (:mod:`~ivfast.surface.network`), so the parameter gradient is one first-order backward pass;
+* the prior starts from a quick L-BFGS fit of SSVI alone, so the network only learns a correction;
+* the best state is kept in memory (no checkpoint files).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import losses
+from .atm import MonotoneATMCurve, atm_total_variances, isotonic_fit
+from .collocation import Collocation
+from .config import SmoothingConfig
+from .fitted import FittedSurface
+from .inputs import Quotes, validate_quotes
+from .model import SurfaceModel
+from .network import CorrectionNetwork
+from .objective import LOSS_COLUMNS, evaluate_loss
+from .prior import SSVIPrior
+
+__all__ = ["fit_surface", "fit_atm_curve", "fit_prior"]
+
+HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr")
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
+    """ATM total variance per maturity -> isotonic least squares (cvxpy) -> smooth monotone curve."""
+    taus, theta = atm_total_variances(quotes.k, quotes.tau, quotes.iv**2 * quotes.tau)
+    theta = np.maximum(isotonic_fit(theta), np.finfo(float).tiny)
+    return MonotoneATMCurve.fit(taus, theta)
+
+
+def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
+              weights: torch.Tensor | None, iterations: int) -> None:
+    """Fit (rho, gamma, eta) of the prior alone to the quotes by L-BFGS on RMSE + MAPE, in place."""
+    if iterations <= 0:
+        return
+    theta, dtheta = atm(tau)
+    optimiser = torch.optim.LBFGS(prior.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        w = prior(k, theta, dtheta)[0]
+        model_iv = torch.sqrt(w / tau)
+        loss = losses.rmse(model_iv, iv, weights) + losses.mape(model_iv, iv, weights)
+        loss.backward()
+        return loss
+
+    before = [p.detach().clone() for p in prior.parameters()]
+    optimiser.step(closure)
+    if not all(torch.isfinite(p).all() for p in prior.parameters()):
+        with torch.no_grad():
+            for p, b in zip(prior.parameters(), before):
+                p.copy_(b)
+
+
+def _input_standardisation(quotes: Quotes, config: SmoothingConfig) -> tuple[tuple[float, float], tuple[float, float]]:
+    if not config.standardise_inputs:
+        return (0.0, 0.0), (1.0, 1.0)
+    mean = (float(quotes.k.mean()), float(quotes.tau.mean()))
+    scale = (max(float(quotes.k.std()), 1e-3), max(float(quotes.tau.std()), 1e-3))
+    return mean, scale
+
+
+def _build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | None,
+                 generator: torch.Generator) -> SurfaceModel:
+    atm = fit_atm_curve(quotes)
+    prior = SSVIPrior()
+    network = None
+    if config.use_network:
+        mean, scale = _input_standardisation(quotes, config)
+        network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
+                                    mean, scale, generator=generator)
+    model = SurfaceModel(atm, prior, network)
+    if init is not None:
+        _warm_start(model, init)
+    return model
+
+
+def _warm_start(model: SurfaceModel, init: FittedSurface) -> None:
+    """Copy the prior parameters and network weights (with its input standardisation) of ``init``."""
+    if not isinstance(init, FittedSurface):
+        raise ValueError(f"init: expected a FittedSurface, got {type(init).__name__}")
+    source = init.model
+    model.prior.load_state_dict(source.prior.state_dict())
+    if model.network is not None:
+        if source.network is None:
+            raise ValueError("init: a prior-only surface cannot warm-start a model with a network")
+        try:
+            model.network.load_state_dict(source.network.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(f"init: network shapes differ from config.hidden_layers ({exc})") from None
+
+
+class _Trainer:
+    """The seed's convergence scheme around Adam + ReduceLROnPlateau, with the best state in memory."""
+
+    def __init__(self, model: SurfaceModel, points: Collocation, iv: torch.Tensor, weights: torch.Tensor | None,
+                 config: SmoothingConfig, generator: torch.Generator, reinit: Callable[[], None]) -> None:
+        self.model, self.points, self.iv, self.weights = model, points, iv, weights
+        self.config, self.generator, self.reinit = config, generator, reinit
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.best_state = [p.detach().clone() for p in self.params]
+        self.best_loss = math.inf
+        self.history: list[list[float]] = []
+        self._new_optimiser(config.learning_rate)
+
+    def _new_optimiser(self, lr: float) -> None:
+        c = self.config
+        groups = [{"params": list(self.model.prior.parameters())}]
+        if self.model.network is not None:
+            groups.append({"params": list(self.model.network.parameters())})
+        self.optimiser = torch.optim.Adam(groups, lr=lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimiser, mode="min", factor=c.plateau_factor, patience=c.plateau_patience,
+            threshold=c.plateau_threshold, min_lr=c.min_learning_rate)
+
+    @property
+    def lr(self) -> float:
+        return self.optimiser.param_groups[0]["lr"]
+
+    def _save_best(self) -> None:
+        with torch.no_grad():
+            torch._foreach_copy_(self.best_state, [p.detach() for p in self.params])
+
+    def restore_best(self) -> None:
+        if math.isfinite(self.best_loss):
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, self.best_state)
+
+    def _perturb(self) -> None:
+        if self.model.network is None or self.config.perturbation_std == 0:
+            return
+        with torch.no_grad():
+            for p in self.model.network.parameters():
+                noise = torch.randn(p.shape, generator=self.generator, dtype=p.dtype, device=p.device)
+                p.add_(noise, alpha=self.config.perturbation_std)
+
+    def run(self, callback: Callback | None, progress: bool) -> str:
+        c = self.config
+        epoch = total = last_checkpoint = 0
+        loss_value = math.inf
+        period = c.checkpoint_every
+        bar = _progress_bar(c.max_epochs, progress)
+        reason = "max_epochs"
+        try:
+            while self.best_loss > c.target_loss and total < c.max_epochs:
+                epoch += 1
+                total += 1
+                if epoch == c.reinit_after_checkpoints * period and self.best_loss > c.reinit_loss:
+                    self.reinit()
+                    self._new_optimiser(c.learning_rate)
+                    self.best_loss, epoch = math.inf, 0
+                    continue
+                if epoch % period == 0:
+                    diverging = loss_value >= c.divergence_ratio * self.best_loss and loss_value > c.divergence_floor
+                    if diverging and epoch > period:
+                        self.restore_best()
+                        self._new_optimiser(self.lr)
+                        epoch, loss_value = last_checkpoint, self.best_loss
+                        continue
+                    if epoch % (c.lr_reboot_checkpoints * period) == 0 and self.best_loss > c.lr_reboot_loss:
+                        self._new_optimiser(c.learning_rate)
+                    self._perturb()
+                    last_checkpoint = epoch
+                self.points.resample(self.generator)
+                self.optimiser.zero_grad(set_to_none=True)
+                terms = evaluate_loss(self.model, self.points, self.iv, self.weights, c)
+                loss_value = terms.total.item()
+                if math.isnan(loss_value):
+                    reason = "nan"
+                    break
+                if loss_value < self.best_loss:
+                    self.best_loss = loss_value
+                    self._save_best()
+                terms.total.backward()
+                self.optimiser.step()
+                self.scheduler.step(loss_value)
+                if total % c.log_every == 0 or self.best_loss <= c.target_loss:
+                    row = self._log(epoch, total, terms.values(), bar)
+                    if callback is not None and callback(row):
+                        reason = "callback"
+                        break
+            else:
+                if self.best_loss <= c.target_loss:
+                    reason = "target"
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        finally:
+            if bar is not None:
+                bar.update(total - bar.n)
+                bar.close()
+        self.restore_best()
+        self.epochs = total
+        return reason
+
+    def _log(self, epoch: int, total: int, values: dict[str, float], bar) -> dict[str, Any]:
+        row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr}
+        self.history.append([row[c] for c in HISTORY_COLUMNS])
+        if bar is not None:
+            bar.update(total - bar.n)
+            bar.set_postfix({"best": f"{self.best_loss:.4g}", "loss": f"{values['loss']:.4g}",
+                             "rmse": f"{values['rmse']:.2e}", "mape": f"{values['mape']:.2e}",
+                             "cal": f"{values['calendar']:.1e}", "but": f"{values['butterfly']:.1e}",
+                             "asym": f"{values['asym']:.1e}", "atm": f"{values['atm']:.1e}",
+                             "lr": f"{self.lr:.1e}"}, refresh=False)
+        return row
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="deep smoothing", unit="epoch", dynamic_ncols=True)
+
+
+def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = None,
+                init: FittedSurface | None = None, seed: int = 0, device: str | torch.device = "cpu",
+                callback: Callback | None = None, drop_invalid: bool = False,
+                progress: bool | None = None) -> FittedSurface:
+    """Fit a deep-smoothing total-variance surface w = w_SSVI * w_nn to implied vols.
+
+    Parameters
+    ----------
+    k : array_like
+        Log-moneyness ``ln(K/F)`` against the forward to each quote's expiry.
+    tau : array_like
+        Year fractions to expiry (> 0), exact (not rounded to days).
+    iv : array_like
+        Black implied volatilities (annualised, > 0).
+    weights : array_like, optional
+        Non-negative weights of the quotes in RMSE and MAPE (default equal).
+    config : SmoothingConfig, optional
+        Model, loss and schedule settings (default ``SmoothingConfig()``).
+    init : FittedSurface, optional
+        Warm start: the prior parameters and network weights of a previous fit (the ATM curve is
+        refitted to the new quotes).
+    seed : int
+        Seed of the network initialisation, random collocation points and perturbations.
+    device : str or torch.device
+        ``'cpu'`` (default) or ``'cuda'``.
+    callback : callable, optional
+        Called every ``config.log_every`` epochs with a dict of the history columns; a truthy
+        return value stops training.
+    drop_invalid : bool
+        Drop NaN/non-positive quotes with a ``RuntimeWarning`` instead of raising ``ValueError``.
+    progress : bool, optional
+        Override ``config.progress`` (tqdm bar with the seed's loss columns).
+
+    Returns
+    -------
+    FittedSurface
+        The best state seen (also after Ctrl-C), its loss history and fit information.
+    """
+    config = SmoothingConfig() if config is None else config
+    if not isinstance(config, SmoothingConfig):
+        raise ValueError(f"config: expected a SmoothingConfig, got {type(config).__name__}")
+    quotes = validate_quotes(k, tau, iv, weights, drop_invalid=drop_invalid)
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: CUDA requested but torch.cuda.is_available() is False")
+    started = time.perf_counter()
+    init_generator = torch.Generator().manual_seed(seed)
+    model = _build_model(quotes, config, init, init_generator).to(device)
+    as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
+    k_t, tau_t, iv_t, w_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), as_t(quotes.weights)
+    if init is None:
+        fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
+    prior_start = {name: p.detach().clone() for name, p in model.prior.named_parameters()}
+
+    def reinit() -> None:
+        with torch.no_grad():
+            for name, p in model.prior.named_parameters():
+                p.copy_(prior_start[name])
+        if model.network is not None:
+            model.network.reset_parameters(init_generator)
+
+    points = Collocation.build(quotes.k, quotes.tau, config, device)
+    train_generator = torch.Generator(device=device).manual_seed(seed + 1)
+    trainer = _Trainer(model, points, iv_t, w_t, config, train_generator, reinit)
+    reason = trainer.run(callback, config.progress if progress is None else progress)
+    history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
+    info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
+            "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
+            "warm_start": init is not None}
+    return FittedSurface(model.to("cpu").eval(), config, history, quotes, info)

@@ -1,0 +1,40 @@
+"""The SVI family: raw / natural / jump-wings slices, robust slice fits, SVI and SSVI surfaces.
+
+Conventions: k = ln(K/F) log-moneyness against the forward, tau in years, total implied
+variance w = sigma_BS^2 tau. References: Gatheral & Jacquier (2014), "Arbitrage-free SVI
+volatility surfaces" (GJ); Zeliade Systems (2009), "Quasi-explicit calibration of Gatheral's
+SVI model".
+
+- :class:`RawSVI`, :class:`NaturalSVI`, :class:`JumpWings`, :func:`raw_to_jw`, :func:`jw_to_raw`:
+  parameterisations with exact conversions (GJ section 3). The jump-wings conversion follows
+  GJ section 3.3 / Lemma 3.2; the seed notebook's conversion was wrong (it is not the published one).
+- :func:`fit_slice`, :func:`fit_slice_vols`: quasi-explicit slice calibration, optionally
+  butterfly-free.
+- :class:`SviSurface`: fitted slices joined along constant-k lines.
+- :class:`SSVI`, :func:`fit_ssvi`: arbitrage-free SSVI surfaces (see :mod:`ivfast.ssvi`).
+- :func:`resample`, :func:`resample_moneyness_days`: any surface onto a standard grid.
+"""
+
+from __future__ import annotations
+
+from ._svi_fit import fit_slice, fit_slice_vols
+from ._svi_slice import JumpWings, NaturalSVI, RawSVI, butterfly_g, jw_to_raw, raw_to_jw
+from ._svi_surface import SviSurface
+from .resample import resample, resample_moneyness_days
+from .ssvi import SSVI, fit_ssvi
+
+__all__ = [
+    "RawSVI",
+    "NaturalSVI",
+    "JumpWings",
+    "raw_to_jw",
+    "jw_to_raw",
+    "butterfly_g",
+    "fit_slice",
+    "fit_slice_vols",
+    "SviSurface",
+    "SSVI",
+    "fit_ssvi",
+    "resample",
+    "resample_moneyness_days",
+]
