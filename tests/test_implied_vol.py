@@ -13,6 +13,23 @@ from ivfast import IVStatus
 from ._reference import attainable_accuracy, black_prices_hp, iv_recipe
 
 
+def _available_isas() -> list[str]:
+    from ivfast import _core
+
+    best = _core._select_kernel_isa("auto")
+    return ["portable"] if best == "portable" else ["portable", best]
+
+
+@pytest.fixture(params=_available_isas())
+def kernel_isa(request):
+    """Run a test on each compiled copy of the kernels this CPU can execute."""
+    from ivfast import _core
+
+    _core._select_kernel_isa(request.param)
+    yield request.param
+    _core._select_kernel_isa("auto")
+
+
 @pytest.fixture(scope="module")
 def recipe_100k():
     forward, strike, tau, sigma, is_call = iv_recipe(100_000, seed=20251121)
@@ -22,7 +39,7 @@ def recipe_100k():
     return forward, strike, tau, sigma, is_call, price, attainable
 
 
-def test_accuracy_within_four_times_attainable(recipe_100k):
+def test_accuracy_within_four_times_attainable(recipe_100k, kernel_isa):
     forward, strike, tau, sigma, is_call, price, attainable = recipe_100k
     vol, status = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call, return_status=True)
     # Rows whose inputs determine sigma to worse than 1e-3 are ill-posed (issue 2, section 4).
@@ -35,7 +52,7 @@ def test_accuracy_within_four_times_attainable(recipe_100k):
     assert np.all(rel_err <= 4.0 * attainable[well_posed]), np.max(rel_err / attainable[well_posed])
 
 
-def test_tiny_prices_never_fail(recipe_100k):
+def test_tiny_prices_never_fail(recipe_100k, kernel_isa):
     forward, strike, tau, sigma, is_call, price, attainable = recipe_100k
     tiny = (price < 1e-10 * forward) & (price > 0)
     assert tiny.sum() > 5_000  # the deep out-of-the-money tail is well represented
@@ -44,7 +61,7 @@ def test_tiny_prices_never_fail(recipe_100k):
     assert np.all(np.abs(vol / sigma[tiny] - 1.0) <= 4.0 * attainable[tiny])
 
 
-def test_price_round_trip(recipe_100k):
+def test_price_round_trip(recipe_100k, kernel_isa):
     forward, strike, tau, sigma, is_call, price, attainable = recipe_100k
     vol = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call)
     repriced = ivfast.black_price(forward, strike, tau, vol, is_call=is_call)
@@ -233,3 +250,11 @@ def test_concurrent_python_threads():
         results = list(pool.map(lambda _: ivfast.implied_vol(price, forward, strike, tau, is_call=is_call), range(8)))
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+def test_kernel_isa_selection_rejects_unknown_names():
+    from ivfast import _core
+
+    with pytest.raises(ValueError, match="isa"):
+        _core._select_kernel_isa("avx9000")
+    assert _core._select_kernel_isa("") in ("portable", "x86_64_v3")

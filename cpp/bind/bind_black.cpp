@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 
 #include "ivfast/black_batch.hpp"
 #include "strided.hpp"
@@ -64,6 +65,14 @@ void register_black(py::module_& m) {
          int threads) { return run_black(bb::vega, f, k, t, v, c, d, n, threads); },
       py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
       py::arg("n"), py::arg("threads"), "Discounted Black-76 vegas over n broadcast elements.");
+  m.def(
+      "_select_kernel_isa",
+      [](const std::string& request) {
+        const std::string active = bb::select_isa(request);
+        if (active.empty()) throw py::value_error("isa: expected 'auto', 'portable' or a supported 'x86_64_v3'");
+        return active;
+      },
+      py::arg("request") = "", "Select ('auto', 'portable', 'x86_64_v3') or report ('') the kernel copy in use.");
   m.def("implied_vol", &implied_vol, py::arg("price"), py::arg("forward"), py::arg("strike"), py::arg("tau"),
         py::arg("is_call"), py::arg("discount"), py::arg("n"), py::arg("threads"),
         "Let's Be Rational implied volatility over n broadcast elements; returns (vol, status).");

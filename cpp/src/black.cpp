@@ -6,7 +6,9 @@
 
 #include "ivfast/normal.hpp"
 
-namespace ivfast::black {
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace black {
 
 namespace {
 
@@ -158,4 +160,6 @@ double vega(double forward, double strike, double tau, double sigma) {
   return std::sqrt(forward) * std::sqrt(strike) * normalised_vega(x, sigma * sqrt_tau) * sqrt_tau;
 }
 
-}  // namespace ivfast::black
+}  // namespace black
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

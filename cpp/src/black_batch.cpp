@@ -1,56 +1,73 @@
+// Run-time choice between the kernel copies compiled for different instruction sets.
 #include "ivfast/black_batch.hpp"
 
-#include <cmath>
-#include <limits>
+#include <atomic>
 
-#include "ivfast/black.hpp"
-#include "ivfast/lets_be_rational.hpp"
-#include "ivfast/parallel.hpp"
+#include "ivfast/black_kernels.hpp"  // declares the portable copy
+
+#ifdef IVFAST_HAVE_X86_64_V3
+IVFAST_DECLARE_BLACK_KERNELS(x86_64_v3)
+#endif
 
 namespace ivfast::black_batch {
 
 namespace {
 
-bool valid_discount(double d) { return d > 0.0 && std::isfinite(d); }
+enum class Isa { kPortable, kX86_64_V3 };
+
+bool cpu_has_x86_64_v3() {
+#ifdef IVFAST_HAVE_X86_64_V3
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+         __builtin_cpu_supports("bmi2");
+#else
+  return false;
+#endif
+}
+
+Isa best_isa() { return cpu_has_x86_64_v3() ? Isa::kX86_64_V3 : Isa::kPortable; }
+
+std::atomic<Isa>& active_isa() {
+  static std::atomic<Isa> isa{best_isa()};
+  return isa;
+}
 
 }  // namespace
 
 void price(const BlackInputs& in, std::size_t n, double* out, int threads) {
-  const int nt = parallel::resolve_threads(threads, n);
-  const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (std::ptrdiff_t j = 0; j < count; ++j) {
-    const auto i = static_cast<std::size_t>(j);
-    const double d = in.discount[i];
-    out[i] = valid_discount(d) ? d * black::price(in.forward[i], in.strike[i], in.tau[i], in.vol[i], in.is_call[i] != 0)
-                               : std::numeric_limits<double>::quiet_NaN();
-  }
+#ifdef IVFAST_HAVE_X86_64_V3
+  if (active_isa().load(std::memory_order_relaxed) == Isa::kX86_64_V3) return x86_64_v3::black_kernels::price(in, n, out, threads);
+#endif
+  portable::black_kernels::price(in, n, out, threads);
 }
 
 void vega(const BlackInputs& in, std::size_t n, double* out, int threads) {
-  const int nt = parallel::resolve_threads(threads, n);
-  const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (std::ptrdiff_t j = 0; j < count; ++j) {
-    const auto i = static_cast<std::size_t>(j);
-    const double d = in.discount[i];
-    out[i] = valid_discount(d) ? d * black::vega(in.forward[i], in.strike[i], in.tau[i], in.vol[i])
-                               : std::numeric_limits<double>::quiet_NaN();
-  }
+#ifdef IVFAST_HAVE_X86_64_V3
+  if (active_isa().load(std::memory_order_relaxed) == Isa::kX86_64_V3) return x86_64_v3::black_kernels::vega(in, n, out, threads);
+#endif
+  portable::black_kernels::vega(in, n, out, threads);
 }
 
 void implied_vol(const InversionInputs& in, std::size_t n, double* out, std::int8_t* status, int threads) {
-  const int nt = parallel::resolve_threads(threads, n, 512);
-  const auto count = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (std::ptrdiff_t j = 0; j < count; ++j) {
-    const auto i = static_cast<std::size_t>(j);
-    const double d = in.discount[i];
-    lbr::Result r{std::numeric_limits<double>::quiet_NaN(), lbr::Status::kInvalidInput};
-    if (valid_discount(d)) r = lbr::implied_vol(in.price[i] / d, in.forward[i], in.strike[i], in.tau[i], in.is_call[i] != 0);
-    out[i] = r.value;
-    status[i] = static_cast<std::int8_t>(r.status);
+#ifdef IVFAST_HAVE_X86_64_V3
+  if (active_isa().load(std::memory_order_relaxed) == Isa::kX86_64_V3) {
+    return x86_64_v3::black_kernels::implied_vol(in, n, out, status, threads);
   }
+#endif
+  portable::black_kernels::implied_vol(in, n, out, status, threads);
+}
+
+std::string select_isa(const std::string& request) {
+  if (request == "auto") {
+    active_isa() = best_isa();
+  } else if (request == "portable") {
+    active_isa() = Isa::kPortable;
+  } else if (request == "x86_64_v3" && cpu_has_x86_64_v3()) {
+    active_isa() = Isa::kX86_64_V3;
+  } else if (request != "") {
+    return "";
+  }
+  return active_isa() == Isa::kX86_64_V3 ? "x86_64_v3" : "portable";
 }
 
 }  // namespace ivfast::black_batch

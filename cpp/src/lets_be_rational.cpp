@@ -11,7 +11,9 @@
 #include "ivfast/black.hpp"
 #include "ivfast/normal.hpp"
 
-namespace ivfast::lbr {
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace lbr {
 
 namespace {
 
@@ -69,14 +71,17 @@ struct MapValue {
   double f, fp, fpp;
 };
 
-MapValue lower_map(double x, double s) {
+MapValue lower_map(double x, double s, double vega) {
   const double z = x / (kSqrt3 * s), y = z * z;
-  const double p = normal::cdf(z), phi = normal::pdf(z);
-  const double vega = black::normalised_vega(x, s);
-  const double growth = std::exp(y + 0.125 * s * s);
+  // exp(y + s^2/8) and phi(z) exp(y + s^2/8) from two exponentials, and Phi(z) through erfcx
+  // with the same exp(y/2): the guess needs no more accuracy than this and the map is hot.
+  const double e_half = std::exp(0.5 * y), e_s = std::exp(0.125 * s * s);
+  const double growth = e_half * e_half * e_s;
+  const double phi_growth = normal::kInvSqrt2Pi * e_half * e_s;
+  const double p = 0.5 * normal::erfcx(-z * normal::kInvSqrt2) / e_half;
   const double fp = kTwoPi * y * p * p * growth;
-  // d(fp)/ds with dy/ds = -2y/s, dz/ds = -z/s, then divided by db/ds.
-  const double dfp_ds = kTwoPi * growth * p * (-2.0 * y * p / s - 2.0 * y * z * phi / s + y * p * (-2.0 * y / s + 0.25 * s));
+  // d(fp)/ds with dy/ds = -2y/s, dz/ds = -z/s, then divided by db/ds = vega.
+  const double dfp_ds = kTwoPi * p * (y * p * growth * (-2.0 / s - 2.0 * y / s + 0.25 * s) - 2.0 * y * z * phi_growth / s);
   const double f = kTwoPi * std::fabs(x) / (3.0 * kSqrt3) * p * p * p;
   return {f, fp, dfp_ds / vega};
 }
@@ -100,37 +105,48 @@ MapValue upper_map(double x, double s) {
 enum class Objective { kLower, kMiddle, kUpper };
 
 // One Householder(3) step on g(s) = 1/ln b - 1/ln beta (lower), b - beta (middle) or
-// ln((b_max - beta)/(b_max - b)) (upper); h2 = g''/g', h3 = g'''/g' from b''/b', b'''/b'.
-// ln_beta is ln(beta), hoisted out of the iterations (used by the lower objective only).
-double householder_step(double s, double beta, double ln_beta, double x, double b_max, Objective objective) {
-  const auto [b, b1] = black::normalised_otm_call_and_vega(x, s);
-  const double q2 = x * x / (s * s * s) - 0.25 * s;
-  const double q3 = q2 * q2 - 3.0 * x * x / (s * s * s * s) - 0.25;
+// ln((b_max - beta)/(b_max - b)) (upper), with h2 = g''/g' and h3 = g'''/g' built from
+// q2 = b''/b' and q3 = b'''/b'. Divisions dominate the step's latency, so they are kept to a
+// minimum and the target's logarithms come precomputed in Target.
+struct Target {
+  double beta, x, b_max;
+  double ln_beta_inv;  // 1/ln(beta), lower objective
+  double ln_gap;       // ln(b_max - beta), upper objective
+};
+
+double householder_step(double s, const Target& tg, Objective objective) {
+  const auto [b, b1] = black::normalised_otm_call_and_vega(tg.x, s);
+  const double inv_s = 1.0 / s, x2 = tg.x * tg.x;
+  const double x2_inv_s3 = x2 * inv_s * inv_s * inv_s;
+  const double q2 = x2_inv_s3 - 0.25 * s;
+  const double q3 = q2 * q2 - 3.0 * x2_inv_s3 * inv_s - 0.25;
   double nu, h2, h3;
   switch (objective) {
     case Objective::kLower: {
-      const double ell = std::log(b), u = b1 / b;
-      const double c = 1.0 + 2.0 / ell;
-      nu = ell * (ln_beta - ell) / (ln_beta * u);
+      const double ell = std::log(b), inv_ell = 1.0 / ell;
+      const double b_over_b1 = b / b1, u = 1.0 / b_over_b1;
+      const double c = 1.0 + 2.0 * inv_ell;
+      nu = ell * (1.0 - ell * tg.ln_beta_inv) * b_over_b1;
       h2 = q2 - u * c;
-      h3 = q3 + u * u * (2.0 + 6.0 / ell + 6.0 / (ell * ell)) - 3.0 * q2 * u * c;
+      h3 = q3 + u * u * (2.0 + 6.0 * inv_ell * (1.0 + inv_ell)) - 3.0 * q2 * u * c;
       break;
     }
     case Objective::kMiddle:
-      nu = (beta - b) / b1;
+      nu = (tg.beta - b) / b1;
       h2 = q2;
       h3 = q3;
       break;
     case Objective::kUpper: {
-      const double c = std::max(b_max - b, std::numeric_limits<double>::min());
-      const double v = b1 / c;
-      nu = std::log(c / (b_max - beta)) / v;
+      const double c = std::max(tg.b_max - b, std::numeric_limits<double>::min());
+      const double c_over_b1 = c / b1, v = 1.0 / c_over_b1;
+      nu = (std::log(c) - tg.ln_gap) * c_over_b1;
       h2 = q2 + v;
       h3 = q3 + 3.0 * q2 * v + 2.0 * v * v;
       break;
     }
   }
-  const double ds = nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0));
+  constexpr double kSixth = 1.0 / 6.0;
+  const double ds = nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu * kSixth));
   if (!std::isfinite(ds)) return s;
   return std::max(s + ds, 0.5 * s);  // never step to or past zero
 }
@@ -147,7 +163,7 @@ double normalised_otm_total_vol(double beta, double x, double b_max) {
     const double s_l = s_c - b_c / v_c;
     const auto [b_l, v_l] = black::normalised_otm_call_and_vega(x, s_l);
     if (beta < b_l) {
-      const MapValue m = lower_map(x, s_l);
+      const MapValue m = lower_map(x, s_l, v_l);
       const double r = control_parameter_right(0.0, b_l, 0.0, m.f, 1.0, m.fp, m.fpp);
       const double f = rational_cubic(beta, 0.0, b_l, 0.0, m.f, 1.0, m.fp, r);
       s = f > 0.0 ? inverse_lower_map(f, x) : inverse_lower_map(beta, x);
@@ -173,8 +189,9 @@ double normalised_otm_total_vol(double beta, double x, double b_max) {
     }
   }
   if (!(s > 0.0) || !std::isfinite(s)) s = s_c > 0.0 ? s_c : 1.0;
-  const double ln_beta = objective == Objective::kLower ? std::log(beta) : 0.0;
-  for (int i = 0; i < kHouseholderSteps; ++i) s = householder_step(s, beta, ln_beta, x, b_max, objective);
+  const Target target{beta, x, b_max, objective == Objective::kLower ? 1.0 / std::log(beta) : 0.0,
+                      objective == Objective::kUpper ? std::log(b_max - beta) : 0.0};
+  for (int i = 0; i < kHouseholderSteps; ++i) s = householder_step(s, target, objective);
   return s;
 }
 
@@ -198,4 +215,6 @@ Result implied_vol(double price, double forward, double strike, double tau, bool
   return {s / std::sqrt(tau), Status::kOk};
 }
 
-}  // namespace ivfast::lbr
+}  // namespace lbr
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <limits>
 
-namespace ivfast::normal {
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace normal {
 
 double pdf(double z) { return kInvSqrt2Pi * std::exp(-0.5 * z * z); }
 
@@ -122,4 +124,6 @@ double inverse_cdf(double p) {
   return q < 0.0 ? -z : z;
 }
 
-}  // namespace ivfast::normal
+}  // namespace normal
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,8 +65,3 @@ def resolve_threads(threads: int | None) -> int:
         raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
     return int(threads)
 
-
-def default_threads() -> int:
-    """Threads the kernels use when ``threads=None``."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)

@@ -6,7 +6,11 @@
 // says otherwise; the normalised price is beta = price / sqrt(F*K).
 #pragma once
 
-namespace ivfast::black {
+#include "ivfast/isa.hpp"
+
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace black {
 
 // Normalised out-of-the-money call b(x, s) for x <= 0:
 //   b = exp(x/2) Phi(x/s + s/2) - exp(-x/2) Phi(x/s - s/2),
@@ -36,4 +40,6 @@ double price(double forward, double strike, double tau, double sigma, bool is_ca
 // Undiscounted Black-76 vega dPrice/dsigma (same for calls and puts).
 double vega(double forward, double strike, double tau, double sigma);
 
-}  // namespace ivfast::black
+}  // namespace black
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

@@ -16,7 +16,8 @@
 //                e^{-a k} du/pi * sum_j |psi_j| c_m (u_j dk)^m <= tol/4,
 // with L = 2pi/du the period in k and dk = L/N the FFT output spacing (N is zero-padded until the
 // last bound holds). The damping minimises the Lord–Kahl bound e^{-ak} phi(-(a+1)i)/(a(a+1)) at
-// the nearest strike, within the range where the moment of order a+1 is finite.
+// the nearest strike, at most half the largest finite moment order less one, so that the damped
+// price decays about as fast to the right as to the left.
 #pragma once
 
 #include <algorithm>
@@ -51,6 +52,12 @@ struct CarrMadanWorkspace {
 
 namespace detail {
 
+inline double power(double x, int m) {
+  double r = 1.0;
+  for (; m > 0; m >>= 1, x *= x) if (m & 1) r *= x;
+  return r;
+}
+
 inline double log_lagrange_constant(int m) {
   // max over the central cell of prod |t - t_i| / m! for m equispaced nodes.
   double log_c = -std::lgamma(m + 1.0);
@@ -58,14 +65,10 @@ inline double log_lagrange_constant(int m) {
   return log_c;
 }
 
-// Largest moment order p in [1, 1 + cap] with E[e^{px}] finite and below e^700.
+// Largest moment order p in [1, 1 + cap] with E[e^{px}] finite (and its logarithm representable).
 template <class Model>
 double max_moment_order(const Model& model, double tau, double cap) {
-  auto ok = [&](double p) {
-    if (!model.moment_finite(p, tau)) return false;
-    const double k = log_moment(model, p, tau);
-    return std::isfinite(k) && k < 700.0;
-  };
+  auto ok = [&](double p) { return model.moment_finite(p, tau) && std::isfinite(log_moment(model, p, tau)); };
   double lo = 1.0, hi = 1.0 + cap;
   if (ok(hi)) return hi;
   for (int it = 0; it < 60; ++it) {
@@ -103,24 +106,15 @@ double choose_damping(const Model& model, double tau, double k_ref, double a_hi)
   return std::exp(0.5 * (lo + hi));
 }
 
-// Shortest period L meeting both alias bounds.
-template <class Model>
-double choose_period(const Model& model, double tau, double a, double a_max, double log_tol, double span) {
-  double right = HUGE_VAL;
-  for (int i = 1; i <= 16; ++i) {
-    const double b = a + (a_max - a) * i / 16.0;
-    if (b <= a) break;
-    const double log_cb = b * std::log(b) - (1.0 + b) * std::log1p(b);
-    right = std::min(right, (log_cb + log_moment(model, 1.0 + b, tau) - log_tol) / (b - a));
-  }
-  return std::max({-log_tol / a, right, 1.25 * span + 0.5});
-}
-
-// Smallest U with the truncation bound met (doubling, then geometric bisection).
+// Smallest U with the truncation bound met (doubling, then geometric bisection). The tail integral
+// is |psi(U)| / r, r the local logarithmic decay rate of |psi| (which only grows with u for these
+// models), and never less than the 1/u^2 decay that the denominator alone guarantees (r >= 1/U).
 template <class Model>
 double choose_u_max(const Model& model, double tau, double a, double k_lo, double log_tol, double scale) {
   auto excess = [&](double u) {
-    return log_abs_psi(model, tau, a, u) + std::log(u / M_PI) - a * k_lo - log_tol;
+    const double log_psi = log_abs_psi(model, tau, a, u);
+    const double rate = (log_psi - log_abs_psi(model, tau, a, 1.01 * u)) / (0.01 * u);
+    return log_psi - std::log(M_PI * std::max(rate, 1.0 / u)) - a * k_lo - log_tol;
   };
   double hi = 0.25 / scale;
   int doublings = 0;
@@ -132,6 +126,87 @@ double choose_u_max(const Model& model, double tau, double a, double k_lo, doubl
     (excess(mid) <= 0.0 ? hi : lo) = mid;
   }
   return hi;
+}
+
+// psi_j e^{-a k_lo} at u_j = j du, j = 0..J (the scaling keeps psi finite when the moment of order
+// a + 1 exceeds e^709). After the period doubles (du halves) the even points are the old ones.
+template <class Model>
+void sample_psi(const Model& model, double tau, double a, double k_lo, double du, std::size_t J, bool refine,
+                std::vector<cd>& psi) {
+  const std::size_t kept = refine ? std::min(psi.size() - 1, J / 2) + 1 : 0;  // old samples reused
+  psi.resize(J + 1);
+  for (std::size_t j = kept; j-- > 0;) psi[2 * j] = psi[j];
+  for (std::size_t j = 0; j <= J; ++j) {
+    if (j % 2 == 0 && j / 2 < kept) continue;
+    const double u = du * static_cast<double>(j);
+    const cd den(a * a + a - u * u, (2.0 * a + 1.0) * u);
+    psi[j] = std::exp(model.log_cf(cd(u, -(a + 1.0)), tau) - a * k_lo) / den;
+  }
+}
+
+// Smallest power-of-two FFT length whose output spacing dk = L/N meets the interpolation bound.
+inline std::size_t choose_fft_size(const std::vector<cd>& psi, double du, double L, int m, double log_tol) {
+  const std::size_t J = psi.size() - 1;
+  const double u_max = du * static_cast<double>(J);
+  double moment_m = 0.0;  // sum_j |psi_j| (u_j / u_max)^m
+  for (std::size_t j = 0; j <= J; ++j) moment_m += std::abs(psi[j]) * power(static_cast<double>(j) / J, m);
+  const double log_dk_max =
+      (log_tol + std::log(M_PI / du) - log_lagrange_constant(m) - std::log(moment_m)) / m - std::log(u_max);
+  std::size_t N = 256;
+  while (N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) N *= 2;
+  return N;
+}
+
+// y_i = Re sum_j w_j psi_j e^{-i u_j (k0 + i dk)}, i < N, w_0 = 1/2 (trapezoid), u_j dk = 2 pi j / N,
+// as one c2r transform of the conjugated half spectrum.
+inline double* damped_prices_on_grid(const std::vector<cd>& psi, double du, double k0, std::size_t N,
+                                     CarrMadanWorkspace& ws) {
+  fftw_complex* spec = ws.spectrum.reserve(N / 2 + 1);
+  double* y = ws.values.reserve(N);
+  for (std::size_t j = 0; j <= N / 2; ++j) spec[j][0] = spec[j][1] = 0.0;
+  spec[0][0] = 0.5 * psi[0].real();
+  for (std::size_t j = 1; j < psi.size() && j < N / 2; ++j) {
+    const double phase = -du * static_cast<double>(j) * k0;
+    const cd z = 0.5 * std::conj(psi[j] * cd(std::cos(phase), std::sin(phase)));
+    spec[j][0] = z.real();
+    spec[j][1] = z.imag();
+  }
+  fftw_execute_dft_c2r(c2r_plan(static_cast<int>(N)), spec, y);
+  return y;
+}
+
+// Barycentric Lagrange interpolation on m equispaced nodes around fractional index t.
+inline double interpolate(const double* y, double t, int m) {
+  const long base = static_cast<long>(std::floor(t)) - m / 2 + 1;
+  double num = 0.0, den = 0.0, weight = 1.0;
+  for (int j = 0; j < m; ++j) {
+    const double diff = t - static_cast<double>(base + j);
+    if (diff == 0.0) return y[base + j];
+    num += weight / diff * y[base + j];
+    den += weight / diff;
+    weight *= -static_cast<double>(m - 1 - j) / static_cast<double>(j + 1);
+  }
+  return num / den;
+}
+
+// Right-alias check. The periodic copies of the damped price D(k) = e^{a k} c(k) are positive; the
+// grid values at k_lo + 0.3 L and k_lo + 0.45 L, less the known deep-in-the-money left copy
+// e^{a k'}(1 - e^{k'}) (k' one period lower), sample D's right tail. That tail is log-concave
+// (faster than exponential decay, or exponential at the largest finite moment), so extending the
+// straight line through the two log values bounds the copy D(k + L) that aliases onto k >= k_lo.
+inline bool right_alias_small(const double* y, std::size_t N, double a, double k_lo, double k0, double L, double du,
+                              double log_tol) {
+  const double dk = L / static_cast<double>(N);
+  auto log_tail = [&](double frac) {
+    const auto i = static_cast<std::size_t>(std::lround((k_lo + frac * L - k0) / dk)) % N;
+    const double kl = k0 + static_cast<double>(i) * dk - L;
+    const double left = std::exp(a * (kl - k_lo)) * -std::expm1(kl);
+    return std::log(std::abs(du / M_PI * y[i] - left));
+  };
+  const double near = log_tail(0.3), far = log_tail(0.45);
+  if (far <= log_tol) return true;  // at or below the tolerance already, and D decreases
+  const double slope = (far - near) / (0.15 * L);
+  return slope < 0.0 && far + slope * 0.55 * L <= log_tol;
 }
 
 }  // namespace detail
@@ -148,55 +223,28 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   const int m = s.stencil;
 
   const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
-  const double a = detail::choose_damping(model, tau, k_lo, 0.75 * a_max);
-  const double L = detail::choose_period(model, tau, a, a_max, log_tol, k_hi - k_lo);
+  const double a = detail::choose_damping(model, tau, k_lo, 0.5 * a_max);
   // Gaussian-equivalent standard deviation (exact for Black–Scholes): K(1/2) = -s^2/8.
   const double scale = std::sqrt(std::max(-8.0 * log_moment(model, 0.5, tau), 1e-300));
   const double u_max = detail::choose_u_max(model, tau, a, k_lo, log_tol, scale);
-  const double du = 2.0 * M_PI / L;
-  const std::size_t J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
-
-  ws.psi.resize(J + 1);
-  double moment_m = 0.0;  // sum_j |psi_j| u_j^m du, for the interpolation bound
-  for (std::size_t j = 0; j <= J; ++j) {
-    const double u = du * static_cast<double>(j);
-    const cd den(a * a + a - u * u, (2.0 * a + 1.0) * u);
-    ws.psi[j] = std::exp(model.log_cf(cd(u, -(a + 1.0)), tau)) / den;
-    moment_m += std::abs(ws.psi[j]) * std::pow(u, m) * du;
+  // Left alias e^{-aL} <= tol/4 is exact; the right alias is checked on the transform and the period
+  // doubled (reusing every sample) until it holds.
+  double L = std::max(-log_tol / a, 1.25 * (k_hi - k_lo) + 0.5);
+  double du = 0, dk = 0, k0 = 0;
+  std::size_t J = 0, N = 0;
+  const double* y = nullptr;
+  for (int doubling = 0;; ++doubling, L *= 2.0) {
+    du = 2.0 * M_PI / L;
+    J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
+    detail::sample_psi(model, tau, a, k_lo, du, J, doubling > 0, ws.psi);
+    N = detail::choose_fft_size(ws.psi, du, L, m, log_tol);
+    dk = L / static_cast<double>(N);
+    k0 = k_lo - (m / 2 + 1) * dk;
+    y = detail::damped_prices_on_grid(ws.psi, du, k0, N, ws);
+    if (doubling == 8 || 2 * J > s.max_points || detail::right_alias_small(y, N, a, k_lo, k0, L, du, log_tol)) break;
   }
-  const double log_dk_max =
-      (log_tol + std::log(M_PI) + a * k_lo - detail::log_lagrange_constant(m) - std::log(moment_m)) / m;
-  std::size_t N = 256;
-  while (N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) N *= 2;
-  const double dk = L / static_cast<double>(N);
-
-  // Spectrum for c2r: y_i = Re sum_j w_j psi_j e^{-i u_j (k0 + i dk)}, w_0 = 1/2, u_j dk = 2 pi j/N.
-  const double k0 = k_lo - (m / 2 + 1) * dk;
-  fftw_complex* spec = ws.spectrum.reserve(N / 2 + 1);
-  double* y = ws.values.reserve(N);
-  for (std::size_t j = 0; j <= N / 2; ++j) spec[j][0] = spec[j][1] = 0.0;
-  spec[0][0] = 0.5 * ws.psi[0].real();
-  for (std::size_t j = 1; j <= J && j < N / 2; ++j) {
-    const double phase = -du * static_cast<double>(j) * k0;
-    const cd z = 0.5 * std::conj(ws.psi[j] * cd(std::cos(phase), std::sin(phase)));
-    spec[j][0] = z.real();
-    spec[j][1] = z.imag();
-  }
-  fftw_execute_dft_c2r(c2r_plan(static_cast<int>(N)), spec, y);
-
   for (std::size_t i = 0; i < n; ++i) {
-    const double t = (k[i] - k0) / dk;
-    const long base = static_cast<long>(std::floor(t)) - m / 2 + 1;
-    double num = 0.0, den = 0.0, weight = 1.0, exact = NAN;
-    for (int j = 0; j < m; ++j) {
-      const double diff = t - static_cast<double>(base + j);
-      if (diff == 0.0) exact = y[base + j];
-      num += weight / diff * y[base + j];
-      den += weight / diff;
-      weight *= -static_cast<double>(m - 1 - j) / static_cast<double>(j + 1);
-    }
-    const double g = std::isnan(exact) ? num / den : exact;
-    out[i] = std::exp(-a * k[i]) * du / M_PI * g;
+    out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * detail::interpolate(y, (k[i] - k0) / dk, m);
   }
   grid.damping = a;
   grid.period = L;

@@ -7,6 +7,7 @@
 // corresponding moment is finite.
 #pragma once
 
+#include <cmath>
 #include <complex>
 
 namespace ivfast::fourier {
@@ -45,10 +46,13 @@ struct HestonModel {
 struct BatesModel {
   HestonModel heston;
   double lam, beta, alpha;
+  double mu;  // mean of ln(1 + J)
+
+  BatesModel(const HestonModel& h, double lam_, double beta_, double alpha_)
+      : heston(h), lam(lam_), beta(beta_), alpha(alpha_), mu(std::log1p(beta_) - 0.5 * alpha_ * alpha_) {}
 
   cd log_cf(cd u, double tau) const {
     const cd iu(-u.imag(), u.real());
-    const double mu = std::log1p(beta) - 0.5 * alpha * alpha;
     const cd jump = std::exp(iu * mu - 0.5 * alpha * alpha * u * u) - 1.0;
     return heston.log_cf(u, tau) + lam * tau * (jump - beta * iu);
   }

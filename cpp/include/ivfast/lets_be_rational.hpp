@@ -1,9 +1,13 @@
 // Implied volatility by Jaeckel's "Let's Be Rational" (Wilmott 2015; revised 2016/2017).
 #pragma once
 
+#include "ivfast/isa.hpp"
+
 #include <cstdint>
 
-namespace ivfast::lbr {
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace lbr {
 
 // Per-element outcome of an inversion. Values are part of the Python API (ivfast.IVStatus).
 enum class Status : std::int8_t {
@@ -27,4 +31,6 @@ double normalised_otm_total_vol(double beta, double x, double b_max);
 // Implied Black volatility of an undiscounted price. Exactly intrinsic gives 0.
 Result implied_vol(double price, double forward, double strike, double tau, bool is_call);
 
-}  // namespace ivfast::lbr
+}  // namespace lbr
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

@@ -1,7 +1,11 @@
 // Standard normal distribution primitives used by the Black and implied-volatility kernels.
 #pragma once
 
-namespace ivfast::normal {
+#include "ivfast/isa.hpp"
+
+namespace ivfast {
+inline namespace IVFAST_ISA {
+namespace normal {
 
 inline constexpr double kSqrt2Pi = 2.50662827463100050241576528481104525;
 inline constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
@@ -22,4 +26,6 @@ double cdf(double z);
 // Returns -inf for p == 0, +inf for p == 1 and NaN outside [0, 1].
 double inverse_cdf(double p);
 
-}  // namespace ivfast::normal
+}  // namespace normal
+}  // namespace IVFAST_ISA
+}  // namespace ivfast

@@ -1,0 +1,59 @@
+#include "ivfast/black_kernels.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "ivfast/black.hpp"
+#include "ivfast/lets_be_rational.hpp"
+#include "ivfast/parallel.hpp"
+
+namespace ivfast::IVFAST_ISA::black_kernels {
+
+using black_batch::BlackInputs;
+using black_batch::InversionInputs;
+
+namespace {
+
+bool valid_discount(double d) { return d > 0.0 && std::isfinite(d); }
+
+}  // namespace
+
+void price(const BlackInputs& in, std::size_t n, double* out, int threads) {
+  const int nt = parallel::resolve_threads(threads, n);
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (std::ptrdiff_t j = 0; j < count; ++j) {
+    const auto i = static_cast<std::size_t>(j);
+    const double d = in.discount[i];
+    out[i] = valid_discount(d) ? d * black::price(in.forward[i], in.strike[i], in.tau[i], in.vol[i], in.is_call[i] != 0)
+                               : std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+void vega(const BlackInputs& in, std::size_t n, double* out, int threads) {
+  const int nt = parallel::resolve_threads(threads, n);
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (std::ptrdiff_t j = 0; j < count; ++j) {
+    const auto i = static_cast<std::size_t>(j);
+    const double d = in.discount[i];
+    out[i] = valid_discount(d) ? d * black::vega(in.forward[i], in.strike[i], in.tau[i], in.vol[i])
+                               : std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+void implied_vol(const InversionInputs& in, std::size_t n, double* out, std::int8_t* status, int threads) {
+  const int nt = parallel::resolve_threads(threads, n, 512);
+  const auto count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (std::ptrdiff_t j = 0; j < count; ++j) {
+    const auto i = static_cast<std::size_t>(j);
+    const double d = in.discount[i];
+    lbr::Result r{std::numeric_limits<double>::quiet_NaN(), lbr::Status::kInvalidInput};
+    if (valid_discount(d)) r = lbr::implied_vol(in.price[i] / d, in.forward[i], in.strike[i], in.tau[i], in.is_call[i] != 0);
+    out[i] = r.value;
+    status[i] = static_cast<std::int8_t>(r.status);
+  }
+}
+
+}  // namespace ivfast::IVFAST_ISA::black_kernels
