@@ -51,23 +51,3 @@ def iv_recipe(n: int, seed: int):
     forward = 100.0
     strike = forward * np.exp(-h * sigma * np.sqrt(tau))
     return forward, strike, tau, sigma, is_call
-
-
-def attainable_accuracy(price, forward, strike, tau, sigma, is_call, vega) -> np.ndarray:
-    """eps * (1 + cond + condx (1 + |x|) / 2), the accuracy the rounded inputs allow.
-
-    cond = price / (sigma dP/dsigma) is the conditioning in the price; condx =
-    |dP_otm/dx| / (sigma dP/dsigma) that in x = ln(F/K), P_otm the out-of-the-money member.
-    """
-    from scipy.special import ndtr
-
-    eps = np.finfo(float).eps
-    x = np.log(forward / strike)
-    s = sigma * np.sqrt(tau)
-    d2 = x / s - s / 2
-    otm_is_call = x < 0
-    # With F fixed, d P_otm / dx = K Phi(d2) for the call member and K Phi(-d2) for the put.
-    dpdx = np.where(otm_is_call, strike * ndtr(d2), strike * ndtr(-d2))
-    cond = price / (sigma * vega)
-    condx = dpdx / (sigma * vega)
-    return eps * (1.0 + cond + condx * (1.0 + np.abs(x)) / 2.0)

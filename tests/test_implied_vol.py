@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import ivfast
 from ivfast import IVStatus
 
-from ._reference import attainable_accuracy, black_prices_hp, iv_recipe
+from ._reference import black_prices_hp, iv_recipe
 
 
 def _available_isas() -> list[str]:
@@ -34,8 +34,7 @@ def kernel_isa(request):
 def recipe_100k():
     forward, strike, tau, sigma, is_call = iv_recipe(100_000, seed=20251121)
     price = black_prices_hp(forward, strike, tau, sigma, is_call)
-    vega = ivfast.black_vega(forward, strike, tau, sigma)
-    attainable = attainable_accuracy(price, forward, strike, tau, sigma, is_call, vega)
+    attainable = ivfast.attainable_iv_accuracy(price, forward, strike, tau, sigma, is_call=is_call)
     return forward, strike, tau, sigma, is_call, price, attainable
 
 
@@ -258,3 +257,14 @@ def test_kernel_isa_selection_rejects_unknown_names():
     with pytest.raises(ValueError, match="isa"):
         _core._select_kernel_isa("avx9000")
     assert _core._select_kernel_isa("") in ("portable", "x86_64_v3")
+
+
+def test_attainable_accuracy_matches_finite_difference_conditioning():
+    """The criterion itself: cond from a finite difference of the exact price in sigma."""
+    strike, tau, sigma = np.array([80.0, 100.0, 130.0]), np.array([0.1, 1.0, 3.0]), np.array([0.2, 0.5, 0.3])
+    price = black_prices_hp(100.0, strike, tau, sigma, True)
+    step = 1e-6 * sigma
+    dp = (black_prices_hp(100.0, strike, tau, sigma + step, True) - black_prices_hp(100.0, strike, tau, sigma - step, True))
+    cond = price / (sigma * dp / (2 * step))
+    att = ivfast.attainable_iv_accuracy(price, 100.0, strike, tau, sigma)
+    assert np.all(att >= np.finfo(float).eps * (1 + cond) * (1 - 1e-6))

@@ -26,7 +26,7 @@ struct SliceScratch {
 };
 
 template <class Model>
-void price_slice(const Model& model, double tau, const SurfaceGrid& g, bool is_call, double* row,
+void price_slice(const Model& model, double tau, const SurfaceGrid& g, OptionSide side, double* row,
                  SliceScratch& s, const CarrMadanSettings& settings) {
   const double fwd = g.spot * std::exp((g.rate - g.dividend) * tau);
   const double disc = std::exp(-g.rate * tau);
@@ -49,33 +49,33 @@ void price_slice(const Model& model, double tau, const SurfaceGrid& g, bool is_c
   // Normalised prices (units of the discounted forward); parity c - p = 1 - e^k.
   for (std::size_t j = 0; j < s.k_call.size(); ++j) {
     const double c = s.c_call[j], k = s.k_call[j];
-    row[s.idx_call[j]] = disc * fwd * (is_call ? c : c - 1.0 + std::exp(k));
+    row[s.idx_call[j]] = disc * fwd * (side == OptionSide::put ? c - 1.0 + std::exp(k) : c);
   }
   for (std::size_t j = 0; j < s.k_put.size(); ++j) {
     const double k = -s.k_put[j], p = std::exp(k) * s.c_put[j];
-    row[s.idx_put[j]] = disc * fwd * (is_call ? p + 1.0 - std::exp(k) : p);
+    row[s.idx_put[j]] = disc * fwd * (side == OptionSide::call ? p + 1.0 - std::exp(k) : p);
   }
 }
 
 template <class Model>
-void price_one(const Model& model, double tau, const SurfaceGrid& g, bool is_call, double* row, SliceScratch& s,
+void price_one(const Model& model, double tau, const SurfaceGrid& g, OptionSide side, double* row, SliceScratch& s,
                const CarrMadanSettings& settings) {
   if (!model.valid() || !(tau > 0.0) || !std::isfinite(tau)) {
     for (std::size_t i = 0; i < g.n_strikes; ++i) row[i] = NAN;
     return;
   }
-  price_slice(model, tau, g, is_call, row, s, settings);
+  price_slice(model, tau, g, side, row, s, settings);
 }
 
-void price_task(ModelKind kind, const double* p, double tau, const SurfaceGrid& g, bool is_call, double* row,
+void price_task(ModelKind kind, const double* p, double tau, const SurfaceGrid& g, OptionSide side, double* row,
                 SliceScratch& s, const CarrMadanSettings& settings) {
   switch (kind) {
     case ModelKind::black_scholes:
-      return price_one(BlackScholesModel{p[0]}, tau, g, is_call, row, s, settings);
+      return price_one(BlackScholesModel{p[0]}, tau, g, side, row, s, settings);
     case ModelKind::heston:
-      return price_one(HestonModel{p[0], p[1], p[2], p[3], p[4]}, tau, g, is_call, row, s, settings);
+      return price_one(HestonModel{p[0], p[1], p[2], p[3], p[4]}, tau, g, side, row, s, settings);
     case ModelKind::bates:
-      return price_one(BatesModel{{p[0], p[1], p[2], p[3], p[4]}, p[5], p[6], p[7]}, tau, g, is_call, row, s,
+      return price_one(BatesModel{{p[0], p[1], p[2], p[3], p[4]}, p[5], p[6], p[7]}, tau, g, side, row, s,
                        settings);
   }
 }
@@ -83,7 +83,7 @@ void price_task(ModelKind kind, const double* p, double tau, const SurfaceGrid& 
 }  // namespace
 
 void price_surfaces(ModelKind kind, const double* params, std::size_t n_sets, std::size_t param_stride,
-                    const SurfaceGrid& grid, bool is_call, double* out, int threads,
+                    const SurfaceGrid& grid, OptionSide side, double* out, int threads,
                     const CarrMadanSettings& settings) {
   const std::size_t tasks = n_sets * grid.n_taus;
   const bool market_ok = grid.spot > 0.0 && std::isfinite(grid.spot) && std::isfinite(grid.rate) &&
@@ -101,7 +101,7 @@ void price_surfaces(ModelKind kind, const double* params, std::size_t n_sets, st
         for (std::size_t i = 0; i < grid.n_strikes; ++i) row[i] = NAN;
         continue;
       }
-      price_task(kind, params + set * param_stride, grid.taus[m], grid, is_call, row, scratch, settings);
+      price_task(kind, params + set * param_stride, grid.taus[m], grid, side, row, scratch, settings);
     }
   }
 }

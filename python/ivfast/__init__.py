@@ -16,15 +16,51 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         f"Original error: {exc}"
     ) from exc
 
-from .black import IVStatus, black_price, black_vega, forward, implied_vol
+from .black import IVStatus, attainable_iv_accuracy, black_price, black_vega, forward, implied_vol
+from . import chain, datasets  # noqa: E402  (after black: the chain pipeline uses implied_vol)
+from .chain import SurfaceQuotes
 
 __version__ = "0.1.0"
 
 __all__ = [
     "IVStatus",
+    "attainable_iv_accuracy",
+    "SurfaceQuotes",
+    "chain",
+    "datasets",
     "black_price",
     "black_vega",
     "forward",
     "implied_vol",
     "__version__",
 ]
+
+# Fourier pricing (Black–Scholes, Heston, Bates).
+from .models import BatesParams, BlackScholesParams, HestonParams  # noqa: E402
+from .pricing import SurfaceIVStatus, call_prices, call_prices_batch, implied_vol_surface, put_prices  # noqa: E402
+
+__all__ += ["BatesParams", "BlackScholesParams", "HestonParams", "SurfaceIVStatus", "call_prices",
+            "call_prices_batch", "implied_vol_surface", "put_prices"]
+
+# Static-arbitrage checks of quotes and surfaces.
+from . import arbitrage  # noqa: E402
+from .arbitrage import ArbitrageReport  # noqa: E402
+
+__all__ += ["arbitrage", "ArbitrageReport"]
+
+# SVI family: raw / natural / jump-wings slices, slice fits, SVI and SSVI surfaces.
+from . import svi  # noqa: E402
+
+__all__ += ["svi"]
+
+# Deep smoothing (optional torch extra): imported on first access so `import ivfast` stays torch-free.
+_SURFACE_NAMES = ("fit_surface", "FittedSurface", "SmoothingConfig")
+__all__ += list(_SURFACE_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _SURFACE_NAMES:
+        from . import surface
+
+        return getattr(surface, name)
+    raise AttributeError(f"module 'ivfast' has no attribute {name!r}")

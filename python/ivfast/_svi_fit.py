@@ -29,6 +29,8 @@ __all__ = ["fit_slice", "fit_slice_vols"]
 _MIN_QUOTES = 5  # five parameters
 _RHO_MAX = 1.0 - 1e-9
 _SIGMA_MIN = 1e-8
+# g >= _G_MARGIN on the fit grid keeps g >= 0 between its points (g varies by ~h^2 there).
+_G_MARGIN = 1e-5
 # Constraint rows over x = (a, d, c): A x >= lower; lower[2:4] are scaled by -S*sigma.
 _A = np.array(
     [[0, -1, 1], [0, 1, 1], [0, -1, -1], [0, 1, -1], [1, -1, 1], [1, 1, 1]],
@@ -70,28 +72,42 @@ def _inner_solve(
     m: np.ndarray, sigma: np.ndarray, k: np.ndarray, w: np.ndarray, wt: np.ndarray, slope: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best (a, d, c) and weighted SSE for each (m[i], sigma[i]) (exact constrained LS)."""
-    y = (k[None, :] - m[:, None]) / sigma[:, None]
-    basis = np.stack([np.ones_like(y), y, np.sqrt(y * y + 1.0)], axis=-1)
-    bw = basis * wt[None, :, None]
-    H = np.einsum("gni,gnj->gij", bw, basis)
-    H += 1e-13 * np.trace(H, axis1=1, axis2=2)[:, None, None] * np.eye(3)  # keeps KKT solvable
-    r = np.einsum("gni,n->gi", bw, w)
+    basis = np.empty((len(m), 3, k.size))  # rows 1, y, sqrt(y^2 + 1) with y = (k - m)/sigma
+    basis[:, 0] = 1.0
+    y = basis[:, 1]
+    np.divide(k[None, :] - m[:, None], sigma[:, None], out=y)
+    np.sqrt(y * y + 1.0, out=basis[:, 2])
+    bw = basis * wt
+    H = bw @ basis.transpose(0, 2, 1)
+    diag = np.arange(3)
+    H[:, diag, diag] *= 1.0 + 1e-13  # keeps the KKT systems solvable when columns nearly coincide
+    r = bw @ w
     lower = np.zeros((len(m), _N_CON))
     lower[:, 2:4] = -slope * sigma[:, None]
-    G, S = len(m), len(_ACTIVE)
+    tol = 1e-10 * (1.0 + slope * sigma)[:, None]
+    # A convex QP whose unconstrained minimiser is feasible is solved by it; enumerate the
+    # active sets only for the other (m, sigma).
+    x = np.linalg.solve(H, r[..., None])[..., 0]
+    outside = ~(x @ _A.T >= lower - tol).all(axis=1)
+    if outside.any():
+        x[outside] = _active_set_solve(H[outside], r[outside], lower[outside], tol[outside])
+    sse = ((H @ x[..., None])[..., 0] * x).sum(axis=1) - 2.0 * (x * r).sum(axis=1) + wt @ (w * w)
+    return x, np.maximum(sse, 0.0)
+
+
+def _active_set_solve(H: np.ndarray, r: np.ndarray, lower: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """Minimiser of x^T H x - 2 r^T x over A x >= lower: best feasible KKT point over all active sets."""
+    G, S = len(H), len(_ACTIVE)
     M = np.broadcast_to(_KKT, (G, S) + _KKT.shape[1:]).copy()
     M[:, :, :3, :3] = H[:, None]
     rhs = np.zeros((G, S, 3 + _N_CON))
     rhs[:, :, :3] = r[:, None]
     rhs[:, :, 3:] = lower[:, None] * _ACTIVE[None]
     x = np.linalg.solve(M, rhs[..., None])[..., :3, 0]
-    tol = 1e-10 * (1.0 + slope * sigma)[:, None, None]
-    feasible = (np.einsum("ij,gsj->gsi", _A, x) >= lower[:, None] - tol).all(axis=-1)
-    sse = np.einsum("gsi,gij,gsj->gs", x, H, x) - 2.0 * np.einsum("gsi,gi->gs", x, r) + wt @ (w * w)
-    sse = np.where(feasible, sse, np.inf)
-    best = np.argmin(sse, axis=1)
-    idx = np.arange(G)
-    return x[idx, best], np.maximum(sse[idx, best], 0.0)
+    feasible = (np.einsum("ij,gsj->gsi", _A, x) >= lower[:, None] - tol[:, None]).all(axis=-1)
+    obj = np.einsum("gsi,gij,gsj->gs", x, H, x) - 2.0 * np.einsum("gsi,gi->gs", x, r)
+    best = np.argmin(np.where(feasible, obj, np.inf), axis=1)
+    return x[np.arange(G), best]
 
 
 class _Problem:
@@ -145,8 +161,8 @@ def _raw_w_jac(p: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] | None) -> np.ndarray:
     """Grid over (m, log sigma), then bounded Nelder-Mead from the best cells (and ``x0``)."""
-    m_grid = np.linspace(prob.k.min() - 0.5 * prob.span, prob.k.max() + 0.5 * prob.span, 25)
-    ls_grid = np.linspace(np.log(1e-4 * prob.span + 1e-6), np.log(2.0 * prob.span + 0.05), 16)
+    m_grid = np.linspace(prob.k.min() - 0.5 * prob.span, prob.k.max() + 0.5 * prob.span, 17)
+    ls_grid = np.linspace(np.log(1e-4 * prob.span + 1e-6), np.log(2.0 * prob.span + 0.05), 12)
     cells = np.array(list(itertools.product(m_grid, ls_grid)))
     sse = prob.profile(cells)
     starts = [cells[i] for i in np.argsort(sse)[:n_starts]]
@@ -162,7 +178,7 @@ def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] 
             start,
             method="Nelder-Mead",
             bounds=[prob.m_box, prob.logsig_box],
-            options={"xatol": 1e-10, "fatol": 1e-18, "maxfev": 2000},
+            options={"xatol": 1e-5, "fatol": 1e-12, "maxfev": 400},
         )
         if res.fun < best_f:
             best_x, best_f = res.x, res.fun
@@ -170,7 +186,7 @@ def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] 
 
 
 def _butterfly_grid(prob: _Problem, points: int) -> np.ndarray:
-    return np.linspace(prob.k.min() - prob.span, prob.k.max() + prob.span, points)
+    return np.linspace(prob.k.min() - 2.0 * prob.span, prob.k.max() + 2.0 * prob.span, points)
 
 
 def _min_g(prob: _Problem, p: np.ndarray, k_grid: np.ndarray) -> np.ndarray:
@@ -183,31 +199,50 @@ def _min_g(prob: _Problem, p: np.ndarray, k_grid: np.ndarray) -> np.ndarray:
     return butterfly_g(w, dw, d2w, k_grid)
 
 
+def _domain_ok(prob: _Problem, p: np.ndarray) -> bool:
+    min_w = p[0] + p[1] * p[4] * np.sqrt(1.0 - p[2] ** 2)
+    return bool(np.isfinite(p).all() and p[4] > 0.0 and min_w >= -1e-10 and p[1] * (1.0 + abs(p[2])) <= prob.slope + 1e-10)
+
+
 def _polish(prob: _Problem, p0: np.ndarray, g_grid: np.ndarray | None) -> np.ndarray | None:
-    """SLSQP on (a, b, rho, m, sigma) with the exact domain constraints; None if it fails."""
+    """Local least squares on (a, b, rho, m, sigma) under the exact domain constraints.
+
+    Trust-region least squares with the box bounds first (converges to machine precision on
+    exact data); SLSQP with all constraints when that leaves the domain or g is constrained.
+    Returns None when no feasible point came out.
+    """
+    lo = [-np.inf, 0.0, -_RHO_MAX, prob.m_box[0], _SIGMA_MIN]
+    hi = [np.inf, np.inf, _RHO_MAX, prob.m_box[1], np.inf]
+    sw = np.sqrt(prob.wt)
+    if g_grid is None:
+        res = optimize.least_squares(
+            lambda p: sw * (_raw_w(p, prob.k) - prob.w),
+            np.clip(p0, lo, hi),
+            jac=lambda p: sw[:, None] * _raw_w_jac(p, prob.k),
+            bounds=(lo, hi), method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15,
+        )
+        if _domain_ok(prob, res.x):
+            return res.x
     cons = [
         {"type": "ineq", "fun": lambda p: p[0] + p[1] * p[4] * np.sqrt(max(1.0 - p[2] ** 2, 0.0))},
         {"type": "ineq", "fun": lambda p: prob.slope - p[1] * (1.0 + p[2])},
         {"type": "ineq", "fun": lambda p: prob.slope - p[1] * (1.0 - p[2])},
     ]
     if g_grid is not None:
-        cons.append({"type": "ineq", "fun": lambda p: np.nan_to_num(_min_g(prob, p, g_grid), nan=-1.0)})
+        cons.append({"type": "ineq", "fun": lambda p: np.nan_to_num(_min_g(prob, p, g_grid), nan=-1.0) - _G_MARGIN})
+    # SLSQP's stopping test is on absolute changes of f: normalise by the starting error.
+    f_scale = 1.0 / max(prob.sse(p0), 1e-30)
 
     def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
         resid = _raw_w(p, prob.k) - prob.w
-        return float(prob.wt @ resid**2), 2.0 * (prob.wt * resid) @ _raw_w_jac(p, prob.k)
+        return f_scale * float(prob.wt @ resid**2), 2.0 * f_scale * (prob.wt * resid) @ _raw_w_jac(p, prob.k)
 
-    bounds = [(None, None), (0.0, None), (-_RHO_MAX, _RHO_MAX), prob.m_box, (_SIGMA_MIN, None)]
     with np.errstate(all="ignore"):
         res = optimize.minimize(
-            fun, p0, jac=True, method="SLSQP", bounds=bounds, constraints=cons,
-            options={"ftol": 1e-16, "maxiter": 500},
+            fun, np.clip(p0, lo, hi), jac=True, method="SLSQP", bounds=list(zip(lo, hi)), constraints=cons,
+            options={"ftol": 1e-12, "maxiter": 500},
         )
-    p = res.x
-    if not np.isfinite(p).all() or p[4] <= 0.0:
-        return None
-    feasible = p[0] + p[1] * p[4] * np.sqrt(1.0 - p[2] ** 2) >= -1e-10 and max(p[1] * (1 + abs(p[2])) - prob.slope, 0.0) <= 1e-10
-    return p if feasible else None
+    return res.x if _domain_ok(prob, res.x) else None
 
 
 def _ssvi_slice_fit(prob: _Problem) -> np.ndarray:
@@ -221,7 +256,7 @@ def _ssvi_slice_fit(prob: _Problem) -> np.ndarray:
     def unpack(z: np.ndarray) -> tuple[float, float, float]:
         theta, rho = np.exp(z[0]), np.tanh(z[1])
         cap = 4.0 / (theta * (1.0 + abs(rho)))
-        phi = min(cap, np.sqrt(cap * theta) / theta) * (1.0 - 1e-9) / (1.0 + np.exp(-z[2]))
+        phi = min(cap, np.sqrt(cap)) * (1.0 - 1e-9) / (1.0 + np.exp(-z[2]))
         return theta, rho, phi
 
     def resid(z: np.ndarray) -> np.ndarray:
@@ -248,7 +283,7 @@ def fit_slice(
     no_butterfly: bool = False,
     max_wing_slope: float = 2.0,
     x0: tuple[float, float] | None = None,
-    n_starts: int = 3,
+    n_starts: int = 2,
 ) -> RawSVI:
     """Fit a raw SVI slice to total implied variances by weighted least squares.
 
@@ -268,7 +303,7 @@ def fit_slice(
         which a slice cannot be free of butterfly arbitrage.
     x0 : (m, sigma), optional
         Extra start for the (m, sigma) search; the fit does not depend on it.
-    n_starts : int, default 3
+    n_starts : int, default 2
         Local searches started from the best cells of the global (m, sigma) grid.
 
     Returns
@@ -296,13 +331,21 @@ def fit_slice(
 
 def _butterfly_free(prob: _Problem, p_qe: np.ndarray) -> np.ndarray:
     """Best g-feasible candidate: polished QE fit, polished SSVI-form fit, or the SSVI-form fit."""
-    g_fit, g_check = _butterfly_grid(prob, 121), _butterfly_grid(prob, 601)
+    g_check = _butterfly_grid(prob, 4001)
     p_ssvi = _ssvi_slice_fit(prob)
     candidates = [p_ssvi]
     for start in (p_qe, p_ssvi):
-        p = _polish(prob, start, g_fit)
-        if p is not None and np.nanmin(_min_g(prob, p, g_check)) >= 0.0:
-            candidates.append(p)
+        g_fit = _butterfly_grid(prob, 401)
+        for _ in range(4):  # cutting planes: add the check points where g < 0 and re-polish
+            p = _polish(prob, start, g_fit)
+            if p is None:
+                break
+            g = _min_g(prob, p, g_check)
+            if np.nanmin(g) >= 0.0:
+                candidates.append(p)
+                break
+            g_fit = np.union1d(g_fit, g_check[g < 0.0])
+            start = p
     return min(candidates, key=prob.sse)
 
 

@@ -69,7 +69,7 @@ class SviSurface:
         v0 = np.take_along_axis(values, i[None, None], axis=1)[:, 0]
         v1 = np.take_along_axis(values, (i + 1)[None, None], axis=1)[:, 0]
         beyond = tau > nodes[-1]
-        alpha = np.where(beyond, 0.0, (tau - t0) / (t1 - t0))
+        alpha = np.where(beyond, 1.0, (tau - t0) / (t1 - t0))
         scale = np.where(beyond, tau / nodes[-1], 1.0)
         w, dw, d2w = ((1.0 - alpha) * v0 + alpha * v1) * scale
         dw_dtau = np.where(beyond, v1[0] / nodes[-1], (v1[0] - v0[0]) / (t1 - t0))

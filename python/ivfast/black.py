@@ -21,7 +21,7 @@ from ._core import black_price as _black_price
 from ._core import black_vega as _black_vega
 from ._core import implied_vol as _implied_vol
 
-__all__ = ["IVStatus", "black_price", "black_vega", "implied_vol", "forward"]
+__all__ = ["IVStatus", "black_price", "black_vega", "implied_vol", "forward", "attainable_iv_accuracy"]
 
 
 class IVStatus(IntEnum):
@@ -189,4 +189,36 @@ def forward(spot: Any, tau: Any, rate: Any = 0.0, dividend: Any = 0.0) -> np.nda
         out = s * np.exp((r - q) * t)
     except ValueError:
         raise ValueError(f"shapes do not broadcast: spot{s.shape}, tau{t.shape}, rate{r.shape}, dividend{q.shape}") from None
+    return float(out) if out.ndim == 0 else out
+
+
+def attainable_iv_accuracy(
+    price: Any, forward: Any, strike: Any, tau: Any, vol: Any, *, is_call: Any = True, discount: Any = 1.0
+) -> np.ndarray | float:
+    """Relative accuracy of an implied volatility that the double-precision inputs allow.
+
+    ``eps * (1 + cond + condx * (1 + |x|) / 2)`` with ``x = ln(F/K)``,
+    ``cond = P / (vol * dP/dvol)`` the conditioning of the inversion in the price and
+    ``condx = |dP_otm/dx| / (vol * dP/dvol)`` that in log-moneyness (``P_otm`` the
+    out-of-the-money member): rounding the inputs to doubles alone moves the exact implied
+    volatility by about this much. Values above ~1e-3 mean the price carries almost no
+    volatility information (e.g. deep in the money, or a far out-of-the-money price near
+    underflow). Arguments as in :func:`implied_vol`, plus the volatility ``vol`` at which to
+    evaluate the conditioning.
+    """
+    from scipy.special import ndtr
+
+    f = _arrays.as_float_array(forward, "forward")
+    k = _arrays.as_float_array(strike, "strike")
+    t = _arrays.as_float_array(tau, "tau")
+    v = _arrays.as_float_array(vol, "vol")
+    d = _arrays.as_float_array(discount, "discount")
+    undiscounted = _arrays.as_float_array(price, "price") / d
+    vega = np.asarray(black_vega(f, k, t, v)) * v
+    x = np.log(f / k)
+    s = v * np.sqrt(t)
+    d2 = x / s - s / 2
+    # With F fixed, d P_otm / dx = K Phi(d2) for the call member (x < 0), K Phi(-d2) for the put.
+    dpdx = np.where(x < 0, k * ndtr(d2), k * ndtr(-d2))
+    out = np.finfo(float).eps * (1.0 + undiscounted / vega + dpdx / vega * (1.0 + np.abs(x)) / 2.0)
     return float(out) if out.ndim == 0 else out

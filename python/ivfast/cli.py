@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("ivfast._cli_demo",)
+_SUBCOMMAND_MODULES: tuple[str, ...] = ("ivfast._cli_demo", "ivfast._cli_iv")
 
 
 class CLIError(Exception):

@@ -10,10 +10,18 @@ The formula functions below are pure NumPy and small so the torch prior can mirr
 
 Conditions (GJ): Theorem 4.1 (no calendar arbitrage) needs theta non-decreasing and
 0 <= d(theta phi)/dtheta <= phi (1 + sqrt(1 - rho^2)) / rho^2; Theorem 4.2 (no butterfly
-arbitrage) needs theta phi (1 + |rho|) < 4 and theta phi^2 (1 + |rho|) <= 4. Both hold for
-the power law phi = eta theta^-gamma (1 + theta)^(gamma - 1) when eta (1 + |rho|) <= 2 and
-0 < gamma <= 1/2, and for the Heston-like phi = (1 - (1 - e^{-lam theta})/(lam theta))/(lam theta)
-when lam >= (1 + |rho|)/4 (GJ section 4). :func:`fit_ssvi` parameterises inside those sets.
+arbitrage) needs theta phi (1 + |rho|) < 4 and theta phi^2 (1 + |rho|) <= 4 for all theta > 0.
+
+- Power law phi = eta theta^-gamma (1 + theta)^(gamma - 1), 0 < gamma <= 1/2: theta phi
+  increases to eta and phi <= phi (1 + sqrt(1 - rho^2))/rho^2 bounds its slope, so Theorem 4.1
+  holds; sup_theta theta phi^2 = eta^2 f(gamma), f(gamma) = (1 - 2 gamma)^(1 - 2 gamma)
+  (2 - 2 gamma)^(2 gamma - 2) (at theta = 1 - 2 gamma), so Theorem 4.2 holds iff
+  eta <= eta_max = min(4/(1 + |rho|), 2/sqrt((1 + |rho|) f(gamma))). This contains GJ
+  Corollary 4.1's simpler eta (1 + |rho|) <= 2.
+- Heston-like phi = (1 - (1 - e^{-lam theta})/(lam theta))/(lam theta): lam >= (1 + |rho|)/4
+  (GJ section 4.2).
+
+:func:`fit_ssvi` parameterises inside these sets, so every fit is free of static arbitrage.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ __all__ = [
     "ssvi_total_variance",
     "ssvi_derivatives",
     "power_law_phi",
+    "power_law_eta_max",
     "heston_phi",
     "MonotoneTheta",
     "SSVI",
@@ -66,6 +75,13 @@ def power_law_phi(theta: Any, eta: float, gamma: float) -> tuple[np.ndarray, np.
     theta = np.asarray(theta, dtype=np.float64)
     phi = eta * theta ** (-gamma) * (1.0 + theta) ** (gamma - 1.0)
     return phi, phi * (-gamma / theta + (gamma - 1.0) / (1.0 + theta))
+
+
+def power_law_eta_max(rho: float, gamma: float) -> float:
+    """Largest eta for which the power-law SSVI meets GJ Theorems 4.1 and 4.2 (0 < gamma <= 1/2)."""
+    e = 1.0 - 2.0 * gamma
+    f = (e**e if e > 0.0 else 1.0) * (2.0 - 2.0 * gamma) ** (2.0 * gamma - 2.0)
+    return min(4.0 / (1.0 + abs(rho)), 2.0 / np.sqrt((1.0 + abs(rho)) * f))
 
 
 # Taylor coefficients of phi(x) = (x + expm1(-x)) / x^2 = sum_j (-x)^j / (j + 2)!; 22 terms
@@ -148,7 +164,7 @@ class SSVI:
         """Whether the parameters lie in GJ's sufficient set for no static arbitrage."""
         if self.phi_kind == "power_law":
             eta, gamma = self.phi_params
-            return eta > 0.0 and eta * (1.0 + abs(self.rho)) <= 2.0 + 1e-12 and 0.0 < gamma <= 0.5
+            return 0.0 < gamma <= 0.5 and 0.0 < eta <= power_law_eta_max(self.rho, gamma) * (1.0 + 1e-12)
         (lam,) = self.phi_params
         return lam >= (1.0 + abs(self.rho)) / 4.0 - 1e-12
 
@@ -178,6 +194,11 @@ class SSVI:
 _PHI = {"power_law": power_law_phi, "heston": heston_phi}
 
 
+# Cap per start: fits pressed against the no-arbitrage boundary (saturated sigmoids) can
+# otherwise creep for minutes while gaining nothing visible.
+_MAX_NFEV = 300
+
+
 def _sigmoid(x: np.ndarray | float) -> float:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -186,7 +207,8 @@ def _unpack(z: np.ndarray, phi_kind: str) -> tuple[float, tuple[float, ...], np.
     """Unconstrained vector -> (rho, phi params, theta nodes) inside GJ's sufficient set."""
     rho = float(np.tanh(z[0]))
     if phi_kind == "power_law":
-        params = (2.0 / (1.0 + abs(rho)) * _sigmoid(z[1]), 0.5 * _sigmoid(z[2]))
+        gamma = 0.5 * _sigmoid(z[2])
+        params = (power_law_eta_max(rho, gamma) * _sigmoid(z[1]), gamma)
     else:
         params = ((1.0 + abs(rho)) / 4.0 + float(np.exp(z[1])),)
     return rho, params, np.cumsum(np.exp(z[3:]))
@@ -248,7 +270,9 @@ def fit_ssvi(
     for rho0 in (-0.7, -0.3, 0.0, 0.4):
         z0 = np.r_[np.arctanh(rho0), 0.0, 0.0, incr]
         with np.errstate(over="ignore"):
-            res = optimize.least_squares(resid, z0, method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12)
+            res = optimize.least_squares(
+                resid, z0, method="trf", x_scale="jac", xtol=1e-10, ftol=1e-12, gtol=1e-12, max_nfev=_MAX_NFEV
+            )
         if best is None or res.cost < best.cost:
             best = res
     rho, params, thetas = _unpack(best.x, phi)

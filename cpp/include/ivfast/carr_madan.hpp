@@ -9,8 +9,9 @@
 // k +- 2pi/du, bounded here through moments (Chernoff) instead of the polynomial error of Simpson's
 // rule (Simpson = 4/3 T_h - 1/3 T_2h inherits the much larger aliasing error of the coarse grid).
 // Each error source gets a quarter of the tolerance:
-//   left alias   e^{-a L} <= tol/4                                  (c <= 1),
-//   right alias  C_b M(1+b) e^{-(b-a) L} <= tol/4 for some b > a     ((e^y-1)^+ <= C_b e^{(1+b)y}),
+//   left alias   copies e^{-a nL} c(k - nL): intrinsic part subtracted exactly, put part
+//                <= e^{-(a+1)L + k} <= tol/4,
+//   right alias  e^{a L} c(k + L) <= tol/4, checked on the transform's own far field,
 //   truncation   e^{-a k} |psi(U)| U / pi <= tol/4                    (|psi| decays at least like 1/u^2),
 //   interpolation of the FFT output onto the strikes with an m-point Lagrange stencil:
 //                e^{-a k} du/pi * sum_j |psi_j| c_m (u_j dk)^m <= tol/4,
@@ -190,7 +191,7 @@ inline double interpolate(const double* y, double t, int m) {
 }
 
 // Right-alias check. The periodic copies of the damped price D(k) = e^{a k} c(k) are positive; the
-// grid values at k_lo + 0.3 L and k_lo + 0.45 L, less the known deep-in-the-money left copy
+// grid values at k_lo + 0.4 L and k_lo + 0.5 L, less the known deep-in-the-money left copy
 // e^{a k'}(1 - e^{k'}) (k' one period lower), sample D's right tail. That tail is log-concave
 // (faster than exponential decay, or exponential at the largest finite moment), so extending the
 // straight line through the two log values bounds the copy D(k + L) that aliases onto k >= k_lo.
@@ -203,10 +204,10 @@ inline bool right_alias_small(const double* y, std::size_t N, double a, double k
     const double left = std::exp(a * (kl - k_lo)) * -std::expm1(kl);
     return std::log(std::abs(du / M_PI * y[i] - left));
   };
-  const double near = log_tail(0.3), far = log_tail(0.45);
+  const double near = log_tail(0.4), far = log_tail(0.5);
   if (far <= log_tol) return true;  // at or below the tolerance already, and D decreases
-  const double slope = (far - near) / (0.15 * L);
-  return slope < 0.0 && far + slope * 0.55 * L <= log_tol;
+  const double slope = (far - near) / (0.1 * L);
+  return slope < 0.0 && far + slope * 0.5 * L <= log_tol;
 }
 
 }  // namespace detail
@@ -227,9 +228,11 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   // Gaussian-equivalent standard deviation (exact for Black–Scholes): K(1/2) = -s^2/8.
   const double scale = std::sqrt(std::max(-8.0 * log_moment(model, 0.5, tau), 1e-300));
   const double u_max = detail::choose_u_max(model, tau, a, k_lo, log_tol, scale);
-  // Left alias e^{-aL} <= tol/4 is exact; the right alias is checked on the transform and the period
-  // doubled (reusing every sample) until it holds.
-  double L = std::max(-log_tol / a, 1.25 * (k_hi - k_lo) + 0.5);
+  // The left copies are deep in the money, c(k - nL) = 1 - e^{k - nL} + p(k - nL): their intrinsic
+  // part is subtracted exactly below, and the put part, at most e^{-(a+1)L + k}, is kept under
+  // tol/4. The right alias is checked on the transform and the period doubled (reusing every
+  // sample) until it holds.
+  double L = std::max((k_hi - log_tol) / (a + 1.0), 1.25 * (k_hi - k_lo) + 0.5);
   double du = 0, dk = 0, k0 = 0;
   std::size_t J = 0, N = 0;
   const double* y = nullptr;
@@ -244,7 +247,8 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
     if (doubling == 8 || 2 * J > s.max_points || detail::right_alias_small(y, N, a, k_lo, k0, L, du, log_tol)) break;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * detail::interpolate(y, (k[i] - k0) / dk, m);
+    const double left_intrinsic = 1.0 / std::expm1(a * L) - std::exp(k[i]) / std::expm1((a + 1.0) * L);
+    out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * detail::interpolate(y, (k[i] - k0) / dk, m) - left_intrinsic;
   }
   grid.damping = a;
   grid.period = L;

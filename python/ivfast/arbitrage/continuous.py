@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtr
 
+from .._arrays import as_float_array
 from .._svi_slice import butterfly_g
-from .report import ArbitrageReport, violation_frame
+from .report import ArbitrageReport, violation_rows, violation_table
 
 __all__ = ["check_surface", "surface_derivatives", "DEFAULT_K", "DEFAULT_TAU"]
 
@@ -68,7 +68,7 @@ def surface_derivatives(surface: Any, k: np.ndarray, tau: np.ndarray) -> tuple[t
 def _grid(values: Any, name: str, default: np.ndarray, *, positive: bool, min_size: int) -> np.ndarray:
     if values is None:
         return default
-    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    arr = np.atleast_1d(as_float_array(values, name))
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D grid, got shape {arr.shape}")
     if arr.size < min_size or not np.isfinite(arr).all():
@@ -83,16 +83,20 @@ def _grid(values: Any, name: str, default: np.ndarray, *, positive: bool, min_si
 def _trapezoid_with_error(y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Trapezoid integral along the last axis and a conservative error estimate.
 
-    The estimate is twice the difference with the rule on every other node (whose error is at
-    least four times larger for smooth integrands), plus the rounding floor.
+    The estimate adds twice the difference with the rule on every other node, twice the
+    Euler-Maclaurin end term h^2/12 |y'| at each end (the leading error when the integrand is not
+    negligible at the ends; the halved rule alone can agree by accident when aliasing and end
+    errors cancel), and the rounding floor.
     """
     fine = np.trapezoid(y, k, axis=-1)
     idx = np.arange(0, k.size, 2)
     if idx[-1] != k.size - 1:
         idx = np.append(idx, k.size - 1)
     coarse = np.trapezoid(y[..., idx], k[idx], axis=-1)
+    slope = np.gradient(y, k, axis=-1, edge_order=2)
+    ends = ((k[1] - k[0]) ** 2 * np.abs(slope[..., 0]) + (k[-1] - k[-2]) ** 2 * np.abs(slope[..., -1])) / 12.0
     rounding = 64.0 * _EPS * np.trapezoid(np.abs(y), k, axis=-1)
-    return fine, 2.0 * np.abs(fine - coarse) + rounding
+    return fine, 2.0 * np.abs(fine - coarse) + 2.0 * ends + rounding
 
 
 def _density_sizes(k: np.ndarray, w: np.ndarray, dw: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -133,12 +137,15 @@ def _density_sizes(k: np.ndarray, w: np.ndarray, dw: np.ndarray, g: np.ndarray) 
     return mass, mean, size, np.array(names, dtype=object)[which]
 
 
-def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: float) -> list[pd.DataFrame]:
-    """Lee's bound w/|k| <= 2 at the outer probes, and d2w/dk2 decaying faster than 1/|k|.
+def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: float) -> list[dict]:
+    """Lee's bound w/|k| <= 2 at the outer probes, and d2w/dk2 dying out in the wings.
 
-    If |w''| decays like |k|^-p, the slope w' converges (w is asymptotically linear, as Lee's
-    formula requires) only for p > 1: halving or better from the inner to the outer probe
-    (twice as far) is that rate; slower decay with curvature above the noise is flagged.
+    If |w''| decays like |k|^-p, the wing slope converges (w asymptotically linear, as Lee's
+    formula requires) only for p > 1. A finite probe pair cannot see the asymptote of a smile
+    whose curvature sets in beyond it, so the curvature is flagged only when it both decays
+    slower than 1/|k| from the inner to the outer probe (at most halving over a doubling of |k|)
+    and, kept up over another |k_out|, would take the wing slope past Lee's 2:
+    size = |w'(k_out)| + |w''(k_out)| |k_out| - 2.
     """
     k_ext = max(abs(k[0]), abs(k[-1]))
     side = np.array([-1.0, 1.0])
@@ -146,26 +153,26 @@ def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: f
     k_out = (side * _WING_OUTER * k_ext)[None, :]
     tau2 = tau[:, None]
     with np.errstate(all="ignore"):
-        (w_out, _, d2_out, _), _ = surface_derivatives(surface, k_out, tau2)
-        (w_in, _, d2_in, _), _ = surface_derivatives(surface, k_in, tau2)
+        (w_out, d1_out, d2_out, _), _ = surface_derivatives(surface, k_out, tau2)
+        (_, _, d2_in, _), _ = surface_derivatives(surface, k_in, tau2)
         ratio = w_out / np.abs(k_out)
         lee_size = ratio - 2.0
         noise = _CURVATURE_NOISE[method] * (1.0 + np.abs(w_out))
         slow = (np.abs(d2_out) > 0.5 * np.abs(d2_in)) & (np.abs(d2_out) > noise)
         exponent = np.log2(np.abs(d2_in) / np.abs(d2_out))
+        curv_size = np.where(slow, side * d1_out + np.abs(d2_out * k_out) - 2.0, 0.0)
     k_b, tau_b = np.broadcast_arrays(k_out, tau2)
     rows = []
     bad = ~np.isfinite(ratio) | (lee_size > tol)
-    rows.append(violation_frame("lee", k_b[bad], tau_b[bad], ratio[bad],
-                                np.where(np.isfinite(lee_size[bad]), lee_size[bad], np.inf), detail="w/|k|"))
-    curv_size = np.where(slow, np.abs(d2_out), 0.0)
+    rows.append(violation_rows("lee", k_b[bad], tau_b[bad], ratio[bad],
+                               np.where(np.isfinite(lee_size[bad]), lee_size[bad], np.inf), detail="w/|k|"))
     bad = curv_size > tol
-    rows.append(violation_frame("wing_curvature", k_b[bad], tau_b[bad], exponent[bad], curv_size[bad],
-                                detail="value = decay exponent p of |w''| ~ |k|^-p (need p > 1)"))
+    rows.append(violation_rows("wing_curvature", k_b[bad], tau_b[bad], exponent[bad], curv_size[bad],
+                               detail="value = decay exponent p of |w''| ~ |k|^-p (need p > 1)"))
     return rows
 
 
-def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[pd.DataFrame], int, str | None]:
+def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[dict], int, str | None]:
     try:
         with np.errstate(all="ignore"):
             w0 = np.asarray(surface.total_variance(k, np.zeros_like(k)), dtype=np.float64)
@@ -174,7 +181,7 @@ def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[p
     if not np.isfinite(w0).all():
         return [], 0, "w(k, 0) is not finite on the grid; zero-maturity condition not checked"
     bad = np.abs(w0) > tol
-    return [violation_frame("zero_maturity", k[bad], 0.0, w0[bad], np.abs(w0[bad]))], k.size, None
+    return [violation_rows("zero_maturity", k[bad], 0.0, w0[bad], np.abs(w0[bad]))], k.size, None
 
 
 def check_surface(surface: Any, k: Any = None, tau: Any = None, tol: float = 0.0) -> ArbitrageReport:
@@ -224,15 +231,15 @@ def check_surface(surface: Any, k: Any = None, tau: Any = None, tol: float = 0.0
     g = butterfly_g(w, dw, d2w, kk)
 
     finite = np.isfinite(w) & np.isfinite(dw) & np.isfinite(d2w) & np.isfinite(dtau) & (np.isfinite(g) | (w <= 0.0))
-    rows = [violation_frame("nonfinite", kk[~finite], tt[~finite], w[~finite], np.inf)]
+    rows = [violation_rows("nonfinite", kk[~finite], tt[~finite], w[~finite], np.inf)]
     for kind, value in (("calendar", dtau), ("butterfly", g), ("positivity", w)):
         size = np.where(finite, -value, np.nan)
         bad = size > tol
-        rows.append(violation_frame(kind, kk[bad], tt[bad], value[bad], size[bad]))
+        rows.append(violation_rows(kind, kk[bad], tt[bad], value[bad], size[bad]))
 
     mass, mean, size, what = _density_sizes(k, w, dw, g)
     bad = size > tol
-    rows.append(violation_frame("density", 0.0, tau[bad], mass[bad], size[bad],
+    rows.append(violation_rows("density", 0.0, tau[bad], mass[bad], size[bad],
                                 detail=[f"{d}; mass={m:.6g}, E[S/F]={e:.6g}" for d, m, e in zip(what[bad], mass[bad], mean[bad])]))
     rows.extend(_wing_rows(surface, k, tau, method, tol))
     zero_rows, n_zero, note = _zero_maturity_rows(surface, k, tol)
@@ -243,7 +250,7 @@ def check_surface(surface: Any, k: Any = None, tau: Any = None, tol: float = 0.0
     if n_zero:
         checked["zero_maturity"] = n_zero
     return ArbitrageReport(
-        violations=pd.concat(rows, ignore_index=True),
+        violations=violation_table(rows),
         checked=checked, tol=tol,
         source=f"{type(surface).__name__} on {k.size} k x {tau.size} tau ({method} derivatives)",
         notes=(note,) if note else (),

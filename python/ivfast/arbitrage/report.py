@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ArbitrageReport", "KINDS", "violation_frame"]
+__all__ = ["ArbitrageReport", "KINDS", "violation_rows", "violation_table"]
 
 # Every kind a check can report, with what its ``size`` column measures. Discrete sizes are
 # undiscounted prices as a fraction of the forward of a portfolio whose payoff is bounded by one
@@ -18,7 +19,7 @@ KINDS: dict[str, str] = {
     "butterfly": "-g(k) (Gatheral-Jacquier), or the negative price of a unit-peak strike butterfly",
     "density": "normalisation error of the implied density (mass or E[S/F]) beyond its quadrature error",
     "lee": "w/|k| - 2 at the wing probes (Roger Lee's moment bound)",
-    "wing_curvature": "|d2w/dk2| at the outer wing probe where it decays slower than 1/|k|",
+    "wing_curvature": "wing slope + |d2w/dk2| |k| - 2 at the outer probe where w'' decays slower than 1/|k|",
     "positivity": "-w where the total variance is negative at tau > 0",
     "zero_maturity": "|w(k, 0)| (total variance must vanish at tau = 0)",
     "nonfinite": "inf where the surface returned NaN/inf",
@@ -27,19 +28,28 @@ KINDS: dict[str, str] = {
 }
 
 _COLUMNS = ["kind", "k", "strike", "tau", "value", "size", "detail"]
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 
 
-def violation_frame(kind: str, k, tau, value, size, *, strike=None, detail="") -> pd.DataFrame:
-    """Rows of one kind of violation; arrays broadcast together (``strike`` NaN when not given)."""
-    k, tau, value, size = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (k, tau, value, size)))
-    n = k.size
-    strike = np.full(n, np.nan) if strike is None else np.broadcast_to(np.asarray(strike, np.float64), k.shape).ravel()
-    detail = np.broadcast_to(np.asarray(detail, dtype=object), k.shape).ravel()
-    return pd.DataFrame({
-        "kind": pd.Categorical([kind] * n, categories=list(KINDS)),
-        "k": k.ravel(), "strike": strike, "tau": tau.ravel(),
-        "value": value.ravel(), "size": size.ravel(), "detail": detail,
-    })
+def violation_rows(kind: str, k, tau, value, size, *, strike=None, detail="") -> dict[str, Any]:
+    """Rows of one kind of violation as flat arrays (broadcast together; ``strike`` NaN if not given).
+
+    Checks collect these and build one table with :func:`violation_table` (one DataFrame per
+    kind would cost more than the checks themselves).
+    """
+    k, tau, value, size = (a.ravel() for a in np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (k, tau, value, size))))
+    strike = np.full(k.size, np.nan) if strike is None else np.broadcast_to(np.asarray(strike, np.float64).ravel(), k.shape)
+    detail = np.broadcast_to(np.asarray(detail, dtype=object).ravel(), k.shape)
+    return {"kind": _KIND_CODE[kind], "k": k, "strike": strike, "tau": tau, "value": value, "size": size, "detail": detail}
+
+
+def violation_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One DataFrame (columns kind, k, strike, tau, value, size, detail) from :func:`violation_rows`."""
+    codes = np.concatenate([np.full(r["k"].size, r["kind"], dtype=np.int8) for r in rows])
+    table = {"kind": pd.Categorical.from_codes(codes, categories=list(KINDS))}
+    for column in _COLUMNS[1:]:
+        table[column] = np.concatenate([r[column] for r in rows])
+    return pd.DataFrame(table)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from .readers import read_chain
 __all__ = ["ChainAnalysis", "analyze_chain"]
 
 _FORWARD_COLUMNS = ["slice", *cleaning.SLICE_KEY, "forward", "discount", "method", "n_pairs", "n_used",
-                    "rms_residual", "max_abs_residual"]
+                    "discount_slice", "discount_se", "rms_residual", "max_abs_residual"]
+DISCOUNT_MODES = ("pooled", "per_expiry")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class ChainAnalysis:
         ``parity_fixed_discount``, ``curves`` or ``none``), ``n_pairs``, ``n_used``,
         ``rms_residual``, ``max_abs_residual`` (price units).
     parity : DataFrame
-        The regression residuals ``(C - P) - D (F - K)`` per strike with their IRLS weights.
+        Per smile and strike, the residual ``(C - P) - D (F - K)`` of the per-expiry
+        regression (before any pooling of discount factors) and its IRLS weight (0: outlier).
     info : dict
         ``as_of``, ``spot``, ``source`` and the file's other ``attrs``.
     """
@@ -60,12 +62,12 @@ class ChainAnalysis:
         return self.dropped["reason"].value_counts()
 
 
-def _pairs(slice_quotes: pd.DataFrame) -> pd.DataFrame:
-    calls = slice_quotes[slice_quotes["is_call"]]
-    puts = slice_quotes[~slice_quotes["is_call"]]
-    cols = ["strike", "mid", "bid", "ask"]
-    pairs = calls[cols].merge(puts[cols], on="strike", suffixes=("_c", "_p")).sort_values("strike")
-    return pairs
+def _pairs(usable: pd.DataFrame) -> pd.DataFrame:
+    """Call/put pairs at the same (slice, strike), sorted by strike within each slice."""
+    cols = ["slice", "strike", "mid", "bid", "ask"]
+    calls = usable.loc[usable["is_call"], cols]
+    puts = usable.loc[~usable["is_call"], cols]
+    return calls.merge(puts, on=["slice", "strike"], suffixes=("_c", "_p")).sort_values(["slice", "strike"])
 
 
 def _slice_forward(pairs: pd.DataFrame, tau: float, spot, rate, dividend, window: float, min_pairs: int):
@@ -86,27 +88,44 @@ def _slice_forward(pairs: pd.DataFrame, tau: float, spot, rate, dividend, window
     return np.nan, np.nan, "none", None
 
 
-def _forwards(q: pd.DataFrame, usable: np.ndarray, spot, rate, dividend, window, min_pairs):
-    rows, residuals = [], []
-    for sid, group in q.groupby("slice", sort=True):
-        key = group.iloc[0]
-        ok = group[usable[group["_pos"].to_numpy()]]
-        pairs = _pairs(ok)
-        tau = float(key["tau"])
+def _pool(table: pd.DataFrame, fits: dict, bandwidth: float) -> None:
+    """Replace per-expiry parity discounts by pooled ones and refit the forwards under them."""
+    if len(fits) < 2:
+        return
+    rows = table.index[table["slice"].isin(list(fits))]
+    sub = table.loc[rows]
+    pooled = parity.pool_discounts(sub["tau"], sub["discount_slice"], sub["discount_se"], bandwidth)
+    table.loc[rows, "discount"] = pooled
+    table.loc[rows, "forward"] = [fits[s].forward_given(d) for s, d in zip(sub["slice"], pooled)]
+
+
+def _forwards(q: pd.DataFrame, usable: np.ndarray, spot, rate, dividend, window, min_pairs, discount_mode,
+              bandwidth):
+    rows, residuals, fits = [], [], {}
+    pairs_by_slice = dict(tuple(_pairs(q[usable]).groupby("slice", sort=False)))
+    no_pairs = pd.DataFrame(columns=["strike", "mid_c", "mid_p", "bid_c", "ask_c", "bid_p", "ask_p"])
+    for key in q.drop_duplicates("slice").sort_values("slice").itertuples(index=False):
+        sid, tau = key.slice, float(key.tau)
+        pairs = pairs_by_slice.get(sid, no_pairs)
         forward, discount, method, fit = (np.nan, np.nan, "none", None) if tau <= 0 else \
             _slice_forward(pairs, tau, spot, rate, dividend, window, min_pairs)
-        rows.append({"slice": sid, "root": key["root"], "expiry": key["expiry"], "tau": tau, "forward": forward,
+        rows.append({"slice": sid, "root": key.root, "expiry": key.expiry, "tau": tau, "forward": forward,
                      "discount": discount, "method": method, "n_pairs": len(pairs),
                      "n_used": fit.n_used if fit else 0,
+                     "discount_slice": fit.discount if fit else np.nan,
+                     "discount_se": fit.discount_se if fit else np.nan,
                      "rms_residual": fit.rms_residual if fit else np.nan,
                      "max_abs_residual": fit.max_abs_residual if fit else np.nan})
         if fit is not None:
+            fits[sid] = fit
             residuals.append(pd.DataFrame({"slice": sid, "strike": fit.strikes, "residual": fit.residuals,
                                            "weight": fit.weights}))
     table = pd.DataFrame(rows, columns=_FORWARD_COLUMNS)
+    if discount_mode == "pooled":
+        _pool(table, fits, bandwidth)
     resid = (pd.concat(residuals, ignore_index=True) if residuals
              else pd.DataFrame(columns=["slice", "strike", "residual", "weight"]))
-    return table, resid
+    return table, table[["slice", *cleaning.SLICE_KEY]].merge(resid, on="slice")
 
 
 def _invert(q: pd.DataFrame, column: str, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -126,9 +145,11 @@ def analyze_chain(
     columns: Mapping[str, str] | None = None,
     day_count: DayCount = "ACT/365",
     roots: Iterable[str] | None = None,
-    parity_window: float = 0.25,
+    parity_window: float = 1.0,
     min_parity_pairs: int = 5,
     min_strikes: int = 5,
+    discount: str = "pooled",
+    rate_bandwidth: float = 1.0,
     threads: int | None = None,
 ) -> ChainAnalysis:
     """Clean a chain, imply forwards and discount factors by parity, and invert every quote.
@@ -152,12 +173,20 @@ def analyze_chain(
         Year-fraction convention (see :func:`ivfast.chain.year_fraction`).
     roots : iterable of str, optional
         Keep only these roots (e.g. ``["SPXW"]``); quotes of other roots are left out entirely.
-    parity_window : float, default 0.25
+    parity_window : float, default 1.0
         Parity uses strikes with ``|ln(K/F0)| <= parity_window * sqrt(tau)``.
     min_parity_pairs : int, default 5
         Fewer call/put pairs than this -> the curve fallback.
     min_strikes : int, default 5
         Smiles with fewer usable strikes are dropped (``too_few_strikes``).
+    discount : {"pooled", "per_expiry"}, default "pooled"
+        ``per_expiry`` keeps each expiry's parity slope as its discount factor;
+        ``pooled`` smooths the implied zero rates across expiries with precision weights
+        (:func:`ivfast.chain.parity.pool_discounts`) and refits the forwards under them:
+        short expiries, whose slope is poorly determined, borrow the rate of their
+        neighbours. The per-expiry values stay in ``forwards['discount_slice']``.
+    rate_bandwidth : float, default 1.0
+        Kernel width in ln(tau) of the pooling.
     threads : int, optional
         Threads for the implied-vol kernel.
 
@@ -174,6 +203,8 @@ def analyze_chain(
     for name, value, low in (("min_parity_pairs", min_parity_pairs, 2), ("min_strikes", min_strikes, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    if discount not in DISCOUNT_MODES:
+        raise ValueError(f"discount: expected one of {DISCOUNT_MODES}, got {discount!r}")
     if not parity_window > 0:
         raise ValueError(f"parity_window: expected a positive number, got {parity_window!r}")
 
@@ -189,7 +220,8 @@ def analyze_chain(
     reason = cleaning.flag_quotes(q)
     cleaning.flag_duplicates(q, reason)
     cleaning.flag_thin_slices(q, reason, min_strikes)  # before parity, so thin smiles say why
-    forwards, resid = _forwards(q, reason == "", spot, rate, dividend, parity_window, min_parity_pairs)
+    forwards, resid = _forwards(q, reason == "", spot, rate, dividend, parity_window, min_parity_pairs, discount,
+                                rate_bandwidth)
     by_slice = forwards.set_index("slice")
     q["forward"] = by_slice["forward"].reindex(q["slice"]).to_numpy()
     q["discount"] = by_slice["discount"].reindex(q["slice"]).to_numpy()

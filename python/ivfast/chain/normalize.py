@@ -31,7 +31,6 @@ DayCount = Union[str, Callable[[pd.Timestamp, pd.Series], np.ndarray]]
 _DAYS_PER_YEAR = {"ACT/365": 365.0, "ACT/365F": 365.0, "ACT/360": 360.0, "ACT/365.25": 365.25}
 _CALL_WORDS = ("c", "call", "calls")
 _PUT_WORDS = ("p", "put", "puts")
-_NUMERIC = ("strike", "bid", "ask", "mid", "volume", "open_interest", "tau")
 
 
 def year_fraction(as_of: Any, expiry: pd.Series, day_count: DayCount = "ACT/365") -> np.ndarray:

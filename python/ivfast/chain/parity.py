@@ -4,8 +4,8 @@ For European options ``C - P = D (F - K)`` at every strike, so a line through th
 ``(K, C - P)`` has slope ``-D`` and crosses zero at ``K = F``. Quotes carry noise (half
 spreads, tick rounding) and a few are wrong, so the line is fitted by iteratively reweighted
 least squares: base weights ``1 / (spread_call**2 + spread_put**2)`` (mid noise grows with the
-spreads), a few Huber steps from the least-squares start, then Tukey's bisquare, which gives
-gross outliers zero weight. Only strikes near the money enter (deep in-the-money quotes are
+spreads) times Tukey's bisquare of the spread-scaled residuals (gross outliers get zero
+weight), started from Siegel's repeated-median line so that outliers cannot steer the start. Only strikes near the money enter (deep in-the-money quotes are
 wide and, for American options, carry early-exercise premium).
 """
 
@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["ParityFit", "fit_parity", "curve_forward", "curve_value", "Curve"]
+__all__ = ["ParityFit", "fit_parity", "pool_discounts", "curve_forward", "curve_value", "Curve"]
 
 Curve = Union[float, Callable[[np.ndarray], np.ndarray], None]
 """A continuously compounded zero rate: a constant, or a function of tau (years)."""
 
-_HUBER_C = 1.345   # 95 % efficiency under Gaussian noise
-_TUKEY_C = 4.685   # 95 % efficiency; residuals beyond 4.685 robust sigmas get weight 0
-_HUBER_STEPS = 5
+_TUKEY_C = 4.685   # 95 % Gaussian efficiency; residuals beyond 4.685 robust sigmas get weight 0
 _MAX_STEPS = 50
 _MAD_TO_SIGMA = 1.4826
+_Q75_TO_SIGMA = 1.1503  # 75th percentile of |N(0, 1)|
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,23 @@ class ParityFit:
         return int(np.count_nonzero(self.weights > 0))
 
     @property
+    def discount_se(self) -> float:
+        """Standard error of the fitted discount factor (the line's slope), from the weighted
+        residual variance; inf with fewer than three pairs kept."""
+        w, k = self.weights, self.strikes
+        if self.n_used < 3:
+            return np.inf
+        km = np.sum(w * k) / np.sum(w)
+        s2 = np.sum(w * self.residuals**2) / (self.n_used - 2)
+        return float(np.sqrt(s2 / np.sum(w * (k - km) ** 2)))
+
+    def forward_given(self, discount: float) -> float:
+        """Forward from the kept pairs when the discount factor is imposed: the weighted mean
+        of ``K + (C - P) / D`` (``C - P`` recovered from the residuals)."""
+        diff = self.residuals + self.discount * (self.forward - self.strikes)
+        return float(np.sum(self.weights * (self.strikes + diff / discount)) / np.sum(self.weights))
+
+    @property
     def rms_residual(self) -> float:
         """Weighted RMS residual over the pairs kept (price units)."""
         w = self.weights
@@ -75,32 +90,50 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
     return ym - b * xm, b
 
 
-def _robust_weights(u: np.ndarray, c: float, tukey: bool) -> np.ndarray:
-    a = np.abs(u) / c
-    if tukey:
-        return np.where(a < 1.0, (1.0 - a * a) ** 2, 0.0)
-    return np.minimum(1.0, 1.0 / np.maximum(a, 1e-300))
+def _repeated_median(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Siegel's repeated-median line: 50 % breakdown point, so a badly quoted strike at the
+    edge of the window (high leverage) cannot drag the start of the reweighting."""
+    dx = x[None, :] - x[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = (y[None, :] - y[:, None]) / dx
+    slopes[dx == 0] = np.nan
+    b = float(np.median(np.nanmedian(slopes, axis=1)))
+    return float(np.median(y - b * x)), b
+
+
+def _tukey_weights(u: np.ndarray) -> np.ndarray:
+    a = np.abs(u) / _TUKEY_C
+    return np.where(a < 1.0, (1.0 - a * a) ** 2, 0.0)
+
+
+def _robust_scale(u: np.ndarray, zero_scale: float) -> float:
+    """Normal-consistent scale of residuals: MAD, or the upper quartile when more than half
+    are (numerically) zero: tick-rounded quotes put parity residuals on a lattice, and a line
+    through half of the lattice points would otherwise reject all the others."""
+    abs_u = np.abs(u)
+    mad = _MAD_TO_SIGMA * float(np.median(abs_u))
+    return mad if mad > zero_scale else float(np.quantile(abs_u, 0.75)) / _Q75_TO_SIGMA
 
 
 def _irls(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, zero_scale: float) -> tuple[float, float, np.ndarray]:
+    """Tukey-bisquare IRLS from the repeated-median line, residuals scaled by ``sigma``."""
     base = 1.0 / sigma**2
-    w = base.copy()
-    a, b = _weighted_line(x, y, w)
-    for step in range(_MAX_STEPS):
+    a, b = _repeated_median(x, y)
+    w = base
+    for _ in range(_MAX_STEPS):
         u = (y - a - b * x) / sigma
-        scale = _MAD_TO_SIGMA * np.median(np.abs(u))
+        scale = _robust_scale(u, zero_scale)
         if scale <= zero_scale:
             # More than half the pairs fit exactly (noise-free quotes): keep those, drop the rest.
             w = np.where(np.abs(u) <= 10 * zero_scale, base, 0.0)
         else:
-            w = base * _robust_weights(u / scale, _TUKEY_C if step >= _HUBER_STEPS else _HUBER_C,
-                                       tukey=step >= _HUBER_STEPS)
+            w = base * _tukey_weights(u / scale)
         if np.count_nonzero(w) < 2 or np.ptp(x[w > 0]) == 0:
             break
         a_new, b_new = _weighted_line(x, y, w)
-        settled = np.allclose((a_new, b_new), (a, b), rtol=1e-14, atol=0.0)
+        settled = abs(a_new - a) <= 1e-13 * abs(a) + 1e-15 * zero_scale and abs(b_new - b) <= 1e-13 * abs(b)
         a, b = a_new, b_new
-        if settled and step >= _HUBER_STEPS:
+        if settled:
             break
     return a, b, w
 
@@ -126,7 +159,7 @@ def fit_parity(
     put_spread: Any,
     tau: float,
     *,
-    window: float = 0.25,
+    window: float = 1.0,
     min_pairs: int = 5,
 ) -> ParityFit | None:
     """Robust fit of ``C - P = D (F - K)`` over near-the-money strikes of one expiry.
@@ -139,7 +172,7 @@ def fit_parity(
         Ask minus bid; zero spreads (exact prices) give equal weights.
     tau : float
         Year fraction to expiry; sets the window.
-    window : float, default 0.25
+    window : float, default 1.0
         Pairs with ``|ln(K/F0)| <= window * sqrt(tau)`` enter (tau floored at one day).
     min_pairs : int, default 5
         Fewer pairs than this (in the whole expiry) -> None; the window widens to the
@@ -160,8 +193,10 @@ def fit_parity(
     if np.ptp(k) == 0:
         return None
     centre = float(np.median(k))
-    # Spreads below 1e-8 of the strike are exact prices: floor so the weights stay finite.
-    sigma = np.sqrt(np.maximum(spread2, (1e-8 * centre) ** 2))
+    # Noise scale per pair: the quoted spreads, floored at their median so that a few very
+    # tight quotes neither dominate the fit nor get rejected for ordinary rounding noise, and at
+    # 1e-8 of the strike for exact prices.
+    sigma = np.sqrt(np.maximum(spread2, max(float(np.median(spread2)), (1e-8 * centre) ** 2)))
     zero_scale = 1e-10 * centre / float(np.median(sigma))
     a, b, w = _irls(k - centre, diff, sigma, zero_scale)
     discount = -b
@@ -170,6 +205,29 @@ def fit_parity(
         return None
     residuals = diff - discount * (forward - k)
     return ParityFit(forward=float(forward), discount=float(discount), strikes=k, residuals=residuals, weights=w)
+
+
+def pool_discounts(taus: np.ndarray, discounts: np.ndarray, ses: np.ndarray, bandwidth: float = 1.0) -> np.ndarray:
+    """Discount factors with the zero rate smoothed across expiries.
+
+    Each expiry's implied rate ``r_i = -ln(D_i) / tau_i`` has standard error about
+    ``se_i / (D_i tau_i)``, which is large at short expiries (a narrow strike range pins the
+    parity slope poorly). The pooled rate at ``tau_i`` is the precision-weighted average of all
+    ``r_j`` with a Gaussian kernel of width ``bandwidth`` in ``ln tau``, so short expiries borrow
+    the rate of better determined neighbours while a real term structure survives.
+    """
+    taus, discounts, ses = (np.asarray(a, dtype=np.float64) for a in (taus, discounts, ses))
+    rates = -np.log(discounts) / taus
+    rate_se = ses / (discounts * taus)
+    # Exact fits (se = 0) would give infinite precision: floor at a 1e-12 rate error.
+    precision = 1.0 / np.maximum(rate_se, 1e-12) ** 2
+    lt = np.log(taus)
+    kernel = np.exp(-0.5 * ((lt[:, None] - lt[None, :]) / bandwidth) ** 2)
+    weights = kernel * precision[None, :]
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(total > 0, (weights @ rates) / total, rates)  # no precise neighbour: keep own
+    return np.exp(-pooled * taus)
 
 
 def curve_value(curve: Curve, tau: float, name: str) -> float:

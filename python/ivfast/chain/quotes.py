@@ -134,7 +134,7 @@ def _weights(table: pd.DataFrame, scheme: str, min_spread: float) -> np.ndarray:
         w = np.ones(len(table))
     elif scheme == "spread":
         spread = (table["iv_ask"] - table["iv_bid"]).to_numpy()
-        spread = np.where(np.isfinite(spread), np.maximum(spread, min_spread), np.nan)
+        spread = np.where(np.isfinite(spread), np.maximum(spread, max(min_spread, 1e-12)), np.nan)
         worst = np.nanmax(spread) if np.isfinite(spread).any() else 1.0
         w = 1.0 / np.where(np.isnan(spread), worst, spread)
     else:
@@ -143,6 +143,15 @@ def _weights(table: pd.DataFrame, scheme: str, min_spread: float) -> np.ndarray:
         w = black_vega(f, table["strike"].to_numpy(), tau, table["iv_mid"].to_numpy(), discount=d)
         w = np.asarray(w) / (d * f * np.sqrt(tau))
     return w / np.mean(w) if len(w) else w
+
+
+def _check_selection(blend_width: float, weights: str, min_spread: float) -> None:
+    if weights not in WEIGHT_SCHEMES:
+        raise ValueError(f"weights: expected one of {WEIGHT_SCHEMES}, got {weights!r}")
+    if not blend_width >= 0:
+        raise ValueError(f"blend_width: expected a number >= 0, got {blend_width!r}")
+    if not min_spread >= 0:
+        raise ValueError(f"min_spread: expected a number >= 0, got {min_spread!r}")
 
 
 def select_otm(
@@ -168,10 +177,7 @@ def select_otm(
     min_spread : float, default 1e-3
         Floor of the vol spread (0.1 vol point) so tight quotes do not dominate.
     """
-    if weights not in WEIGHT_SCHEMES:
-        raise ValueError(f"weights: expected one of {WEIGHT_SCHEMES}, got {weights!r}")
-    if not blend_width >= 0:
-        raise ValueError(f"blend_width: expected a number >= 0, got {blend_width!r}")
+    _check_selection(blend_width, weights, min_spread)
     usable = analysis.usable
     per_strike = ["slice", "strike"]
     legs = {side: usable[usable["is_call"] == is_call].set_index(per_strike)
@@ -218,6 +224,7 @@ def prepare_quotes(
     ValueError
         Malformed input, or no usable quote left (the message counts the drop reasons).
     """
+    _check_selection(blend_width, weights, min_spread)
     analysis = analyze_chain(source, **options)
     if analysis.usable.empty:
         counts = ", ".join(f"{r}: {n}" for r, n in analysis.drop_summary().items())

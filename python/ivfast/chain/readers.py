@@ -88,7 +88,7 @@ def read_yahoo(path: Any) -> pd.DataFrame:
     """
     p = _check_file(path)
     try:
-        raw = pd.read_csv(p, dtype=str, keep_default_na=True)
+        raw = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"{p.name}: not a readable CSV ({exc})") from None
     need = ["contractSymbol", "strike", "bid", "ask", "option_type", "expiration"]
@@ -189,7 +189,7 @@ def read_cboe(path: Any) -> pd.DataFrame:
         raise ValueError(f"{p.name}: not a Cboe quote file (no 'Expiration Date' header line)")
     body = "\n".join(lines[start:])
     try:
-        raw = pd.read_csv(io.StringIO(body), header=None, dtype=str, skiprows=1)
+        raw = pd.read_csv(io.StringIO(body), header=None, skiprows=1)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{p.name}: the Cboe file has a header but no quote rows") from None
     except pd.errors.ParserError as exc:
@@ -249,7 +249,7 @@ def read_chain(source: Any, *, warn_american: bool = True) -> pd.DataFrame:
 
 def _read_table(p: pathlib.Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(p, dtype=str)
+        frame = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"{p.name}: not a readable CSV table ({exc})") from None
     frame.attrs.update(source="table", as_of=None, spot=None, quote_time=None, underlying=None)

@@ -2,11 +2,18 @@
 
 Layout of the batch (fixed part built once, random tail refilled in place every epoch):
 
-``[quotes | ATM (k=0) x tau_aux | k_aux x tau_aux grid | I_asym | random grid points | random wing points]``
+``[k_aux x tau_aux grid | random grid points | adaptive points | I_asym | random wing points | quotes |
+ATM (k=0) x tau_aux]``
+
+The points that need derivatives come first, so that the network carries derivatives only for
+the leading ``n_jet`` rows.
 
 The penalties on the fixed grid alone see nothing between grid points, where an unconstrained
 network can grow spikes; the random tail samples the same domain afresh each epoch (cube-root
-uniform in k, log-uniform in tau), so over an epoch budget the whole domain is covered.
+uniform in k, log-uniform in tau), so over an epoch budget the whole domain is covered. The adaptive points are where a dense check
+grid last found the no-arbitrage conditions violated (:meth:`Collocation.add_adaptive`): they
+stay in the penalty until replaced, so a violation found once keeps being penalised instead of
+hiding between points.
 """
 
 from __future__ import annotations
@@ -34,14 +41,17 @@ class Collocation:
     tau: torch.Tensor
     quotes: slice
     atm: slice
-    arbitrage: slice  # fixed grid + random grid points
+    arbitrage: slice  # fixed grid + random grid points + adaptive points
     wings: slice  # I_asym + random wing points
     random: slice
     random_wing: slice
+    adaptive: slice
+    n_jet: int  # arbitrage and wing points lead the batch: derivatives are needed there only
     k_root_range: tuple[float, float]
     log_tau_range: tuple[float, float]
     k_wing: tuple[float, float]
     tau_aux: np.ndarray
+    _next_adaptive: int = 0
 
     @classmethod
     def build(cls, k: np.ndarray, tau: np.ndarray, config: SmoothingConfig,
@@ -58,19 +68,23 @@ class Collocation:
         asym_k, asym_tau = (a.ravel() for a in np.meshgrid(k_asym, tau_aux, indexing="ij"))
         placeholder_k = np.zeros(config.n_random)
         placeholder_wing = np.full(config.n_random_wing, k_max)
+        # Adaptive slots start as copies of grid points (harmless duplicates until filled).
+        adaptive = np.resize(np.arange(grid_k.size), config.n_adaptive)
         parts = [  # (k, tau) in batch order; random parts are refilled by resample()
-            (k, tau), (np.zeros_like(tau_aux), tau_aux), (grid_k, grid_tau),
-            (placeholder_k, np.full(config.n_random, tau_max)), (asym_k, asym_tau),
-            (placeholder_wing, np.full(config.n_random_wing, tau_max)),
+            (grid_k, grid_tau), (placeholder_k, np.full(config.n_random, tau_max)),
+            (grid_k[adaptive], grid_tau[adaptive]),
+            (asym_k, asym_tau), (placeholder_wing, np.full(config.n_random_wing, tau_max)),
+            (k, tau), (np.zeros_like(tau_aux), tau_aux),
         ]
         edges = [int(e) for e in np.cumsum([0] + [p[0].size for p in parts])]
         k_all = torch.as_tensor(np.concatenate([p[0] for p in parts]), dtype=torch.float64)
         tau_all = torch.as_tensor(np.concatenate([p[1] for p in parts]), dtype=torch.float64)
         return cls(
             k=k_all.to(device), tau=tau_all.to(device),
-            quotes=slice(edges[0], edges[1]), atm=slice(edges[1], edges[2]),
-            arbitrage=slice(edges[2], edges[4]), wings=slice(edges[4], edges[6]),
-            random=slice(edges[3], edges[4]), random_wing=slice(edges[5], edges[6]),
+            arbitrage=slice(edges[0], edges[3]), random=slice(edges[1], edges[2]),
+            adaptive=slice(edges[2], edges[3]),
+            wings=slice(edges[3], edges[5]), random_wing=slice(edges[4], edges[5]),
+            quotes=slice(edges[5], edges[6]), atm=slice(edges[6], edges[7]), n_jet=edges[5],
             k_root_range=(float(k_root_range[0]), float(k_root_range[1])),
             log_tau_range=(float(log_tau_range[0]), float(log_tau_range[1])),
             k_wing=(k_min, k_max), tau_aux=tau_aux,
@@ -98,3 +112,33 @@ class Collocation:
         u = torch.rand(where.stop - where.start, generator=generator, dtype=torch.float64,
                        device=generator.device)
         self.tau[where] = torch.exp(lo + (hi - lo) * u)
+
+    def add_adaptive(self, k: torch.Tensor, tau: torch.Tensor) -> None:
+        """Put points into the adaptive slots, overwriting the oldest first (ring buffer)."""
+        capacity = self.adaptive.stop - self.adaptive.start
+        n = min(k.numel(), capacity)
+        if n == 0:
+            return
+        slots = (self._next_adaptive + torch.arange(n)) % capacity + self.adaptive.start
+        slots = slots.to(self.k.device)
+        self.k[slots] = k[:n].to(self.k)
+        self.tau[slots] = tau[:n].to(self.tau)
+        self._next_adaptive = (self._next_adaptive + n) % capacity
+
+    def check_grid(self, n_k: int, n_tau: int, generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A dense (k, tau) grid over the collocation domain, cube-root uniform in k and log-uniform
+        in tau; with a generator, shifted by a random fraction of a cell so that successive checks
+        see different points."""
+        shift = (torch.zeros(2, dtype=torch.float64) if generator is None else
+                 torch.rand(2, generator=generator, dtype=torch.float64, device=generator.device).cpu())
+        k_lo, k_hi = self.k_root_range
+        t_lo, t_hi = self.log_tau_range
+        u = torch.linspace(0.0, 1.0, n_k, dtype=torch.float64)
+        v = torch.linspace(0.0, 1.0, n_tau, dtype=torch.float64)
+        u = (u + (shift[0] - 0.5) / (n_k - 1) * (generator is not None)).clamp(0.0, 1.0)
+        v = (v + (shift[1] - 0.5) / (n_tau - 1) * (generator is not None)).clamp(0.0, 1.0)
+        k = (k_lo + (k_hi - k_lo) * u).pow(3)
+        tau = torch.exp(t_lo + (t_hi - t_lo) * v)
+        kk, tt = torch.meshgrid(k, tau, indexing="ij")
+        return kk.reshape(-1).to(self.k.device), tt.reshape(-1).to(self.k.device)

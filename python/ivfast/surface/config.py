@@ -36,7 +36,10 @@ class SmoothingConfig:
         Upper bound of the learnable scale ``a`` of the head ``a * (1 + tanh(z))``; the network
         output lies in ``(0, 2 * max_output_scale)``.
     standardise_inputs : bool
-        Feed ``((k - mean_k) / std_k, (tau - mean_tau) / std_tau)`` of the quotes to the network.
+        Feed ``((k - mean_k) / std_k, (t - mean_t) / std_t)`` of the quotes to the network.
+    log_tau_input : bool
+        The network's time input t is ln(tau) (True) or tau (False, as in the seed). ln(tau)
+        spreads the short maturities, where the smile changes fastest.
     lambda_calendar, lambda_butterfly, lambda_asym, lambda_atm : float
         Penalty weights of the calendar, butterfly, large-moneyness curvature and ATM terms.
     lambda_lee : float
@@ -53,6 +56,14 @@ class SmoothingConfig:
         that the penalties also see the gaps between grid points.
     n_random_wing : int
         Extra random large-moneyness points per epoch in ``[2, 6] x k_min`` and ``[2, 6] x k_max``.
+    n_adaptive : int
+        Collocation slots for points where the dense check grid found violations (kept until
+        overwritten by newer ones).
+    check_every : int
+        Epochs between dense arbitrage checks (a forward pass without gradients); the stopping
+        rule also requires the best state to pass the check on the un-shifted grid.
+    check_grid : tuple of 2 int
+        Size (n_k, n_tau) of the dense check grid over the collocation domain.
     tau_min_aux : float
         Shortest auxiliary maturity in years (seed: 1/365).
     learning_rate, min_learning_rate : float
@@ -86,8 +97,9 @@ class SmoothingConfig:
     hidden_layers: tuple[int, ...] = (40, 40, 40, 40)
     activation: str = "softplus"
     use_network: bool = True
-    max_output_scale: float = 2.0
+    max_output_scale: float = 5.0
     standardise_inputs: bool = True
+    log_tau_input: bool = True
     lambda_calendar: float = 4.0
     lambda_butterfly: float = 4.0
     lambda_asym: float = 4.0
@@ -95,10 +107,13 @@ class SmoothingConfig:
     lambda_lee: float = 4.0
     margin_calendar: float = 1e-4
     margin_butterfly: float = 1e-3
-    n_k_aux: int = 40
-    n_tau_aux: int = 30
-    n_random: int = 256
+    n_k_aux: int = 20
+    n_tau_aux: int = 20
+    n_random: int = 128
     n_random_wing: int = 32
+    n_adaptive: int = 128
+    check_every: int = 100
+    check_grid: tuple[int, int] = (121, 61)
     tau_min_aux: float = 1.0 / 365.0
     learning_rate: float = 0.01
     min_learning_rate: float = 0.01 * 0.5**3
@@ -121,6 +136,9 @@ class SmoothingConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_layers", tuple(int(h) for h in self.hidden_layers))
+        object.__setattr__(self, "check_grid", tuple(int(n) for n in self.check_grid))
+        if len(self.check_grid) != 2 or min(self.check_grid) < 2:
+            raise ValueError(f"check_grid: expected two sizes >= 2, got {self.check_grid}")
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {self.activation!r}")
         if not self.hidden_layers or min(self.hidden_layers) < 1:
@@ -131,7 +149,7 @@ class SmoothingConfig:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
         non_negative = (
             "lambda_calendar", "lambda_butterfly", "lambda_asym", "lambda_atm", "lambda_lee",
-            "margin_calendar", "margin_butterfly", "n_random", "n_random_wing", "perturbation_std",
+            "margin_calendar", "margin_butterfly", "n_random", "n_random_wing", "n_adaptive", "perturbation_std",
             "prior_init_iterations",
         )
         for name in non_negative:
@@ -141,7 +159,7 @@ class SmoothingConfig:
         for name in at_least_two:
             if getattr(self, name) < 2:
                 raise ValueError(f"{name}: expected at least 2 grid points, got {getattr(self, name)!r}")
-        at_least_one = ("checkpoint_every", "max_epochs", "log_every", "plateau_patience")
+        at_least_one = ("check_every", "checkpoint_every", "max_epochs", "log_every", "plateau_patience")
         for name in at_least_one:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")

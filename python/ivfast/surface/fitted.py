@@ -120,9 +120,7 @@ class FittedSurface:
     # --- diagnostics ----------------------------------------------------------------------
     def prior_parameters(self) -> dict[str, float]:
         """SSVI ``rho``, ``gamma`` and ``eta`` (within the arbitrage-free region by construction)."""
-        with torch.no_grad():
-            rho, gamma, eta = self.model.prior.constrained()
-        return {"rho": float(rho), "gamma": float(gamma), "eta": float(eta)}
+        return self.model.prior.values()
 
     def output_scale(self) -> float:
         """The network head scale ``a`` (bounded by ``config.max_output_scale``); 1 without a network."""
@@ -177,7 +175,8 @@ class FittedSurface:
         state = payload["state"]
         network = None
         if config.use_network:
-            network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale)
+            network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
+                                        log_tau_input=config.log_tau_input)
         model = SurfaceModel(MonotoneATMCurve.empty(state["atm.knots"].numel()), SSVIPrior(), network)
         model.load_state_dict(state)
         quotes_array = payload["quotes"].numpy()

@@ -35,12 +35,18 @@ class SurfaceModel(torch.nn.Module):
         self.prior = prior
         self.network = network
 
-    def forward(self, k: torch.Tensor, tau: torch.Tensor) -> SurfaceJet:
-        """Evaluate at flat float64 tensors ``k`` and ``tau`` of equal length."""
+    def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> SurfaceJet:
+        """Evaluate at flat float64 tensors ``k`` and ``tau`` of equal length.
+
+        ``w`` and ``w_nn`` cover all points; the derivatives only the first ``n_jet`` (default all).
+        """
+        n = k.shape[0] if n_jet is None else n_jet
         theta, dtheta = self.atm(tau)
         p, p_k, p_kk, p_t = self.prior(k, theta, dtheta)
         if self.network is None:
-            return SurfaceJet(p, p_k, p_kk, p_t, torch.ones_like(p))
-        n, n_k, n_kk, n_t = self.network(k, tau)
-        return SurfaceJet(p * n, p_k * n + p * n_k, p_kk * n + 2.0 * p_k * n_k + p * n_kk,
-                          p_t * n + p * n_t, n)
+            return SurfaceJet(p, p_k[:n], p_kk[:n], p_t[:n], torch.ones_like(p))
+        v, v_k, v_kk, v_t = self.network(k, tau, n)
+        p_n, v_n = p[:n], v[:n]
+        p_k, p_kk, p_t = p_k[:n], p_kk[:n], p_t[:n]
+        return SurfaceJet(p * v, p_k * v_n + p_n * v_k, p_kk * v_n + 2.0 * p_k * v_k + p_n * v_kk,
+                          p_t * v_n + p_n * v_t, v)

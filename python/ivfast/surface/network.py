@@ -61,18 +61,21 @@ class CorrectionNetwork(torch.nn.Module):
     max_output_scale : float
         The head scale is ``a = max_output_scale * sigmoid(raw_scale)`` (starts at a = 1).
     input_mean, input_scale : sequence of 2 floats
-        Inputs are ``((k - mean_k) / scale_k, (tau - mean_tau) / scale_tau)``.
+        Inputs are ``((k - mean_k) / scale_k, (t - mean_t) / scale_t)`` with t = tau or ln(tau).
+    log_tau_input : bool
+        Feed ln(tau) instead of tau (resolves the short maturities, which tau squeezes near 0).
     """
 
     def __init__(self, hidden_layers: Sequence[int], activation: str, max_output_scale: float,
                  input_mean: Sequence[float] = (0.0, 0.0), input_scale: Sequence[float] = (1.0, 1.0),
-                 generator: torch.Generator | None = None) -> None:
+                 log_tau_input: bool = False, generator: torch.Generator | None = None) -> None:
         super().__init__()
         f64 = torch.float64
         widths = [2, *hidden_layers, 1]
         self.layers = torch.nn.ModuleList(
             torch.nn.Linear(n_in, n_out, dtype=f64) for n_in, n_out in zip(widths[:-1], widths[1:]))
         self.activation = activation
+        self.log_tau_input = bool(log_tau_input)
         self._activation = _ACTIVATIONS[activation]
         self.register_buffer("max_output_scale", torch.tensor(float(max_output_scale), dtype=f64))
         self.register_buffer("input_mean", torch.tensor(list(input_mean), dtype=f64))
@@ -94,32 +97,37 @@ class CorrectionNetwork(torch.nn.Module):
         """The head scale ``a`` in ``(0, max_output_scale)``."""
         return self.max_output_scale * torch.sigmoid(self.raw_scale)
 
-    def forward(self, k: torch.Tensor, tau: torch.Tensor) -> Jet:
-        """Network output and its derivatives in k (first, second) and tau (first)."""
-        n = k.shape[0]
+    def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> Jet:
+        """Network output at all points; its derivatives in k (first, second) and tau (first) at the
+        first ``n_jet`` points (default all)."""
+        n = k.shape[0] if n_jet is None else n_jet
         first = self.layers[0]
+        time = torch.log(tau) if self.log_tau_input else tau
         x = torch.stack(((k - self.input_mean[0]) / self.input_scale[0],
-                         (tau - self.input_mean[1]) / self.input_scale[1]), dim=1)
+                         (time - self.input_mean[1]) / self.input_scale[1]), dim=1)
         z = first(x)
-        # d(input)/dk and d(input)/dtau are constant: the first layer's derivative streams are rows.
+        # d(input)/dk is constant; d(input)/dtau is too unless the time input is ln(tau).
         z_k = (first.weight[:, 0] / self.input_scale[0]).expand(n, -1)
-        z_t = (first.weight[:, 1] / self.input_scale[1]).expand(n, -1)
-        f, df, d2f = self._activation(z)
-        h = f
-        derivs = torch.cat((df * z_k, d2f * z_k * z_k, df * z_t), dim=0)  # (3n, width)
+        z_t = first.weight[:, 1] / self.input_scale[1]
+        z_t = z_t / tau[:n, None] if self.log_tau_input else z_t.expand(n, -1)
+        h, df, d2f = self._activation(z)
+        df, d2f = df[:n], d2f[:n]
+        # Derivative streams as one (3, n, width) tensor: one matmul per layer, and unbind/stack
+        # (whose backward passes are views) instead of slices (whose backward zero-fills).
+        derivs = torch.stack((df * z_k, d2f * z_k * z_k, df * z_t))
         for layer in self.layers[1:]:
             z = layer(h)
             dz = derivs @ layer.weight.T
+            z_k, z_kk, z_t = dz.unbind(0)
             if layer is self.layers[-1]:
                 break
-            z_k, z_kk, z_t = dz[:n], dz[n:2 * n], dz[2 * n:]
             h, df, d2f = self._activation(z)
-            derivs = torch.cat((df * z_k, d2f * z_k * z_k + df * z_kk, df * z_t), dim=0)
-        z = z[:, 0]
-        z_k, z_kk, z_t = dz[:n, 0], dz[n:2 * n, 0], dz[2 * n:, 0]
+            df, d2f = df[:n], d2f[:n]
+            derivs = torch.stack((df * z_k, d2f * z_k * z_k + df * z_kk, df * z_t))
+        z, z_k, z_kk, z_t = z[:, 0], z_k[:, 0], z_kk[:, 0], z_t[:, 0]
         a = self.output_scale()
         t = torch.tanh(z)
-        d1 = a * (1.0 - t * t)
-        d2 = -2.0 * t * d1
+        d1 = a * (1.0 - t[:n] * t[:n])
+        d2 = -2.0 * t[:n] * d1
         value = a * (1.0 + t) + _OUTPUT_FLOOR
         return value, d1 * z_k, d2 * z_k * z_k + d1 * z_kk, d1 * z_t

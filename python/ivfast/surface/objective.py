@@ -41,7 +41,7 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, we
 
     One forward pass over the whole batch gives w and its k/tau derivatives everywhere.
     """
-    w, w_k, w_kk, w_t, w_nn = model(points.k, points.tau)
+    w, w_k, w_kk, w_t, w_nn = model(points.k, points.tau, points.n_jet)
     q, arb, wing = points.quotes, points.arbitrage, points.wings
     model_iv = torch.sqrt(w[q] / points.tau[q])
     rmse = losses.rmse(model_iv, iv, weights)

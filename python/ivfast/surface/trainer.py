@@ -38,6 +38,9 @@ HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr")
 
 Callback = Callable[[dict[str, Any]], Any]
 
+_VERIFY_COOLDOWN = 10
+"""Epochs between a failed stopping check and the next one."""
+
 
 def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
     """ATM total variance per maturity -> isotonic least squares (cvxpy) -> smooth monotone curve."""
@@ -73,8 +76,9 @@ def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: tor
 def _input_standardisation(quotes: Quotes, config: SmoothingConfig) -> tuple[tuple[float, float], tuple[float, float]]:
     if not config.standardise_inputs:
         return (0.0, 0.0), (1.0, 1.0)
-    mean = (float(quotes.k.mean()), float(quotes.tau.mean()))
-    scale = (max(float(quotes.k.std()), 1e-3), max(float(quotes.tau.std()), 1e-3))
+    time = np.log(quotes.tau) if config.log_tau_input else quotes.tau
+    mean = (float(quotes.k.mean()), float(time.mean()))
+    scale = (max(float(quotes.k.std()), 1e-3), max(float(time.std()), 1e-3))
     return mean, scale
 
 
@@ -86,7 +90,7 @@ def _build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | 
     if config.use_network:
         mean, scale = _input_standardisation(quotes, config)
         network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
-                                    mean, scale, generator=generator)
+                                    mean, scale, config.log_tau_input, generator=generator)
     model = SurfaceModel(atm, prior, network)
     if init is not None:
         _warm_start(model, init)
@@ -119,6 +123,8 @@ class _Trainer:
         self.best_state = [p.detach().clone() for p in self.params]
         self.best_loss = math.inf
         self.history: list[list[float]] = []
+        self.rejected = 0
+        self._next_verification = 0
         self._new_optimiser(config.learning_rate)
 
     def _new_optimiser(self, lr: float) -> None:
@@ -126,7 +132,7 @@ class _Trainer:
         groups = [{"params": list(self.model.prior.parameters())}]
         if self.model.network is not None:
             groups.append({"params": list(self.model.network.parameters())})
-        self.optimiser = torch.optim.Adam(groups, lr=lr)
+        self.optimiser = torch.optim.Adam(groups, lr=lr, foreach=True)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimiser, mode="min", factor=c.plateau_factor, patience=c.plateau_patience,
             threshold=c.plateau_threshold, min_lr=c.min_learning_rate)
@@ -152,6 +158,33 @@ class _Trainer:
                 noise = torch.randn(p.shape, generator=self.generator, dtype=p.dtype, device=p.device)
                 p.add_(noise, alpha=self.config.perturbation_std)
 
+    def check_arbitrage(self, shifted: bool) -> int:
+        """Evaluate the no-arbitrage conditions on the dense check grid (no gradients); move the
+        worst violating points into the adaptive collocation slots. Returns the violation count."""
+        c = self.config
+        k, tau = self.points.check_grid(*c.check_grid, self.generator if shifted else None)
+        with torch.no_grad():
+            w, w_k, w_kk, w_t, _ = self.model(k, tau)
+            g = losses.butterfly_density(k, w, w_k, w_kk)
+        # Rank by the worse of the two conditions, each relative to its margin.
+        badness = torch.maximum(-g / max(c.margin_butterfly, 1e-12), -w_t / max(c.margin_calendar, 1e-12))
+        bad = torch.nonzero(badness > 0).squeeze(1)
+        if bad.numel():
+            worst = bad[torch.argsort(badness[bad], descending=True)][: max(1, self._adaptive_capacity // 4)]
+            self.points.add_adaptive(k[worst], tau[worst])
+        return int(bad.numel())
+
+    @property
+    def _adaptive_capacity(self) -> int:
+        return self.points.adaptive.stop - self.points.adaptive.start
+
+    def _verified(self) -> bool:
+        """Stopping check: the best state must satisfy both conditions on the whole check grid."""
+        self.restore_best()
+        violations = self.check_arbitrage(shifted=False)
+        self.rejected += violations > 0
+        return violations == 0 or self._adaptive_capacity == 0
+
     def run(self, callback: Callback | None, progress: bool) -> str:
         c = self.config
         epoch = total = last_checkpoint = 0
@@ -160,7 +193,15 @@ class _Trainer:
         bar = _progress_bar(c.max_epochs, progress)
         reason = "max_epochs"
         try:
-            while self.best_loss > c.target_loss and total < c.max_epochs:
+            while total < c.max_epochs:
+                if self.best_loss <= c.target_loss and total >= self._next_verification:
+                    if self._verified():
+                        reason = "target"
+                        break
+                    # The best state failed the check: keep training from it, with the violations
+                    # in the penalty, and give the optimiser a few epochs before checking again.
+                    self.best_loss = math.inf
+                    self._next_verification = total + _VERIFY_COOLDOWN
                 epoch += 1
                 total += 1
                 if epoch == c.reinit_after_checkpoints * period and self.best_loss > c.reinit_loss:
@@ -179,6 +220,8 @@ class _Trainer:
                         self._new_optimiser(c.learning_rate)
                     self._perturb()
                     last_checkpoint = epoch
+                if total % c.check_every == 0 and self._adaptive_capacity:
+                    self.check_arbitrage(shifted=True)
                 self.points.resample(self.generator)
                 self.optimiser.zero_grad(set_to_none=True)
                 terms = evaluate_loss(self.model, self.points, self.iv, self.weights, c)
@@ -197,9 +240,6 @@ class _Trainer:
                     if callback is not None and callback(row):
                         reason = "callback"
                         break
-            else:
-                if self.best_loss <= c.target_loss:
-                    reason = "target"
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
@@ -299,5 +339,6 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
-            "warm_start": init is not None}
+            "warm_start": init is not None, "rejected_by_check": trainer.rejected,
+            "check_violations": trainer.check_arbitrage(shifted=False)}
     return FittedSurface(model.to("cpu").eval(), config, history, quotes, info)

@@ -1,0 +1,52 @@
+"""Type stubs of the private compiled module ivfast._core (use the ivfast package API instead).
+
+Array arguments are float64 (uint8 for is_call), C-contiguous, with either n elements or one
+element broadcast to all n.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+
+def black_price(
+    forward: NDArray[np.float64],
+    strike: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    vol: NDArray[np.float64],
+    is_call: NDArray[np.uint8],
+    discount: NDArray[np.float64],
+    n: int,
+    threads: int,
+) -> NDArray[np.float64]: ...
+def black_vega(
+    forward: NDArray[np.float64],
+    strike: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    vol: NDArray[np.float64],
+    is_call: NDArray[np.uint8],
+    discount: NDArray[np.float64],
+    n: int,
+    threads: int,
+) -> NDArray[np.float64]: ...
+def implied_vol(
+    price: NDArray[np.float64],
+    forward: NDArray[np.float64],
+    strike: NDArray[np.float64],
+    tau: NDArray[np.float64],
+    is_call: NDArray[np.uint8],
+    discount: NDArray[np.float64],
+    n: int,
+    threads: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]: ...
+def _select_kernel_isa(request: str = "") -> str: ...
+def fourier_prices(
+    kind: int,
+    params: NDArray[np.float64],
+    strikes: NDArray[np.float64],
+    taus: NDArray[np.float64],
+    spot: float,
+    rate: float,
+    dividend: float,
+    side: int,
+    threads: int,
+    tolerance: float,
+) -> NDArray[np.float64]: ...

@@ -1,0 +1,29 @@
+"""Static-arbitrage checks: find, locate and size arbitrage in quotes and in fitted surfaces.
+
+* :func:`check_surface` - any total-variance surface w(k, tau) (``ivfast.protocols``): calendar,
+  Gatheral-Jacquier butterfly, density normalisation, Lee wings, w > 0 and w(k, 0) = 0.
+* :func:`check_prices`, :func:`check_vols` - model-free checks of call quotes on a maturity x
+  strike grid (price bounds, call spreads, butterflies, calendar spreads; Carr-Madan 2005,
+  Cohen-Reisinger-Wang 2020). :func:`check_quotes` takes a long-format table.
+
+All return an :class:`ArbitrageReport`.
+"""
+
+from __future__ import annotations
+
+from .continuous import DEFAULT_K, DEFAULT_TAU, check_surface
+from .discrete import check_prices, check_vols
+from .quotes import QUOTE_COLUMNS, check_quotes
+from .report import KINDS, ArbitrageReport
+
+__all__ = [
+    "ArbitrageReport",
+    "KINDS",
+    "QUOTE_COLUMNS",
+    "DEFAULT_K",
+    "DEFAULT_TAU",
+    "check_prices",
+    "check_quotes",
+    "check_surface",
+    "check_vols",
+]

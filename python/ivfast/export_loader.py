@@ -1,0 +1,205 @@
+"""Load a surface written by :func:`ivfast.surface.export.export_surface` (TorchScript or pt2).
+
+Needs torch (imported when a file is loaded, not when this module is imported), NumPy and the
+standard library only: no ivfast code runs to evaluate the file, so a serving process can copy
+this module alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import warnings
+import zipfile
+from typing import Any
+
+import numpy as np
+
+__all__ = ["load_exported", "ExportedSurface", "read_metadata"]
+
+FORMAT = "ivfast.exported_surface/1"
+"""Value of the metadata ``format`` field; bumped when the file layout or entry points change."""
+METADATA_FILE = "ivfast_metadata.json"
+"""Name of the JSON metadata among the file's extra files (zip entry ``<archive>/extra/<name>``)."""
+METADATA_KEY = "ivfast_metadata"
+"""Key of the same JSON in each pt2 model's AOTInductor metadata (C++ ``get_metadata()``)."""
+PT2_MODELS = {"model": "forward", "implied_vol": "implied_vol", "derivatives": "derivatives"}
+"""pt2 package: model name -> entry point. ``"model"`` (total variance) is what
+``torch._inductor.aoti_load_package`` loads by default."""
+
+_DEFAULT_CHUNK = 1 << 16
+"""Points per call: bounds the memory of the hidden activations and their derivative streams
+(about 3 kB per point for a 4 x 40 float64 network with derivatives)."""
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata record of an exported file, checked for format and version.
+
+    Raises
+    ------
+    ValueError
+        When the file is missing, not a zip archive, has no ivfast metadata or was written by an
+        incompatible exporter version.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ValueError(f"path: no such file {str(path)!r}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = [n for n in archive.namelist() if n.endswith(f"extra/{METADATA_FILE}")]
+            if len(entries) != 1:
+                raise ValueError(f"path: {str(path)!r} is not an exported ivfast surface (no {METADATA_FILE})")
+            metadata = json.loads(archive.read(entries[0]).decode("utf-8"))
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError) as exc:
+        raise ValueError(f"path: {str(path)!r} is not a readable exported ivfast surface ({exc})") from None
+    if not isinstance(metadata, dict) or not str(metadata.get("format", "")).startswith("ivfast.exported_surface/"):
+        raise ValueError(f"path: {str(path)!r} has no ivfast export format tag")
+    if metadata["format"] != FORMAT:
+        raise ValueError(f"path: {str(path)!r} has format {metadata['format']!r}; this ivfast reads {FORMAT!r} "
+                         "(re-export the surface with this version)")
+    if metadata.get("kind") not in ("torchscript", "pt2") or metadata.get("dtype") not in ("float64", "float32"):
+        raise ValueError(f"path: {str(path)!r} has inconsistent metadata (kind={metadata.get('kind')!r}, "
+                         f"dtype={metadata.get('dtype')!r})")
+    return metadata
+
+
+class ExportedSurface:
+    """A loaded exported surface: ``total_variance``, ``implied_vol``, ``derivatives`` like
+    :class:`ivfast.surface.FittedSurface`.
+
+    Inputs broadcast NumPy-style. NumPy/array-like inputs give NumPy arrays, torch tensors give
+    tensors on :attr:`device`; values are in the file's dtype (:attr:`dtype`). Conventions:
+    ``k = ln(K/F)``, ``tau`` in years, ``w = sigma^2 tau``; NaN where ``tau <= 0`` or an input is
+    not finite.
+
+    Attributes
+    ----------
+    metadata : dict
+        The stored record (format, ivfast_version, dtype, device, config, prior, training, ...).
+    device : torch.device
+    dtype : torch.dtype
+    chunk_size : int
+        Points evaluated per call into the file.
+    """
+
+    def __init__(self, entry_points: dict[str, Any], metadata: dict[str, Any], device, chunk_size: int) -> None:
+        import torch
+
+        self._entry = entry_points
+        self.metadata = metadata
+        self.device = device
+        self.dtype = getattr(torch, metadata["dtype"])
+        self.chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return (f"ExportedSurface(kind={self.metadata['kind']!r}, dtype={self.metadata['dtype']}, "
+                f"device={str(self.device)!r}, ivfast_version={self.metadata.get('ivfast_version')!r})")
+
+    def _run(self, name: str, k, tau, n_out: int):
+        import torch
+
+        as_tensor = isinstance(k, torch.Tensor) or isinstance(tau, torch.Tensor)
+        k_t = torch.as_tensor(k).to(device=self.device, dtype=self.dtype)
+        tau_t = torch.as_tensor(tau).to(device=self.device, dtype=self.dtype)
+        try:
+            k_b, tau_b = torch.broadcast_tensors(k_t, tau_t)
+        except RuntimeError:
+            raise ValueError(f"k, tau: shapes {tuple(k_t.shape)} and {tuple(tau_t.shape)} do not broadcast") from None
+        shape = k_b.shape
+        k_f, tau_f = k_b.reshape(-1).contiguous(), tau_b.reshape(-1).contiguous()
+        outs = [torch.empty(k_f.shape, dtype=self.dtype, device=self.device) for _ in range(n_out)]
+        with torch.inference_mode():
+            for start in range(0, k_f.numel(), self.chunk_size):
+                stop = start + self.chunk_size
+                result = self._entry[name](k_f[start:stop], tau_f[start:stop])
+                result = (result,) if n_out == 1 else result
+                for dst, src in zip(outs, result):
+                    dst[start:stop] = src
+        outs = [o.reshape(shape) for o in outs]
+        if not as_tensor:
+            outs = [o.cpu().numpy() for o in outs]
+        return outs[0] if n_out == 1 else tuple(outs)
+
+    def total_variance(self, k, tau):
+        """Total implied variance ``w(k, tau) = sigma^2 tau`` (dimensionless)."""
+        return self._run("total_variance", k, tau, 1)
+
+    def implied_vol(self, k, tau):
+        """Black implied volatility ``sqrt(w / tau)`` (annualised)."""
+        return self._run("implied_vol", k, tau, 1)
+
+    def derivatives(self, k, tau):
+        """``(w, dw/dk, d2w/dk2, dw/dtau)``, exact (propagated analytically inside the file)."""
+        return self._run("derivatives", k, tau, 4)
+
+    total_variance_derivatives = derivatives
+    """Alias matching :class:`ivfast.protocols.DifferentiableSurface`."""
+
+
+def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: int = _DEFAULT_CHUNK) -> ExportedSurface:
+    """Load an exported surface for evaluation.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.pt`` (TorchScript) or ``.pt2`` (AOTInductor) file from
+        :func:`ivfast.surface.export.export_surface`.
+    device : str
+        Where to evaluate: TorchScript files load on any device (``'cpu'``, ``'cuda'``,
+        ``'cuda:1'``); a pt2 package only on the device type it was compiled for.
+    chunk_size : int
+        Points per call into the file (bounds peak memory).
+
+    Returns
+    -------
+    ExportedSurface
+
+    Raises
+    ------
+    ValueError
+        Missing, corrupt or incompatible file; a pt2 package on the wrong device type; a CUDA
+        device without CUDA.
+    """
+    import torch
+
+    metadata = read_metadata(path)
+    if not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device: expected a torch device string such as 'cpu' or 'cuda', got {device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' requested but torch.cuda.is_available() is False")
+    try:
+        if metadata["kind"] == "torchscript":
+            entry = _load_torchscript(path, device)
+        else:
+            entry = _load_pt2(path, device, metadata["device"])
+    except RuntimeError as exc:
+        raise ValueError(f"path: {os.fspath(path)!r} could not be loaded as {metadata['kind']} ({exc})") from None
+    return ExportedSurface(entry, metadata, device, chunk_size)
+
+
+def _load_torchscript(path, device) -> dict[str, Any]:
+    import torch
+
+    with warnings.catch_warnings():
+        # TorchScript is deprecated in torch >= 2.10 but still loads; the warning is not the user's concern.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit.*")
+        module = torch.jit.load(os.fspath(path), map_location=device)
+    return {"total_variance": module.forward, "implied_vol": module.implied_vol, "derivatives": module.derivatives}
+
+
+def _load_pt2(path, device, compiled_for: str) -> dict[str, Any]:
+    from torch._inductor.package import load_package
+
+    if device.type != compiled_for:
+        raise ValueError(f"device: this pt2 package was compiled for {compiled_for!r} and cannot run on "
+                         f"{device.type!r}; export it again with device={device.type!r}")
+    index = -1 if device.index is None else device.index
+    runners = {name: load_package(os.fspath(path), name, device_index=index) for name in PT2_MODELS}
+    # pt2 programs take 1-D inputs; the wrapper in ExportedSurface._run flattens and chunks.
+    return {"total_variance": runners["model"], "implied_vol": runners["implied_vol"],
+            "derivatives": runners["derivatives"]}

@@ -1,0 +1,312 @@
+"""ivfast.arbitrage.check_surface against closed forms: known arbitrage is found where it is,
+known arbitrage-free surfaces pass.
+
+The test surfaces are small closed forms written here (raw SVI per slice, SSVI with a power-law
+phi, flat Black-Scholes) so that these tests do not depend on ivfast.svi.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+
+from ivfast import arbitrage
+from ivfast.arbitrage.continuous import surface_derivatives
+
+# Gatheral & Jacquier (2014), section 3.1: Axel Vogt's raw SVI slice (tau = 1) with butterfly arbitrage.
+VOGT = dict(a=-0.0410, b=0.1331, rho=0.3060, m=0.3586, sigma=0.4153)
+
+
+def raw_svi(k, a, b, rho, m, sigma):
+    """Raw SVI w(k) and its first two k-derivatives."""
+    x = k - m
+    r = np.sqrt(x * x + sigma * sigma)
+    return a + b * (rho * x + r), b * (rho + x / r), b * sigma**2 / r**3
+
+
+class RawSVISlices:
+    """Raw SVI slices at maturities tau_i, linear in total variance between them and from w = 0
+    at tau = 0; past the last slice w scales with tau. Analytic derivatives."""
+
+    def __init__(self, taus, params):
+        self.taus = np.asarray(taus, dtype=float)
+        self.params = list(params)
+
+    def total_variance_derivatives(self, k, tau):
+        k, tau = np.broadcast_arrays(np.asarray(k, float), np.asarray(tau, float))
+        slices = [np.zeros((3,) + k.shape)] + [np.array(raw_svi(k, **p)) for p in self.params]
+        knots = np.concatenate([[0.0], self.taus])
+        i = np.clip(np.searchsorted(knots, tau), 1, knots.size - 1)
+        t0, t1 = knots[i - 1], knots[i]
+        lo = np.choose(i - 1, slices)
+        hi = np.choose(i, slices)
+        lam = (tau - t0) / (t1 - t0)
+        w, dw, d2w = (1 - lam) * lo + lam * hi
+        dtau = (hi[0] - lo[0]) / (t1 - t0)
+        return w, dw, d2w, dtau
+
+    def total_variance(self, k, tau):
+        return self.total_variance_derivatives(k, tau)[0]
+
+    def implied_vol(self, k, tau):
+        return np.sqrt(self.total_variance(k, tau) / tau)
+
+
+class SSVI:
+    """SSVI (GJ 2014, section 4) with power-law phi and ATM total variance theta = v^2 tau + c tau^2.
+
+    Written with psi = theta phi(theta) = eta theta^(1-gamma) (1+theta)^(gamma-1) so that tau = 0 gives w = 0.
+    """
+
+    def __init__(self, rho=-0.7, eta=1.1, gamma=0.4, v=0.2, c=0.01):
+        self.rho, self.eta, self.gamma, self.v, self.c = rho, eta, gamma, v, c
+
+    def total_variance_derivatives(self, k, tau):
+        k, tau = np.broadcast_arrays(np.asarray(k, float), np.asarray(tau, float))
+        rho, g = self.rho, self.gamma
+        th = self.v**2 * tau + self.c * tau**2
+        dth = self.v**2 + 2 * self.c * tau
+        psi = self.eta * th ** (1 - g) * (1 + th) ** (g - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dpsi = np.where(th > 0, psi * (1 - g) / (th * (1 + th)), 0.0)
+        u = psi * k + rho * th
+        s = np.sqrt(u * u + th * th * (1 - rho**2))
+        w = 0.5 * (th + rho * psi * k + s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dw = 0.5 * (rho * psi + psi * u / s)
+            d2w = 0.5 * psi**2 * th**2 * (1 - rho**2) / s**3
+            ds = (u * (dpsi * k + rho) + th * (1 - rho**2)) / s
+        dtau = 0.5 * (1 + rho * dpsi * k + ds) * dth
+        return w, dw, d2w, dtau
+
+    def total_variance(self, k, tau):
+        return self.total_variance_derivatives(k, tau)[0]
+
+    def implied_vol(self, k, tau):
+        return np.sqrt(self.total_variance(k, tau) / tau)
+
+
+class ValuesOnly:
+    """Hides a surface's derivatives, so that check_surface falls back to finite differences."""
+
+    def __init__(self, surface):
+        self.surface = surface
+
+    def total_variance(self, k, tau):
+        return self.surface.total_variance(k, tau)
+
+    def implied_vol(self, k, tau):
+        return self.surface.implied_vol(k, tau)
+
+
+class Formula:
+    """w(k, tau) from a vectorised formula, values only."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def total_variance(self, k, tau):
+        k, tau = np.broadcast_arrays(np.asarray(k, float), np.asarray(tau, float))
+        return self.f(k, tau)
+
+    def implied_vol(self, k, tau):
+        return np.sqrt(self.total_variance(k, tau) / tau)
+
+
+def mp_g(k, p):
+    """Gatheral-Jacquier g(k) of a raw SVI slice at 40 digits (mpmath derivatives)."""
+    mp.mp.dps = 40
+    a, b, rho, m, sig = (mp.mpf(repr(p[n])) for n in ("a", "b", "rho", "m", "sigma"))
+
+    def w(x):
+        return a + b * (rho * (x - m) + mp.sqrt((x - m) ** 2 + sig**2))
+
+    x = mp.mpf(repr(float(k)))
+    w0, w1, w2 = w(x), mp.diff(w, x), mp.diff(w, x, 2)
+    return (1 - x * w1 / (2 * w0)) ** 2 - w1**2 / 4 * (1 / w0 + mp.mpf(1) / 4) + w2 / 2
+
+
+def test_vogt_slice_has_butterfly_arbitrage_where_gatheral_jacquier_say():
+    k = np.linspace(-1.5, 1.5, 601)
+    report = arbitrage.check_surface(RawSVISlices([1.0], [VOGT]), k, [1.0])
+    fly = report.violations[report.violations["kind"] == "butterfly"]
+    # g < 0 exactly on (0.64241, 1.25691): the roots of g at 40 digits (GJ 2014, Fig. 2 shows the dip near k = 0.9).
+    lo, hi = (float(mp.findroot(lambda x: mp_g(x, VOGT), x0)) for x0 in (0.6, 1.25))
+    assert lo == pytest.approx(0.64241, abs=1e-5) and hi == pytest.approx(1.25691, abs=1e-5)
+    np.testing.assert_array_equal(np.sort(fly["k"].to_numpy()), k[(k > lo) & (k < hi)])
+    # Values are g itself: double-precision closed form vs 40-digit reference, |g| <= 1 so 1e-13 absolute.
+    expected = np.array([float(mp_g(x, VOGT)) for x in fly["k"]])
+    np.testing.assert_allclose(fly["value"], expected, rtol=0, atol=1e-13)
+    assert (fly["value"] < 0).all() and report.worst()["butterfly"] == pytest.approx(0.0327, abs=2e-4)
+    assert report.counts()["calendar"] == 0 and report.counts()["lee"] == 0
+
+
+def test_vogt_slice_found_by_finite_differences_too():
+    k = np.linspace(-1.5, 1.5, 601)
+    exact = arbitrage.check_surface(RawSVISlices([1.0], [VOGT]), k, [1.0])
+    fd = arbitrage.check_surface(ValuesOnly(RawSVISlices([1.0], [VOGT])), k, [1.0], tol=1e-6)
+    # Finite-difference g is accurate to ~1e-7 (steps eps^(1/3), eps^(1/4)): same points beyond 1e-6.
+    big = exact.violations.query("kind == 'butterfly' and size > 1e-6")
+    np.testing.assert_array_equal(fd.violations.query("kind == 'butterfly'")["k"], big["k"])
+    assert "finite differences" in fd.source and "analytic" in exact.source
+
+
+def test_crossing_slices_give_calendar_arbitrage_exactly_where_they_cross():
+    early = dict(a=0.02, b=0.1, rho=-0.5, m=0.0, sigma=0.2)  # steep left wing
+    late = dict(a=0.05, b=0.05, rho=0.0, m=0.0, sigma=0.1)  # higher ATM, flatter wings
+    surface = RawSVISlices([0.5, 1.0], [early, late])
+    k = np.linspace(-1.5, 1.5, 301)
+    tau = np.array([0.25, 0.5, 0.6, 0.75, 0.9, 1.0])
+    report = arbitrage.check_surface(surface, k, tau)
+    cross = brentq(lambda x: raw_svi(x, **early)[0] - raw_svi(x, **late)[0], -1.5, 0.0)
+    cal = report.violations[report.violations["kind"] == "calendar"]
+    # Between the slices dw/dtau = (w_late - w_early)/0.5 < 0 exactly for k < cross; at tau <= 0.5, w grows from 0.
+    assert set(cal["tau"]) == {0.6, 0.75, 0.9, 1.0}
+    for t in (0.6, 0.75, 0.9, 1.0):
+        np.testing.assert_array_equal(cal[cal["tau"] == t]["k"], k[k < cross])
+    size = (raw_svi(k[k < cross], **early)[0] - raw_svi(k[k < cross], **late)[0]) / 0.5
+    np.testing.assert_allclose(cal[cal["tau"] == 0.75]["size"], size, rtol=1e-12)
+
+
+def test_ssvi_in_the_gatheral_jacquier_region_is_arbitrage_free():
+    # eta (1 + |rho|) = 1.87 <= 2 with gamma in (0, 1/2] implies GJ Theorem 4.2's conditions
+    # theta phi (1 + |rho|) < 4 and theta phi^2 (1 + |rho|) <= 4 (no butterfly arbitrage), since
+    # theta phi <= eta and theta phi^2 <= eta^2; theta and theta phi(theta) increase: Theorem 4.1.
+    report = arbitrage.check_surface(SSVI(), tol=0.0)
+    assert report.ok(), str(report)
+    assert set(report.checked) == set(arbitrage.KINDS) - {"price_bounds", "call_spread"}
+    assert report.checked["butterfly"] == arbitrage.DEFAULT_K.size * arbitrage.DEFAULT_TAU.size
+
+
+@settings(max_examples=25, deadline=None)
+@given(rho=st.floats(-0.95, 0.95), gamma=st.floats(0.05, 0.5), eta_frac=st.floats(0.05, 1.0),
+       v=st.floats(0.05, 0.8), c=st.floats(0.0, 0.05))
+def test_any_ssvi_in_the_sufficient_region_passes(rho, gamma, eta_frac, v, c):
+    surface = SSVI(rho=rho, eta=eta_frac * 2 / (1 + abs(rho)), gamma=gamma, v=v, c=c)
+    report = arbitrage.check_surface(surface, np.linspace(-1.5, 1.5, 61), np.geomspace(1 / 52, 3, 15))
+    assert report.ok(), str(report)
+
+
+def test_product_ssvi_agrees_with_the_local_closed_form():
+    ssvi = pytest.importorskip("ivfast.ssvi")
+    nodes = np.geomspace(1 / 52, 3.0, 12)
+    theta = ssvi.MonotoneTheta(nodes, 0.04 * nodes)  # collinear nodes: theta = 0.04 tau exactly
+    inside = ssvi.SSVI(rho=-0.7, phi_kind="power_law", phi_params=(1.1, 0.4), theta=theta)
+    report = arbitrage.check_surface(inside)
+    assert report.ok() and any("zero-maturity" in n for n in report.notes)  # it returns NaN at tau = 0
+    outside = ssvi.SSVI(rho=-0.7, phi_kind="power_law", phi_params=(4.0, 0.4), theta=theta)
+    fly = arbitrage.check_surface(outside).violations.query("kind == 'butterfly'")
+    assert len(fly) > 100 and not outside.satisfies_gj_conditions()
+    w, dw, d2w, _ = SSVI(rho=-0.7, eta=4.0, gamma=0.4, v=0.2, c=0.0).total_variance_derivatives(fly["k"], fly["tau"])
+    g = (1 - fly["k"] * dw / (2 * w)) ** 2 - dw**2 / 4 * (1 / w + 0.25) + d2w / 2
+    np.testing.assert_allclose(fly["value"], g, rtol=1e-9, atol=1e-12)  # two implementations, PCHIP rounding
+
+
+def test_ssvi_finite_differences_match_analytic_derivatives():
+    surface = SSVI()
+    kk, tt = np.meshgrid(np.linspace(-1.5, 1.5, 41), np.geomspace(1 / 52, 3, 20))
+    exact, how = surface_derivatives(surface, kk, tt)
+    fd, how_fd = surface_derivatives(ValuesOnly(surface), kk, tt)
+    assert (how, how_fd) == ("analytic", "finite differences")
+    # The test class's analytic derivatives checked against finite differences: truncation h^2 ~ 4e-11
+    # (first) / 1.5e-8 (second) times derivatives that reach 1e2 at the shortest maturity.
+    for name, e, f, tol in zip(("w", "w_k", "w_kk", "w_tau"), exact, fd, (0, 1e-7, 1e-5, 1e-7)):
+        np.testing.assert_allclose(f, e, rtol=tol, atol=tol, err_msg=name)
+    report = arbitrage.check_surface(ValuesOnly(surface), tol=1e-6)  # FD accuracy ~1e-7 (see check_surface)
+    assert report.ok(), str(report)
+
+
+def test_flat_black_scholes_is_arbitrage_free_even_with_finite_differences():
+    report = arbitrage.check_surface(Formula(lambda k, t: 0.2**2 * t + 0.0 * k))
+    assert report.ok(), str(report)
+    assert report.checked["zero_maturity"] == arbitrage.DEFAULT_K.size
+
+
+def test_lee_bound_violated_only_in_the_steep_wing():
+    steep = dict(a=0.04, b=1.6, rho=0.5, m=0.0, sigma=0.1)  # right wing slope b (1 + rho) = 2.4 > 2
+    report = arbitrage.check_surface(RawSVISlices([1.0], [steep]), np.linspace(-1, 1, 101), [1.0])
+    lee = report.violations[report.violations["kind"] == "lee"]
+    assert list(lee["k"]) == [8.0]  # outer probe 8 x max|k| on the right only (left slope 0.8)
+    assert lee["value"].iloc[0] == pytest.approx(raw_svi(8.0, **steep)[0] / 8.0, rel=1e-14)
+    assert report.counts()["wing_curvature"] == 0  # SVI wings are asymptotically linear
+
+
+def test_quadratic_wings_fail_the_curvature_and_lee_checks():
+    tau = np.array([0.5, 1.0, 2.0])
+    report = arbitrage.check_surface(Formula(lambda k, t: t * (0.04 + 0.1 * k**2)), np.linspace(-1, 1, 51), tau)
+    curv = report.violations[report.violations["kind"] == "wing_curvature"]
+    # |w''| = 0.2 t does not decay (exponent 0); at k = +-8 the slope 1.6 t plus 8 |w''| passes 2 for t > 0.625.
+    assert sorted(curv["tau"]) == [1.0, 1.0, 2.0, 2.0]
+    np.testing.assert_allclose(curv["value"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(curv["size"], 3.2 * curv["tau"] - 2.0, rtol=1e-6)  # FD derivatives
+    # w/|k| at k = +-8: t (0.005 + 0.8) > 2 only from t = 2.49: none of these maturities...
+    assert report.counts()["lee"] == 0
+    report = arbitrage.check_surface(Formula(lambda k, t: t * (0.04 + 0.1 * k**2)), np.linspace(-3, 3, 51), tau)
+    # ...but at k = +-24: w/|k| = t (0.04/24 + 2.4) > 2 for t > 0.833, on both sides.
+    lee = report.violations[report.violations["kind"] == "lee"]
+    assert sorted(lee["tau"]) == [1.0, 1.0, 2.0, 2.0] and sorted(lee["k"]) == [-24.0, -24.0, 24.0, 24.0]
+
+
+def test_positivity_zero_maturity_and_nonfinite_points():
+    k = np.linspace(-1, 1, 21)
+    tau = np.array([0.5, 1.0, 2.0])
+    report = arbitrage.check_surface(Formula(lambda k, t: 0.04 * t - 0.05 + 0 * k), k, tau)
+    pos = report.violations[report.violations["kind"] == "positivity"]
+    assert set(pos["tau"]) == {0.5, 1.0} and len(pos) == 2 * k.size  # w < 0 for tau < 1.25
+    np.testing.assert_allclose(pos["size"], 0.05 - 0.04 * pos["tau"], rtol=1e-12)
+
+    report = arbitrage.check_surface(Formula(lambda k, t: 0.01 + 0.04 * t + 0 * k), k, tau)
+    zero = report.violations[report.violations["kind"] == "zero_maturity"]
+    assert len(zero) == k.size and np.allclose(zero["size"], 0.01)
+    assert report.counts()["calendar"] == report.counts()["butterfly"] == 0
+
+    report = arbitrage.check_surface(Formula(lambda k, t: np.where(k > 0.5, np.nan, 0.04 * t)), k, tau)
+    assert report.counts()["nonfinite"] == tau.size * (k > 0.5 - 2e-4).sum()  # FD stencils reach past 0.5
+    assert report.worst()["nonfinite"] == np.inf and not report.ok()
+
+
+def test_density_normalisation_catches_inconsistent_derivatives():
+    class WrongCurvature(SSVI):
+        def total_variance_derivatives(self, k, tau):
+            w, dw, d2w, dtau = super().total_variance_derivatives(k, tau)
+            return w, dw, 1.2 * d2w, dtau  # a bug in a user's second derivative
+
+    report = arbitrage.check_surface(WrongCurvature(), tau=[0.25, 1.0])
+    dens = report.violations[report.violations["kind"] == "density"]
+    assert len(dens) == 2 and (np.abs(dens["value"] - 1.0) > 0.01).all()  # value = mass, 1.3% and 1.6% off
+    assert report.counts()["butterfly"] == 0  # g is still positive: only the density check sees it
+
+
+def test_surface_that_cannot_be_evaluated_at_zero_maturity_gets_a_note():
+    class NoZero(SSVI):
+        def total_variance(self, k, tau):
+            if np.any(np.asarray(tau) <= 0):
+                raise ValueError("tau must be > 0")
+            return super().total_variance(k, tau)
+
+    report = arbitrage.check_surface(NoZero())
+    assert "zero_maturity" not in report.checked and report.ok()
+    assert any("not checked" in note for note in report.notes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(surface=object()), "surface"),
+        (dict(k=[0.1, 0.0, 0.2]), "k: expected strictly increasing"),
+        (dict(k=[0.0, 0.1]), "k: expected at least 3"),
+        (dict(k=[[0.0, 0.1, 0.2]]), "k: expected a 1-D grid"),
+        (dict(tau=[0.0, 1.0]), "tau: expected values > 0"),
+        (dict(tau=[1.0, 1.0]), "tau: expected strictly increasing"),
+        (dict(tau=["a"]), "tau"),
+        (dict(tol=-1.0), "tol"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, match):
+    args = dict(surface=SSVI()) | kwargs
+    with pytest.raises(ValueError, match=match):
+        arbitrage.check_surface(**args)

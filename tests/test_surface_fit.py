@@ -1,0 +1,180 @@
+"""fit_surface end to end: input checks, prior-only recovery, persistence, the seed's Bates experiment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("cvxpy")
+
+import ivfast  # noqa: E402
+from ivfast.protocols import DifferentiableSurface  # noqa: E402
+from ivfast.surface import FittedSurface, SmoothingConfig, fit_surface  # noqa: E402
+from .surface_data import REFERENCE_BATES, SUBSEQUENT_BATES, bates_quotes  # noqa: E402
+
+TRUE_SSVI = dict(rho=-0.4, gamma=0.35, eta=1.2)
+SMALL = SmoothingConfig(hidden_layers=(8, 8), n_k_aux=8, n_tau_aux=6, n_random=16, n_random_wing=4,
+                        n_adaptive=8, check_grid=(21, 11), max_epochs=30, log_every=5, progress=False)
+
+
+def ssvi_quotes():
+    """Quotes from published SSVI on theta(tau) = 0.04 tau + 0.01 tau^2 (numpy, independent of the prior)."""
+    k, tau = (a.ravel() for a in np.meshgrid(np.linspace(-0.6, 0.6, 9), [0.1, 0.25, 0.5, 1.0, 2.0]))
+    theta = 0.04 * tau + 0.01 * tau**2
+    rho, gamma, eta = TRUE_SSVI.values()
+    phi = eta * theta**-gamma * (1 + theta) ** (gamma - 1)
+    w = theta / 2 * (1 + rho * phi * k + np.sqrt((phi * k + rho) ** 2 + 1 - rho**2))
+    return k, tau, np.sqrt(w / tau)
+
+
+def dense_grid():
+    """The acceptance grid: k in [-1.5, 1.5] x tau in [1/365, 2] (301 x 200 points)."""
+    return np.linspace(-1.5, 1.5, 301)[:, None], np.exp(np.linspace(np.log(1 / 365), np.log(2), 200))[None, :]
+
+
+def test_import_ivfast_does_not_import_torch():
+    code = "import sys, ivfast; assert 'torch' not in sys.modules; ivfast.SmoothingConfig; assert 'torch' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda k, t, v: (k[:-1], t, v), "mismatched lengths"),
+    (lambda k, t, v: (k, t, np.where(np.arange(v.size) == 3, np.nan, v)), "iv: 1 invalid"),
+    (lambda k, t, v: (k, np.where(np.arange(t.size) < 2, 0.0, t), v), "tau: 2 invalid"),
+    (lambda k, t, v: (k, t, -v), "iv: 45 invalid"),
+])
+def test_bad_quotes_raise_value_error_naming_them(change, message):
+    with pytest.raises(ValueError, match=message):
+        fit_surface(*change(*ssvi_quotes()), config=SMALL)
+
+
+def test_drop_invalid_warns_and_fits_the_rest():
+    k, tau, iv = ssvi_quotes()
+    iv[0] = np.nan
+    with pytest.warns(RuntimeWarning, match="dropped 1 invalid"):
+        fit = fit_surface(k, tau, iv, config=SMALL.replace(max_epochs=2), drop_invalid=True)
+    assert fit.quotes.k.size == k.size - 1
+
+
+def test_bad_config_and_init_raise():
+    with pytest.raises(ValueError, match="activation"):
+        SmoothingConfig(activation="relu")
+    with pytest.raises(ValueError, match="init"):
+        fit_surface(*ssvi_quotes(), config=SMALL, init="previous")
+
+
+def test_prior_only_fit_recovers_ssvi_parameters():
+    fit = fit_surface(*ssvi_quotes(), config=SMALL.replace(use_network=False, max_epochs=1))
+    # The quick L-BFGS prior fit alone (the best state is the one before the single Adam step).
+    # The ATM curve passes through the five exact ATM points to ~1e-14, so the parameters come
+    # back to the optimiser's tolerance (~1e-8) and the vols to ~1e-9.
+    params = fit.prior_parameters()
+    for name, value in TRUE_SSVI.items():
+        assert params[name] == pytest.approx(value, abs=1e-6), name
+    k, tau, iv = ssvi_quotes()
+    assert np.max(np.abs(fit.implied_vol(k, tau) - iv)) < 1e-7
+    np.testing.assert_array_equal(fit.network_factor(k, tau), 1.0)
+
+
+def test_fitted_surface_protocol_evaluation_and_call_price():
+    fit = fit_surface(*ssvi_quotes(), config=SMALL, seed=1)
+    assert isinstance(fit, DifferentiableSurface)
+    k, tau = np.array([[-0.2], [0.0], [0.3]]), np.array([0.1, 0.7, 1.5, 0.0])
+    w, w_k, w_kk, w_t = fit.total_variance_derivatives(k, tau)
+    assert w.shape == (3, 4) and np.isnan(w[:, -1]).all() and np.isfinite(w[:, :-1]).all()
+    np.testing.assert_array_equal(fit.total_variance(k, tau), w)
+    np.testing.assert_allclose(fit.implied_vol(k, tau[:-1]), np.sqrt(w[:, :-1] / tau[:-1]), rtol=1e-15)
+    # Central differences of w (step 1e-5): truncation + rounding ~1e-8 relative to the slope scale.
+    h = 1e-5
+    fd_k = (fit.total_variance(k + h, tau[:-1]) - fit.total_variance(k - h, tau[:-1])) / (2 * h)
+    fd_t = (fit.total_variance(k, tau[:-1] + h) - fit.total_variance(k, tau[:-1] - h)) / (2 * h)
+    np.testing.assert_allclose(w_k[:, :-1], fd_k, atol=1e-7)
+    np.testing.assert_allclose(w_t[:, :-1], fd_t, atol=1e-7)
+    forward, strike, expiry = 100.0, np.array([80.0, 100.0, 130.0]), 0.5
+    vol = fit.implied_vol(np.log(strike / forward), expiry)
+    expected = ivfast.black_price(forward, strike, expiry, vol, discount=0.97)
+    np.testing.assert_array_equal(fit.call_price(strike, expiry, forward, discount=0.97), expected)
+
+
+def test_same_seed_same_fit_and_history_columns():
+    a = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
+    b = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
+    pd_cols = ["epoch", "total_epoch", "best_loss", "loss", "rmse", "mape", "calendar", "butterfly",
+               "asym", "atm", "lee", "lr"]
+    assert list(a.history.columns) == pd_cols and len(a.history) == 6
+    np.testing.assert_array_equal(a.history.to_numpy(), b.history.to_numpy())
+
+
+def test_save_load_round_trip_is_bit_identical(tmp_path):
+    fit = fit_surface(*ssvi_quotes(), config=SMALL, seed=2)
+    path = tmp_path / "surface.pt"
+    fit.save(path)
+    loaded = FittedSurface.load(path)
+    k, tau = np.linspace(-2, 2, 41)[:, None], np.logspace(-3, 0.5, 17)[None, :]
+    for got, want in zip(loaded.total_variance_derivatives(k, tau), fit.total_variance_derivatives(k, tau)):
+        np.testing.assert_array_equal(got, want)
+    assert loaded.config == fit.config and loaded.info == fit.info
+    np.testing.assert_array_equal(loaded.history.to_numpy(), fit.history.to_numpy())
+    np.testing.assert_array_equal(loaded.quotes.iv, fit.quotes.iv)
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an ivfast deep-smoothing file"):
+        FittedSurface.load(tmp_path / "other.pt")
+
+
+def test_callback_stop_and_interrupt_return_best_state():
+    seen = []
+    fit = fit_surface(*ssvi_quotes(), config=SMALL, callback=lambda row: seen.append(row) or len(seen) == 2)
+    assert fit.info["stop_reason"] == "callback" and fit.info["epochs"] == 10
+
+    def interrupt(row):
+        raise KeyboardInterrupt
+
+    fit = fit_surface(*ssvi_quotes(), config=SMALL, callback=interrupt)
+    assert fit.info["stop_reason"] == "interrupted"
+    assert fit.info["best_loss"] == pytest.approx(fit.history["best_loss"].iloc[-1])
+
+
+@pytest.fixture(scope="module")
+def reference_fit():
+    k, tau, iv = bates_quotes(REFERENCE_BATES)
+    return (k, tau, iv), fit_surface(k, tau, iv, config=SmoothingConfig(progress=False), seed=0)
+
+
+def test_bates_reference_fit_reaches_target_and_is_arbitrage_free(reference_fit):
+    (k, tau, iv), fit = reference_fit
+    # The seed's stopping rule: best loss (RMSE + MAPE + penalties) <= 0.02.
+    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= 0.02
+    rmse = np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2))
+    assert rmse <= 0.005  # acceptance: 0.5 vol points on the quotes
+    report = fit.arbitrage_diagnostics(*dense_grid(), tol=1e-8)
+    assert report["calendar_violations"] == 0 and report["butterfly_violations"] == 0
+    # Bounded model: SSVI parameters in the GJ region, network scale below its cap, linear wings
+    # below Lee's slope 2 far out.
+    params = fit.prior_parameters()
+    assert abs(params["rho"]) < 1 and 0 < params["gamma"] <= 0.5
+    assert fit.output_scale() <= fit.config.max_output_scale
+    wings = np.r_[np.linspace(-7.2, -2.4, 25), np.linspace(2.2, 6.6, 25)][:, None]
+    assert np.max(fit.total_variance(wings, dense_grid()[1]) / np.abs(wings)) < 2
+
+
+def test_warm_start_converges_in_fewer_epochs_than_cold(reference_fit):
+    _, reference = reference_fit
+    k, tau, iv = bates_quotes(SUBSEQUENT_BATES)
+    warm = fit_surface(k, tau, iv, config=SmoothingConfig(progress=False), init=reference, seed=0)
+    assert warm.info["stop_reason"] == "target" and warm.info["warm_start"]
+    # Cold start with the same epoch budget as the warm start needed: must not be done yet.
+    cold = fit_surface(k, tau, iv, config=SmoothingConfig(progress=False, max_epochs=warm.info["epochs"]), seed=0)
+    assert cold.info["stop_reason"] == "max_epochs" and cold.info["best_loss"] > warm.info["best_loss"]
+
+
+@pytest.mark.cuda
+def test_fit_on_cuda_matches_cpu_closely():
+    cpu = fit_surface(*ssvi_quotes(), config=SMALL, seed=3)
+    gpu = fit_surface(*ssvi_quotes(), config=SMALL, seed=3, device="cuda")
+    assert gpu.info["device"].startswith("cuda")
+    # Different random streams on the device: compare fit quality, not bits.
+    assert abs(gpu.info["best_loss"] - cpu.info["best_loss"]) < 0.5 * cpu.info["best_loss"]

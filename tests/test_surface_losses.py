@@ -1,0 +1,198 @@
+"""Deep-smoothing building blocks against closed forms: loss terms, SSVI prior, ATM curve, network jets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("cvxpy")
+mpmath = pytest.importorskip("mpmath")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ivfast.surface import losses  # noqa: E402
+from ivfast.surface.atm import MonotoneATMCurve, atm_total_variances, isotonic_fit  # noqa: E402
+from ivfast.surface.network import CorrectionNetwork  # noqa: E402
+from ivfast.surface.prior import SSVIPrior  # noqa: E402
+
+f64 = torch.float64
+
+
+def t(x):
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def ssvi_mp(k, theta, rho, gamma, eta):
+    """Published SSVI total variance (GJ 2014 eq. 4.1) in mpmath, for independent derivatives."""
+    phi = eta * theta ** (-gamma) * (1 + theta) ** (gamma - 1)
+    return theta / 2 * (1 + rho * phi * k + mpmath.sqrt((phi * k + rho) ** 2 + 1 - rho**2))
+
+
+# --- loss terms on hand-computed values ------------------------------------------------------------
+
+def test_butterfly_density_flat_and_linear_hand_values():
+    # Flat w: g = 1 exactly. Linear w = 0.04 + 0.1 k at k = 0.5 (w = 0.09):
+    # (1 - 0.5*0.1/0.18)^2 - 0.1^2/4 * (1/0.09 + 1/4) = 0.5216049382716049 - 0.0284027777777778.
+    g_flat = losses.butterfly_density(t([0.3]), t([0.04]), t([0.0]), t([0.0]))
+    g_lin = losses.butterfly_density(t([0.5]), t([0.09]), t([0.1]), t([0.0]))
+    assert float(g_flat) == 1.0
+    assert float(g_lin) == pytest.approx(0.5216049382716049 - 0.0284027777777778, rel=1e-14)
+
+
+def test_penalties_hand_values():
+    # relu means, |.| means and RMS on small hand-made vectors (exact in binary up to rounding).
+    assert float(losses.calendar_penalty(t([0.1, -0.2, 0.0, -0.4]))) == pytest.approx(0.15, rel=1e-15)
+    assert float(losses.calendar_penalty(t([0.1, 0.05]), margin=0.075)) == pytest.approx(0.0125, rel=1e-14)
+    assert float(losses.butterfly_penalty(t([-1.0, 2.0]))) == pytest.approx(0.5, rel=1e-15)
+    assert float(losses.asym_penalty(t([-0.3, 0.1]))) == pytest.approx(0.2, rel=1e-15)
+    assert float(losses.atm_penalty(t([1.0, 0.7, 1.4]))) == pytest.approx(math.sqrt((0.09 + 0.16) / 3), rel=1e-14)
+    assert float(losses.lee_penalty(t([-2.0, 3.0]), t([5.0, 1.0]))) == pytest.approx(0.25, rel=1e-15)
+
+
+def test_rmse_mape_match_numpy_with_weights():
+    rng = np.random.default_rng(1)
+    model, market, weights = rng.uniform(0.1, 0.5, (3, 50))
+    err = model - market
+    assert float(losses.rmse(t(model), t(market))) == pytest.approx(np.sqrt(np.mean(err**2)), rel=1e-14)
+    assert float(losses.mape(t(model), t(market))) == pytest.approx(np.mean(np.abs(err) / market), rel=1e-14)
+    expected = np.sqrt(np.sum(weights * err**2) / weights.sum())
+    assert float(losses.rmse(t(model), t(market), t(weights))) == pytest.approx(expected, rel=1e-14)
+
+
+# --- SSVI prior ---------------------------------------------------------------------------------------
+
+def test_prior_jet_matches_mpmath_derivatives_of_published_ssvi():
+    prior = SSVIPrior()
+    prior.set_parameters(rho=-0.6, gamma=0.3, eta=1.1)
+    rho, gamma, eta = prior.values().values()
+    k = np.array([-2.0, -0.4, 0.0, 0.3, 1.7])
+    theta = np.array([0.002, 0.05, 0.1, 0.4, 1.3])
+    dtheta = np.array([0.3, 0.1, 0.08, 0.2, 0.05])  # chain rule: dw/dtau = dw/dtheta * dtheta/dtau
+    with torch.no_grad():
+        w, w_k, w_kk, w_t = (a.numpy() for a in prior(t(k), t(theta), t(dtheta)))
+    mpmath.mp.dps = 30
+    for i in range(k.size):
+        f = lambda kk, th: ssvi_mp(kk, th, rho, gamma, eta)  # noqa: E731
+        ref = [f(k[i], theta[i]), mpmath.diff(lambda x: f(x, theta[i]), k[i]),
+               mpmath.diff(lambda x: f(x, theta[i]), k[i], 2),
+               mpmath.diff(lambda x: f(k[i], x), theta[i]) * dtheta[i]]
+        # float64 evaluation of closed forms: relative 1e-12 allows a few ulps of cancellation.
+        for got, want in zip((w[i], w_k[i], w_kk[i], w_t[i]), ref):
+            assert got == pytest.approx(float(want), rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-8, 8), st.floats(-8, 8), st.floats(-8, 8))
+def test_prior_alone_satisfies_gatheral_jacquier_conditions(raw_rho, raw_gamma, raw_eta):
+    prior = SSVIPrior()
+    with torch.no_grad():
+        prior.raw_rho.fill_(raw_rho)
+        prior.raw_gamma.fill_(raw_gamma)
+        prior.raw_eta.fill_(raw_eta)
+    rho, gamma, eta = prior.values().values()
+    theta = np.logspace(-8, 4, 400)
+    phi = eta * theta**-gamma * (1 + theta) ** (gamma - 1)
+    # GJ 2014 Theorem 4.2 (butterfly) and Theorem 4.1 (calendar: 0 <= d(theta phi)/dtheta <= bound).
+    assert np.all(theta * phi * (1 + abs(rho)) < 4)
+    assert np.all(theta * phi**2 * (1 + abs(rho)) <= 4 * (1 + 1e-12))  # rounding at the supremum
+    d_theta_phi = (1 - gamma) * phi / (1 + theta)
+    upper = (1 + np.sqrt(1 - rho**2)) / max(rho**2, 1e-300) * phi
+    assert np.all(d_theta_phi >= 0) and np.all(d_theta_phi <= upper)
+    # And directly: g >= 0 and dw/dtheta >= 0 on a (k, theta) grid (tolerance: float64 rounding).
+    kk, th = np.meshgrid(np.linspace(-8, 8, 161), np.logspace(-5, 1, 31))
+    with torch.no_grad():
+        w, w_k, w_kk, w_th = prior(t(kk.ravel()), t(th.ravel()), torch.ones(kk.size, dtype=f64))
+        g = losses.butterfly_density(t(kk.ravel()), w, w_k, w_kk)
+    assert float(g.min()) >= -1e-10
+    assert float(w_th.min()) >= -1e-12
+
+
+def test_prior_rejects_parameters_outside_region():
+    with pytest.raises(ValueError, match="arbitrage-free region"):
+        SSVIPrior().set_parameters(rho=-0.5, gamma=0.3, eta=3.0)
+
+
+# --- ATM curve -----------------------------------------------------------------------------------------
+
+def _pav(y):
+    """Pool-adjacent-violators (independent isotonic least squares)."""
+    blocks = [[v, 1] for v in y]
+    out = []
+    for v, n in blocks:
+        out.append([v, n])
+        while len(out) > 1 and out[-2][0] > out[-1][0]:
+            v2, n2 = out.pop()
+            v1, n1 = out.pop()
+            out.append([(v1 * n1 + v2 * n2) / (n1 + n2), n1 + n2])
+    return np.concatenate([[v] * n for v, n in out])
+
+
+def test_isotonic_fit_matches_pool_adjacent_violators():
+    y = np.array([0.010, 0.012, 0.011, 0.020, 0.018, 0.017, 0.03, 0.05, 0.049])
+    # cvxpy's solver tolerance and the 1e-10 steps: agreement to 1e-7 in total variance.
+    np.testing.assert_allclose(isotonic_fit(y), _pav(y), atol=1e-7)
+
+
+def test_atm_total_variances_interpolates_to_k0():
+    k = np.array([-0.1, 0.2, -0.2, 0.0, 0.1])
+    tau = np.array([0.5, 0.5, 1.0, 1.0, 1.0])
+    w = np.array([0.02, 0.05, 0.09, 0.07, 0.08])
+    taus, atm = atm_total_variances(k, tau, w)
+    np.testing.assert_array_equal(taus, [0.5, 1.0])
+    np.testing.assert_allclose(atm, [0.02 + (0.05 - 0.02) / 3, 0.07], rtol=1e-15)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0.05, 3.0), min_size=2, max_size=20), st.floats(0.05, 0.8))
+def test_atm_curve_is_positive_strictly_increasing_and_close(increments, vol):
+    taus = np.cumsum(np.r_[0.01, np.sort(increments)[: len(increments) - 1] * 0.2 + 1e-3])
+    theta = isotonic_fit(vol**2 * taus * (1 + 0.1 * np.sin(7 * taus)))
+    curve = MonotoneATMCurve.fit(taus, theta)
+    grid = torch.logspace(-5, 2, 2000, dtype=f64)
+    value, slope = curve(grid)
+    assert bool((value > 0).all()) and bool((slope > 0).all())
+    assert bool((value[1:] > value[:-1]).all())
+    # A smooth monotone curve through isotonic points: within 15% of each (they wiggle by 10%).
+    np.testing.assert_allclose(curve(t(taus))[0].numpy(), theta, rtol=0.15)
+
+
+def test_atm_curve_derivative_matches_autograd():
+    taus = np.array([0.02, 0.1, 0.3, 0.7, 1.0, 2.0])
+    curve = MonotoneATMCurve.fit(taus, 0.04 * taus + 0.01 * taus**2)
+    x = torch.linspace(0.001, 5, 200, dtype=f64, requires_grad=True)
+    value, slope = curve(x)
+    (auto,) = torch.autograd.grad(value.sum(), x)
+    torch.testing.assert_close(slope, auto, rtol=1e-12, atol=0)
+
+
+# --- network jets ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["softplus", "tanh", "sigmoid"])
+@pytest.mark.parametrize("log_tau", [True, False])
+def test_network_jet_matches_autograd(activation, log_tau):
+    net = CorrectionNetwork((12, 9, 7), activation, 3.0, (0.1, -1.0), (0.5, 1.3), log_tau,
+                            generator=torch.Generator().manual_seed(3))
+    k = torch.linspace(-2, 2, 37, dtype=f64, requires_grad=True)
+    tau = torch.linspace(0.003, 2, 37, dtype=f64, requires_grad=True)
+    value, v_k, v_kk, v_t = net(k, tau)
+    g_k, g_t = torch.autograd.grad(value.sum(), (k, tau), create_graph=True)
+    (g_kk,) = torch.autograd.grad(g_k.sum(), k)
+    for jet, auto in ((v_k, g_k), (v_kk, g_kk), (v_t, g_t)):
+        torch.testing.assert_close(jet, auto, rtol=1e-12, atol=1e-14)  # same maths, different op order
+    # Partial jets: derivatives only for the leading rows, values for all.
+    value_p, v_k_p, _, _ = net(k, tau, n_jet=10)
+    torch.testing.assert_close(value_p, value, rtol=0, atol=0)
+    torch.testing.assert_close(v_k_p, v_k[:10], rtol=0, atol=0)
+
+
+def test_network_output_scale_is_bounded():
+    net = CorrectionNetwork((4,), "softplus", 2.5)
+    with torch.no_grad():
+        net.raw_scale.fill_(50.0)
+        assert float(net.output_scale()) <= 2.5
+    with torch.no_grad():
+        value = net(torch.zeros(3, dtype=f64), torch.ones(3, dtype=f64))[0]
+    assert float(value.max()) <= 2 * 2.5 + 1e-8
