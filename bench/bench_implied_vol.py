@@ -17,12 +17,7 @@ N_SUB = 100_000
 
 
 def _recipe(n, seed=2024):
-    rng = np.random.default_rng(seed)
-    sigma = np.exp(rng.uniform(np.log(0.01), np.log(3.0), n))
-    tau = np.exp(rng.uniform(np.log(1 / 365), np.log(10.0), n))
-    is_call = rng.random(n) < 0.5
-    h = np.where(rng.random(n) < 0.1, np.where(is_call, -1, 1) * rng.uniform(5, 20, n), rng.uniform(-5, 5, n))
-    strike = 100.0 * np.exp(-h * sigma * np.sqrt(tau))
+    strike, tau, sigma, is_call = ivfast.datasets.iv_stress_set(n, seed)
     price = ivfast.black_price(100.0, strike, tau, sigma, is_call=is_call)
     return price, strike, tau, sigma, is_call
 

@@ -8,9 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ivfast
+from ivfast.datasets import iv_stress_set
 from ivfast import IVStatus
 
-from ._reference import black_prices_hp, iv_recipe
+from ._reference import black_prices_hp
+
+
+def _recipe(n, seed):
+    strike, tau, sigma, is_call = iv_stress_set(n, seed)
+    return 100.0, strike, tau, sigma, is_call
 
 
 def _available_isas() -> list[str]:
@@ -32,7 +38,7 @@ def kernel_isa(request):
 
 @pytest.fixture(scope="module")
 def recipe_100k():
-    forward, strike, tau, sigma, is_call = iv_recipe(100_000, seed=20251121)
+    forward, strike, tau, sigma, is_call = _recipe(100_000, seed=20251121)
     price = black_prices_hp(forward, strike, tau, sigma, is_call)
     attainable = ivfast.attainable_iv_accuracy(price, forward, strike, tau, sigma, is_call=is_call)
     return forward, strike, tau, sigma, is_call, price, attainable
@@ -72,7 +78,7 @@ def test_price_round_trip(recipe_100k, kernel_isa):
 
 def test_agrees_with_py_lets_be_rational():
     lbr = pytest.importorskip("py_lets_be_rational")
-    forward, strike, tau, sigma, is_call = iv_recipe(2_000, seed=7)
+    forward, strike, tau, sigma, is_call = _recipe(2_000, seed=7)
     price = black_prices_hp(forward, strike, tau, sigma, is_call)
     ours = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call)
     theirs = np.array([
@@ -232,7 +238,7 @@ def test_malformed_calls_raise_value_error(kwargs, name):
 
 
 def test_threads_give_identical_results():
-    forward, strike, tau, sigma, is_call = iv_recipe(50_000, seed=3)
+    forward, strike, tau, sigma, is_call = _recipe(50_000, seed=3)
     price = ivfast.black_price(forward, strike, tau, sigma, is_call=is_call)
     one = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call, threads=1)
     two = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call, threads=2)
@@ -242,7 +248,7 @@ def test_threads_give_identical_results():
 def test_concurrent_python_threads():
     from concurrent.futures import ThreadPoolExecutor
 
-    forward, strike, tau, sigma, is_call = iv_recipe(20_000, seed=4)
+    forward, strike, tau, sigma, is_call = _recipe(20_000, seed=4)
     price = ivfast.black_price(forward, strike, tau, sigma, is_call=is_call)
     expected = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call, threads=1)
     with ThreadPoolExecutor(4) as pool:

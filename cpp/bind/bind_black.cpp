@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 #include "ivfast/black_batch.hpp"
 #include "strided.hpp"
@@ -51,20 +52,19 @@ py::tuple implied_vol(const CArray<double>& price, const CArray<double>& forward
 }  // namespace
 
 void register_black(py::module_& m) {
-  m.def(
-      "black_price",
-      [](const CArray<double>& f, const CArray<double>& k, const CArray<double>& t, const CArray<double>& v,
-         const CArray<std::uint8_t>& c, const CArray<double>& d, py::ssize_t n,
-         int threads) { return run_black(bb::price, f, k, t, v, c, d, n, threads); },
-      py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
-      py::arg("n"), py::arg("threads"), "Discounted Black-76 prices over n broadcast elements.");
-  m.def(
-      "black_vega",
-      [](const CArray<double>& f, const CArray<double>& k, const CArray<double>& t, const CArray<double>& v,
-         const CArray<std::uint8_t>& c, const CArray<double>& d, py::ssize_t n,
-         int threads) { return run_black(bb::vega, f, k, t, v, c, d, n, threads); },
-      py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
-      py::arg("n"), py::arg("threads"), "Discounted Black-76 vegas over n broadcast elements.");
+  for (const auto& [name, kernel, doc] :
+       {std::tuple<const char*, Black, const char*>{"black_price", bb::price,
+                                                    "Discounted Black-76 prices over n broadcast elements."},
+        std::tuple<const char*, Black, const char*>{"black_vega", bb::vega,
+                                                    "Discounted Black-76 vegas over n broadcast elements."}}) {
+    m.def(
+        name,
+        [kernel = kernel](const CArray<double>& f, const CArray<double>& k, const CArray<double>& t,
+                          const CArray<double>& v, const CArray<std::uint8_t>& c, const CArray<double>& d,
+                          py::ssize_t n, int threads) { return run_black(kernel, f, k, t, v, c, d, n, threads); },
+        py::arg("forward"), py::arg("strike"), py::arg("tau"), py::arg("vol"), py::arg("is_call"), py::arg("discount"),
+        py::arg("n"), py::arg("threads"), doc);
+  }
   m.def(
       "_select_kernel_isa",
       [](const std::string& request) {

@@ -54,6 +54,13 @@ def _shaped(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | float:
     return float(out) if shape == () else out
 
 
+def _run_black(kernel, forward, strike, tau, vol, is_call, discount, threads) -> np.ndarray | float:
+    shape, a = _black_args(forward, strike, tau, vol, is_call, discount)
+    out = kernel(a["forward"], a["strike"], a["tau"], a["vol"], a["is_call"], a["discount"], int(np.prod(shape)),
+                 _arrays.resolve_threads(threads))
+    return _shaped(out, shape)
+
+
 def black_price(
     forward: Any,
     strike: Any,
@@ -86,11 +93,7 @@ def black_price(
         Prices with the broadcast shape of the inputs; NaN where an input is out of domain.
         Out-of-the-money prices keep full relative accuracy down to the underflow limit.
     """
-    shape, a = _black_args(forward, strike, tau, vol, is_call, discount)
-    n = int(np.prod(shape))
-    out = _black_price(a["forward"], a["strike"], a["tau"], a["vol"], a["is_call"], a["discount"], n,
-                       _arrays.resolve_threads(threads))
-    return _shaped(out, shape)
+    return _run_black(_black_price, forward, strike, tau, vol, is_call, discount, threads)
 
 
 def black_vega(
@@ -108,11 +111,7 @@ def black_vega(
     Same parameters and broadcasting as :func:`black_price`; ``is_call`` is accepted for
     symmetry (vega is the same for calls and puts).
     """
-    shape, a = _black_args(forward, strike, tau, vol, is_call, discount)
-    n = int(np.prod(shape))
-    out = _black_vega(a["forward"], a["strike"], a["tau"], a["vol"], a["is_call"], a["discount"], n,
-                      _arrays.resolve_threads(threads))
-    return _shaped(out, shape)
+    return _run_black(_black_vega, forward, strike, tau, vol, is_call, discount, threads)
 
 
 def implied_vol(

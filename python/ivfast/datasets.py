@@ -11,7 +11,15 @@ import pandas as pd
 
 from .black import black_price, black_vega, implied_vol
 
-__all__ = ["synthetic_chain", "PLANTED_QUOTE_KINDS", "PLANTED_SLICE_KINDS"]
+__all__ = [
+    "synthetic_chain",
+    "iv_stress_set",
+    "seed_grid",
+    "SEED_REFERENCE_BATES",
+    "SEED_SUBSEQUENT_BATES",
+    "PLANTED_QUOTE_KINDS",
+    "PLANTED_SLICE_KINDS",
+]
 
 PLANTED_QUOTE_KINDS = ("zero_bid", "crossed", "locked", "below_intrinsic", "above_upper_bound", "duplicate")
 """Bad quotes :func:`synthetic_chain` can plant in an existing expiry (named by the drop
@@ -20,6 +28,48 @@ PLANTED_SLICE_KINDS = ("expired", "too_few_strikes")
 """Bad expiries :func:`synthetic_chain` can add: one already expired, one with three strikes."""
 _THIN_STRIKES = 3
 _EXACT_HALF_SPREAD = 1e-9  # relative half-spread of a spread-free chain: bid < ask, mid = price
+
+
+def iv_stress_set(n: int, seed: int = 0, forward: float = 100.0):
+    """A hard random option set for implied-volatility accuracy and speed (issue 2's recipe).
+
+    sigma log-uniform on [0.01, 3]; tau log-uniform on [1/365, 10] years; calls and puts 50/50;
+    h = ln(F/K) / (sigma sqrt(tau)) uniform on [-5, 5], plus a 10 % tail of always
+    out-of-the-money rows with |h| uniform on [5, 20]; K = F exp(-h sigma sqrt(tau)).
+
+    Returns
+    -------
+    strike, tau, sigma, is_call : ndarray
+        Each of length ``n``; the forward is ``forward`` for every row.
+    """
+    rng = np.random.default_rng(seed)
+    sigma = np.exp(rng.uniform(np.log(0.01), np.log(3.0), n))
+    tau = np.exp(rng.uniform(np.log(1.0 / 365.0), np.log(10.0), n))
+    is_call = rng.random(n) < 0.5
+    h = rng.uniform(-5.0, 5.0, n)
+    tail = rng.random(n) < 0.1
+    h_tail = rng.uniform(5.0, 20.0, n)
+    # Out of the money: calls need K > F (h < 0), puts K < F (h > 0).
+    h = np.where(tail, np.where(is_call, -h_tail, h_tail), h)
+    strike = forward * np.exp(-h * sigma * np.sqrt(tau))
+    return strike, tau, sigma, is_call
+
+
+def seed_grid() -> tuple[np.ndarray, np.ndarray]:
+    """The seed experiment's grid (spot 1): 18 strikes 0.3...3 and 18 maturities in years.
+
+    Maturities are QuantLib ``TimeGrid(2, 624)`` points 3, 6, 12, 18, 26, 52, ..., 312, 468, 624
+    (3.5 days to 2 years), as in the deep-smoothing seed script.
+    """
+    strikes = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1.0, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0])
+    steps = np.array([3, 6, 12, 18] + [26 * i for i in range(1, 13)] + [468, 624], dtype=float)
+    return strikes, steps * (2.0 / 624.0)
+
+
+SEED_REFERENCE_BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)
+"""The seed's reference Bates parameter set (spot 1, r = q = 0): ``BatesParams(**SEED_REFERENCE_BATES)``."""
+SEED_SUBSEQUENT_BATES = dict(v0=0.02, kappa=0.4, theta=0.05, sigma=0.8, rho=-0.65, lam=0.3, beta=-0.04, alpha=0.5)
+"""The seed's subsequent-model Bates parameter set (warm-start experiment)."""
 
 
 def _model_prices(params: Any, strikes: np.ndarray, taus: np.ndarray, spot: float, rate: float,
