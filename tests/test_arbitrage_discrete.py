@@ -46,7 +46,8 @@ def test_prices_from_an_arbitrage_free_ssvi_pass_with_unaligned_strikes_and_rate
 
 def test_vogt_prices_have_butterflies_inside_the_negative_density_region():
     k = np.arange(-1.0, 1.6, 0.05)
-    prices = grid_prices(lambda k, t: raw_svi(k, **VOGT)[0], np.exp(k)[None, :], np.array([1.0]), np.ones(1), np.ones(1))
+    one = np.ones(1)
+    prices = grid_prices(lambda k, t: raw_svi(k, **VOGT)[0], np.exp(k)[None, :], one, one, one)
     report = arbitrage.check_prices(np.exp(k), [1.0], prices, 1.0, tol=ROUNDING_TOL)
     fly = report.violations[report.violations["kind"] == "butterfly"]
     # A butterfly centred at k with wings k +- 0.05 prices the density over (k - 0.05, k + 0.05):
@@ -77,8 +78,8 @@ def test_crossing_slices_priced_give_calendar_spreads_where_variance_decreases()
     k = np.linspace(-1.2, 1.2, 49)
     strikes = 100 * np.exp(k)
     taus, fwd = np.array([0.5, 1.0]), np.array([100.0, 100.0])
-    prices = np.vstack([grid_prices(lambda x, t: raw_svi(x, **p)[0], strikes[None, :], np.array([t]), fwd[:1], np.ones(1))
-                        for p, t in ((early, 0.5), (late, 1.0))])
+    prices = np.vstack([grid_prices(lambda x, t: raw_svi(x, **p)[0], strikes[None, :], np.array([t]), fwd[:1],
+                                    np.ones(1)) for p, t in ((early, 0.5), (late, 1.0))])
     report = arbitrage.check_prices(strikes, taus, prices, fwd, tol=ROUNDING_TOL)
     cal = report.violations[report.violations["kind"] == "calendar"]
     cross = brentq(lambda x: raw_svi(x, **early)[0] - raw_svi(x, **late)[0], -1.5, 0.0)
@@ -253,7 +254,7 @@ def test_detection_agrees_with_arbitragerepair_on_random_perturbed_grids():
     pytest.importorskip("arbitragerepair")
     rng = np.random.default_rng(20240601)
     seen = np.zeros(2, dtype=int)
-    for _ in range(60):
+    for _ in range(40):
         strikes, taus, prices, fwd, disc = _random_grid(rng)
         mine = arbitrage.check_prices(strikes, taus, prices, fwd, disc).counts()
         quoted = np.isfinite(prices)
@@ -266,7 +267,7 @@ def test_detection_agrees_with_arbitragerepair_on_random_perturbed_grids():
             # on its own (otherwise "the convex interpolation" of a slice does not exist).
             assert (mine["calendar"] > 0) == (sum(ref[3:]) > 0)
         seen += [within, mine["calendar"] > 0]
-    assert seen.min() >= 10  # both families are exercised, with and without arbitrage
+    assert seen.min() >= 8  # both families are exercised, with and without arbitrage
 
 
 def test_arbitragerepair_single_quote_maturity_bug_is_not_copied():

@@ -150,9 +150,12 @@ def test_fits_of_misspecified_data_are_arbitrage_free(phi):
     kk, tt = np.meshgrid(np.linspace(-2, 2, 21), np.array([0.05, 0.2, 0.5, 1.0, 2.5]))
     w, dw, d2w, dwt = fit.total_variance_derivatives(kk, tt)
     h = 1e-5
-    np.testing.assert_allclose(dw, (fit.total_variance(kk + h, tt) - fit.total_variance(kk - h, tt)) / (2 * h), rtol=1e-6, atol=1e-10)
-    np.testing.assert_allclose(d2w, (fit.total_variance_derivatives(kk + h, tt)[1] - fit.total_variance_derivatives(kk - h, tt)[1]) / (2 * h), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dwt, (fit.total_variance(kk, tt + h) - fit.total_variance(kk, tt - h)) / (2 * h), rtol=1e-6, atol=1e-10)
+    slope = (fit.total_variance(kk + h, tt) - fit.total_variance(kk - h, tt)) / (2 * h)
+    curvature = (fit.total_variance_derivatives(kk + h, tt)[1] - fit.total_variance_derivatives(kk - h, tt)[1]) / (2 * h)
+    rate = (fit.total_variance(kk, tt + h) - fit.total_variance(kk, tt - h)) / (2 * h)
+    np.testing.assert_allclose(dw, slope, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(d2w, curvature, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dwt, rate, rtol=1e-6, atol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -203,11 +206,11 @@ def test_bates_surface_svi_and_ssvi_fits():
     ssvi_rmse = np.sqrt(np.nanmean(err**2, axis=1))
     for tau, a, b in zip(BATES_TAUS, svi_rmse, ssvi_rmse):
         print(f"tau={tau:.4f}  SVI RMSE={a:.2e}  SSVI RMSE={b:.2e}")
-    # Bounds from the QuantLib-priced version of this surface (bench/bench_svi.py): SVI slices
-    # reach ~1e-2 vol and SSVI ~0.1 from tau ~0.15 on; the jump-dominated first weeks are not
-    # SVI-shaped (vols above 100% in the wings), so only finiteness is required there.
+    # Measured (bench/README.md): SVI slices 2.5e-2 vol at 3.5 days, <= 7.4e-3 from tau ~0.15;
+    # SSVI 0.60 at 3.5 days, <= 0.12 from tau ~0.15 (3 parameters plus theta cannot follow the
+    # jump-driven short-end smile inside GJ's no-arbitrage set). Bounds leave ~30% headroom.
     long = BATES_TAUS >= 0.15
-    assert np.isfinite(svi_rmse).all() and np.isfinite(ssvi_rmse).all()
-    assert np.max(np.array(svi_rmse)[long]) < 3e-2
-    assert np.max(ssvi_rmse[long]) < 0.15
+    svi_rmse = np.array(svi_rmse)
+    assert np.max(svi_rmse) < 3.5e-2 and np.max(svi_rmse[long]) < 1e-2
+    assert np.max(ssvi_rmse) < 0.8 and np.max(ssvi_rmse[long]) < 0.16
     _assert_arbitrage_free(ssvi_fit)

@@ -138,6 +138,17 @@ def test_callback_stop_and_interrupt_return_best_state():
     assert fit.info["best_loss"] == pytest.approx(fit.history["best_loss"].iloc[-1])
 
 
+def test_plots_write_png_files(tmp_path):
+    from ivfast.surface import plots
+
+    fit = fit_surface(*ssvi_quotes(), config=SMALL, seed=4)
+    paths = [plots.plot_fit_per_maturity(fit, tmp_path / "fit.png"), plots.plot_iv_surface(fit, tmp_path / "iv.png"),
+             plots.plot_loss_curves(fit, tmp_path / "loss.png")]
+    for path in paths:
+        with open(path, "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.fixture(scope="module")
 def reference_fit():
     k, tau, iv = bates_quotes(REFERENCE_BATES)

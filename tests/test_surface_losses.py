@@ -196,3 +196,58 @@ def test_network_output_scale_is_bounded():
     with torch.no_grad():
         value = net(torch.zeros(3, dtype=f64), torch.ones(3, dtype=f64))[0]
     assert float(value.max()) <= 2 * 2.5 + 1e-8
+
+
+@pytest.mark.parametrize("rho", [0.0, -0.3, 0.75, -0.99])
+@pytest.mark.parametrize("gamma", [0.01, 0.25, 0.45, 0.4999])
+def test_eta_cap_matches_numpy_ssvi_module(rho, gamma):
+    from ivfast import ssvi
+    from ivfast.surface.prior import _eta_bound
+
+    # Two implementations of the same GJ bound (torch here, numpy in ivfast.ssvi): agree to rounding.
+    got = float(_eta_bound(torch.tensor(abs(rho), dtype=f64), torch.tensor(gamma, dtype=f64)))
+    assert got == pytest.approx(ssvi.power_law_eta_max(rho, gamma), rel=1e-12)
+
+
+def test_objective_terms_match_numpy_ssvi_closed_forms():
+    from ivfast import ssvi
+    from ivfast.surface.collocation import Collocation
+    from ivfast.surface.config import SmoothingConfig
+    from ivfast.surface.model import SurfaceModel
+    from ivfast.surface.objective import evaluate_loss
+
+    # theta(tau) = 0.04 tau exactly: h(u) = ln 0.04 + u (offset at the first knot u_0 = 0).
+    curve = MonotoneATMCurve(t([0.0, 1.0]), t(1.0), t(math.log(0.04)), t(1.0), t([0.0, 0.0]))
+    prior = SSVIPrior()
+    prior.set_parameters(rho=-0.5, gamma=0.4, eta=1.3)
+    model = SurfaceModel(curve, prior, None)
+    k_q, tau_q = (a.ravel() for a in np.meshgrid(np.linspace(-0.8, 0.6, 8), [0.1, 0.5, 1.5]))
+    # Margins large enough that relu(margin - x) is active at some points and not at others.
+    config = SmoothingConfig(margin_butterfly=0.9, margin_calendar=0.05, n_k_aux=7, n_tau_aux=5, n_random=9,
+                             n_random_wing=5, n_adaptive=3)
+    points = Collocation.build(k_q, tau_q, config)
+    points.resample(torch.Generator().manual_seed(0))
+    k, tau = points.k.numpy(), points.tau.numpy()
+    theta = 0.04 * tau
+    phi, dphi = ssvi.power_law_phi(theta, 1.3, 0.4)
+    w, w_k, w_kk, w_theta = ssvi.ssvi_derivatives(k, theta, phi, dphi, -0.5)
+    w_t = w_theta * 0.04
+    g = (1 - k * w_k / (2 * w)) ** 2 - w_k**2 / 4 * (1 / w + 0.25) + w_kk / 2
+    arb, wing, q = points.arbitrage, points.wings, points.quotes
+    iv = torch.as_tensor(np.sqrt(w[q] / tau[q]))
+    with torch.no_grad():
+        terms = evaluate_loss(model, points, iv, None, config).values()
+    expected = {
+        "rmse": 0.0, "mape": 0.0, "atm": 0.0,
+        "calendar": np.mean(np.maximum(0.05 - w_t[arb], 0)),
+        "butterfly": np.mean(np.maximum(0.9 - g[arb], 0)),
+        "asym": np.mean(np.abs(w_kk[wing])),
+        "lee": np.mean(np.maximum(w[wing] / np.abs(k[wing]) - 2, 0)),
+    }
+    assert 0 < expected["calendar"] and 0 < expected["butterfly"]  # the margins bite somewhere
+    for name, value in expected.items():
+        # Closed forms in two float64 implementations: agreement to ~1e-13 relative.
+        assert terms[name] == pytest.approx(value, rel=1e-11, abs=1e-13), name
+    total = (terms["rmse"] + terms["mape"] + 4 * (terms["calendar"] + terms["butterfly"] + terms["asym"] + terms["lee"])
+             + 0.1 * terms["atm"])
+    assert terms["loss"] == pytest.approx(total, rel=1e-14)

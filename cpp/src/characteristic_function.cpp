@@ -5,6 +5,18 @@
 
 namespace ivfast::fourier {
 
+namespace {
+
+// Principal complex log for arguments near 1: ln|z| = log1p((x - 1)(x + 1) + y^2) / 2 keeps full
+// accuracy there, and avoids glibc's clog, whose exact-rounding path near |z| = 1 sorts partial
+// products and dominated the whole pricer's profile.
+cd log_near_one(cd z) {
+  const double x = z.real(), y = z.imag();
+  return {0.5 * std::log1p((x - 1.0) * (x + 1.0) + y * y), std::atan2(y, x)};
+}
+
+}  // namespace
+
 cd HestonModel::log_cf(cd u, double tau) const {
   const cd iu(-u.imag(), u.real());
   const double s2 = sigma * sigma;
@@ -13,12 +25,12 @@ cd HestonModel::log_cf(cd u, double tau) const {
   const cd d = std::sqrt(beta * beta + q);
   const cd bpd = beta + d;
   // beta - d = -q / (beta + d) avoids cancellation near u = 0, where beta ~ d ~ kappa.
-  const cd bmd = std::abs(bpd) > std::abs(beta - d) ? -q / bpd : beta - d;
-  const cd g = bmd / bpd;
+  const cd bmd = std::norm(bpd) > std::norm(beta - d) ? divide(-q, bpd) : beta - d;
+  const cd g = divide(bmd, bpd);
   const cd e = std::exp(-d * tau);
   const cd one_m_ge = 1.0 - g * e;
-  return (kappa * theta / s2) * (bmd * tau - 2.0 * std::log(one_m_ge / (1.0 - g))) +
-         (v0 / s2) * bmd * (1.0 - e) / one_m_ge;
+  return (kappa * theta / s2) * (bmd * tau - 2.0 * log_near_one(divide(one_m_ge, 1.0 - g))) +
+         (v0 / s2) * divide(bmd * (1.0 - e), one_m_ge);
 }
 
 namespace {

@@ -208,7 +208,8 @@ Result implied_vol(double price, double forward, double strike, double tau, bool
   // Invert the out-of-the-money member: a call at x = -|ln(F/K)|, after removing intrinsic.
   const double x = -std::fabs(std::log(forward / strike));
   const double beta = (price - intrinsic) / (std::sqrt(forward) * std::sqrt(strike));
-  const double b_max = std::exp(0.5 * x);
+  // exp(x/2) = sqrt(min(F, K) / max(F, K)): a square root is cheaper than an exponential.
+  const double b_max = std::sqrt(std::fmin(forward, strike) / std::fmax(forward, strike));
   if (!(beta < b_max)) return {kNaN, Status::kAboveUpperBound};
   if (!(beta > 0.0)) return {kNaN, Status::kBelowIntrinsic};
   const double s = normalised_otm_total_vol(beta, x, b_max);

@@ -53,6 +53,11 @@ from . import svi  # noqa: E402
 
 __all__ += ["svi"]
 
+# Exported surfaces (TorchScript / AOTInductor files): the loader imports torch only when called.
+from .export_loader import load_exported  # noqa: E402
+
+__all__ += ["load_exported"]
+
 # Deep smoothing (optional torch extra): imported on first access so `import ivfast` stays torch-free.
 _SURFACE_NAMES = ("fit_surface", "FittedSurface", "SmoothingConfig")
 __all__ += list(_SURFACE_NAMES)

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import optimize
 
 from ._quotes import quote_vector, quote_weights
-from ._svi_slice import NaturalSVI, RawSVI, butterfly_g
+from ._svi_slice import NaturalSVI, RawSVI, butterfly_g, raw_svi_derivatives, raw_svi_total_variance
 from .ssvi import ssvi_total_variance
 
 __all__ = ["fit_slice", "fit_slice_vols"]
@@ -126,7 +126,7 @@ class _Problem:
         """Weighted SSE minimised over (a, d, c) at rows (m, log sigma) of ``ms``."""
         return _inner_solve(ms[:, 0], np.exp(ms[:, 1]), self.k, self.w, self.wt, self.slope)[1]
 
-    def raw(self, m: float, log_sigma: float) -> np.ndarray:
+    def inner_params(self, m: float, log_sigma: float) -> np.ndarray:
         """Scaled raw parameters (a, b, rho, m, sigma) of the inner optimum at (m, sigma)."""
         sigma = np.exp(log_sigma)
         x = _inner_solve(np.array([m]), np.array([sigma]), self.k, self.w, self.wt, self.slope)[0][0]
@@ -139,6 +139,7 @@ class _Problem:
         return float(self.wt @ (_raw_w(p, self.k) - self.w) ** 2)
 
     def to_raw(self, p: np.ndarray) -> RawSVI:
+        """Unscaled RawSVI; a round-off shortfall (<= 1e-10) of the minimum variance goes into a."""
         a, b, rho, m, sigma = p
         a, b = a * self.w_scale, b * self.w_scale
         shortfall = a + b * sigma * np.sqrt(1.0 - rho**2)
@@ -146,9 +147,7 @@ class _Problem:
 
 
 def _raw_w(p: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b, rho, m, sigma = p
-    x = k - m
-    return a + b * (rho * x + np.hypot(x, sigma))
+    return raw_svi_total_variance(k, *p)
 
 
 def _raw_w_jac(p: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -165,12 +164,13 @@ def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] 
     ls_grid = np.linspace(np.log(1e-4 * prob.span + 1e-6), np.log(2.0 * prob.span + 0.05), 12)
     cells = np.array(list(itertools.product(m_grid, ls_grid)))
     sse = prob.profile(cells)
-    starts = [cells[i] for i in np.argsort(sse)[:n_starts]]
+    starts = [cells[i] for i in _basin_starts(sse.reshape(m_grid.size, ls_grid.size), n_starts)]
     if x0 is not None:
         m0, s0 = float(x0[0]), float(x0[1])
         if not (np.isfinite(m0) and np.isfinite(s0) and s0 > 0.0):
             raise ValueError(f"x0: expected (m, sigma) finite with sigma > 0, got {x0!r}")
-        starts.append(np.clip([m0, np.log(s0)], [prob.m_box[0], prob.logsig_box[0]], [prob.m_box[1], prob.logsig_box[1]]))
+        box = np.array([prob.m_box, prob.logsig_box])
+        starts.append(np.clip([m0, np.log(s0)], box[:, 0], box[:, 1]))
     best_x, best_f = starts[0], np.inf
     for start in starts:
         res = optimize.minimize(
@@ -182,26 +182,35 @@ def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] 
         )
         if res.fun < best_f:
             best_x, best_f = res.x, res.fun
-    return prob.raw(*best_x)
+    return prob.inner_params(*best_x)
+
+
+def _basin_starts(sse: np.ndarray, n: int) -> np.ndarray:
+    """Flat indices of the ``n`` lowest grid cells that are local minima (8 neighbours), so the
+    local searches start in different basins rather than in one basin's best cells."""
+    padded = np.pad(sse, 1, constant_values=np.inf)
+    rows, cols = sse.shape
+    shifts = itertools.product((0, 1, 2), repeat=2)
+    neighbours = [padded[di : di + rows, dj : dj + cols] for di, dj in shifts]
+    is_min = (sse <= np.min(neighbours, axis=0)).ravel()
+    order = np.argsort(sse.ravel(), kind="stable")
+    return order[is_min[order]][:n]
 
 
 def _butterfly_grid(prob: _Problem, points: int) -> np.ndarray:
     return np.linspace(prob.k.min() - 2.0 * prob.span, prob.k.max() + 2.0 * prob.span, points)
 
 
-def _min_g(prob: _Problem, p: np.ndarray, k_grid: np.ndarray) -> np.ndarray:
-    raw_p = np.array([p[0] * prob.w_scale, p[1] * prob.w_scale, *p[2:]])
-    x = k_grid - raw_p[3]
-    r = np.hypot(x, raw_p[4])
-    w = _raw_w(raw_p, k_grid)
-    dw = raw_p[1] * (raw_p[2] + x / r)
-    d2w = raw_p[1] * raw_p[4] ** 2 / r**3
+def _g_on_grid(prob: _Problem, p: np.ndarray, k_grid: np.ndarray) -> np.ndarray:
+    """g(k) of scaled parameters ``p`` (g is not scale-free, so unscale a and b first)."""
+    w, dw, d2w = raw_svi_derivatives(k_grid, p[0] * prob.w_scale, p[1] * prob.w_scale, *p[2:])
     return butterfly_g(w, dw, d2w, k_grid)
 
 
 def _domain_ok(prob: _Problem, p: np.ndarray) -> bool:
     min_w = p[0] + p[1] * p[4] * np.sqrt(1.0 - p[2] ** 2)
-    return bool(np.isfinite(p).all() and p[4] > 0.0 and min_w >= -1e-10 and p[1] * (1.0 + abs(p[2])) <= prob.slope + 1e-10)
+    slope_ok = p[1] * (1.0 + abs(p[2])) <= prob.slope + 1e-10
+    return bool(np.isfinite(p).all() and p[4] > 0.0 and min_w >= -1e-10 and slope_ok)
 
 
 def _polish(prob: _Problem, p0: np.ndarray, g_grid: np.ndarray | None) -> np.ndarray | None:
@@ -229,7 +238,10 @@ def _polish(prob: _Problem, p0: np.ndarray, g_grid: np.ndarray | None) -> np.nda
         {"type": "ineq", "fun": lambda p: prob.slope - p[1] * (1.0 - p[2])},
     ]
     if g_grid is not None:
-        cons.append({"type": "ineq", "fun": lambda p: np.nan_to_num(_min_g(prob, p, g_grid), nan=-1.0) - _G_MARGIN})
+        def g_margin(p: np.ndarray) -> np.ndarray:
+            return np.nan_to_num(_g_on_grid(prob, p, g_grid), nan=-1.0) - _G_MARGIN
+
+        cons.append({"type": "ineq", "fun": g_margin})
     # SLSQP's stopping test is on absolute changes of f: normalise by the starting error.
     f_scale = 1.0 / max(prob.sse(p0), 1e-30)
 
@@ -340,7 +352,7 @@ def _butterfly_free(prob: _Problem, p_qe: np.ndarray) -> np.ndarray:
             p = _polish(prob, start, g_fit)
             if p is None:
                 break
-            g = _min_g(prob, p, g_check)
+            g = _g_on_grid(prob, p, g_check)
             if np.nanmin(g) >= 0.0:
                 candidates.append(p)
                 break

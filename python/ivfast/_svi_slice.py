@@ -5,9 +5,10 @@ Reference: J. Gatheral and A. Jacquier (2014), "Arbitrage-free SVI volatility su
 Quantitative Finance 14(1), section 3 (here "GJ").
 
 The jump-wings conversion below follows GJ section 3.3 (definition of (v, psi, p, c, v~) and
-Lemma 3.2 for the inverse). The seed notebook's conversion was wrong: it used sqrt(1 - rho)
-instead of sqrt(1 - rho^2) for ``a`` and mixed the old and new ``b``/``rho`` when inverting, so
-its round trip did not reproduce the slice. The inverse here is written in terms of
+Lemma 3.2 for the inverse). The seed notebook's conversion was wrong: its inverse took b, rho,
+m and sigma from the raw input instead of from the jump-wings parameters (so it was no
+jump-wings -> raw map at all) and computed a with sqrt(1 - rho) where GJ have sqrt(1 - rho^2),
+so even its round trip changed the slice. The inverse here is written in terms of
 beta = m / sqrt(m^2 + sigma^2) with the cancellation-free identity
 1 - rho*beta - sqrt((1 - beta^2)(1 - rho^2)) = (rho - beta)^2 / (1 - rho*beta + sqrt(...)),
 which equals GJ's formula for m != 0 and also covers m = 0.
@@ -22,7 +23,16 @@ import numpy as np
 
 from ._arrays import as_float_array
 
-__all__ = ["RawSVI", "NaturalSVI", "JumpWings", "raw_to_jw", "jw_to_raw", "butterfly_g"]
+__all__ = [
+    "RawSVI",
+    "NaturalSVI",
+    "JumpWings",
+    "raw_to_jw",
+    "jw_to_raw",
+    "butterfly_g",
+    "raw_svi_total_variance",
+    "raw_svi_derivatives",
+]
 
 # Relative slack allowed on a + b*sigma*sqrt(1 - rho^2) >= 0 for round-off after conversions.
 _MIN_VARIANCE_SLACK = 1e-12
@@ -48,6 +58,23 @@ def butterfly_g(w: Any, dw: Any, d2w: Any, k: Any) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         g = (1.0 - k * dw / (2.0 * w)) ** 2 - dw**2 / 4.0 * (1.0 / w + 0.25) + d2w / 2.0
     return np.where(w > 0.0, g, np.nan)
+
+
+def raw_svi_total_variance(
+    k: np.ndarray, a: float, b: float, rho: float, m: float, sigma: float
+) -> np.ndarray:
+    """w(k) = a + b (rho (k - m) + sqrt((k - m)^2 + sigma^2)) without argument checks."""
+    x = k - m
+    return a + b * (rho * x + np.hypot(x, sigma))
+
+
+def raw_svi_derivatives(
+    k: np.ndarray, a: float, b: float, rho: float, m: float, sigma: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(w, dw/dk, d2w/dk2)`` of raw SVI without argument checks."""
+    x = k - m
+    r = np.hypot(x, sigma)
+    return a + b * (rho * x + r), b * (rho + x / r), b * sigma**2 / r**3
 
 
 @dataclass(frozen=True)
@@ -96,17 +123,11 @@ class RawSVI:
 
     def total_variance(self, k: Any) -> np.ndarray:
         """Total implied variance w(k) at log-moneyness ``k`` (broadcasts)."""
-        x = as_float_array(k, "k") - self.m
-        return self.a + self.b * (self.rho * x + np.hypot(x, self.sigma))
+        return raw_svi_total_variance(as_float_array(k, "k"), self.a, self.b, self.rho, self.m, self.sigma)
 
     def derivatives(self, k: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(w, dw/dk, d2w/dk2)`` in closed form."""
-        x = as_float_array(k, "k") - self.m
-        r = np.hypot(x, self.sigma)
-        w = self.a + self.b * (self.rho * x + r)
-        dw = self.b * (self.rho + x / r)
-        d2w = self.b * self.sigma**2 / r**3
-        return w, dw, d2w
+        return raw_svi_derivatives(as_float_array(k, "k"), self.a, self.b, self.rho, self.m, self.sigma)
 
     def g(self, k: Any) -> np.ndarray:
         """Gatheral-Jacquier g(k); the slice is butterfly-arbitrage-free iff g >= 0 for all k."""
@@ -163,7 +184,7 @@ class NaturalSVI:
             raise ValueError(f"rho: expected |rho| < 1, got {p['rho']}")
         min_w = p["delta"] + p["omega"] * (1.0 - p["rho"] ** 2)
         if min_w < -_MIN_VARIANCE_SLACK * (abs(p["delta"]) + p["omega"]):
-            raise ValueError(f"delta: Delta + omega (1 - rho^2) must be >= 0 (minimum total variance), got {min_w}")
+            raise ValueError(f"delta: Delta + omega (1 - rho^2) (the minimum of w) must be >= 0, got {min_w}")
 
     def to_raw(self) -> RawSVI:
         """Exact conversion to raw SVI (GJ eq. 3.3)."""

@@ -18,11 +18,13 @@ __all__ = ["SviSurface"]
 class SviSurface:
     """Raw SVI slices at expiries tau_1 < ... < tau_N joined into a surface.
 
-    Between expiries, total variance is interpolated linearly in tau at fixed k (GJ section 5
-    interpolates along constant-k lines); below tau_1 it goes linearly to w = 0 at tau = 0 and
-    beyond tau_N the implied vol stays that of the last slice (w grows like tau). Linear
-    interpolation keeps w(k, .) monotone, so the surface is free of calendar arbitrage at every
-    k where the slices are ordered, w_i(k) <= w_{i+1}(k) (see :meth:`calendar_arbitrage_free`).
+    Between expiries, total variance is interpolated linearly in tau along constant-k lines
+    (GJ section 5 interpolates along the same lines, on call prices); below tau_1 it goes
+    linearly to w = 0 at tau = 0 and beyond tau_N the implied vol stays that of the last slice
+    (w grows like tau). Linear interpolation keeps w(k, .) monotone, so the surface is free of
+    calendar arbitrage at every k where the slices are ordered, w_i(k) <= w_{i+1}(k) (see
+    :meth:`calendar_arbitrage_free`). A convex combination of butterfly-free slices in w need
+    not be butterfly-free: check intermediate expiries with ``ivfast.arbitrage.check_surface``.
     Implements :class:`ivfast.protocols.DifferentiableSurface`; k = ln(K/F), tau in years.
     """
 
@@ -45,7 +47,10 @@ class SviSurface:
         w = quote_vector(w, "w", size=k.size, positive=True)
         wt = quote_weights(weights, k.size)
         taus = np.unique(tau)
-        slices = [fit_slice(k[tau == t], w[tau == t], weights=wt[tau == t], no_butterfly=no_butterfly) for t in taus]
+        slices = []
+        for t in taus:
+            at = tau == t
+            slices.append(fit_slice(k[at], w[at], weights=wt[at], no_butterfly=no_butterfly))
         return cls(taus, slices)
 
     def calendar_arbitrage_free(self, k: Any) -> bool:

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("ivfast._cli_demo", "ivfast._cli_iv")
+_SUBCOMMAND_MODULES: tuple[str, ...] = ("ivfast._cli_demo", "ivfast._cli_iv", "ivfast._cli_check")
 
 
 class CLIError(Exception):

@@ -24,9 +24,10 @@ METADATA_FILE = "ivfast_metadata.json"
 """Name of the JSON metadata among the file's extra files (zip entry ``<archive>/extra/<name>``)."""
 METADATA_KEY = "ivfast_metadata"
 """Key of the same JSON in each pt2 model's AOTInductor metadata (C++ ``get_metadata()``)."""
-PT2_MODELS = {"model": "forward", "implied_vol": "implied_vol", "derivatives": "derivatives"}
+PT2_MODELS = {"model": "forward", "derivatives": "derivatives"}
 """pt2 package: model name -> entry point. ``"model"`` (total variance) is what
-``torch._inductor.aoti_load_package`` loads by default."""
+``torch._inductor.aoti_load_package`` loads by default. Implied vol is ``sqrt(w / tau)`` of
+``"model"``: a third compiled model would add a minute of compilation for one division."""
 
 _DEFAULT_CHUNK = 1 << 16
 """Points per call: bounds the memory of the hidden activations and their derivative streams
@@ -100,8 +101,7 @@ class ExportedSurface:
         import torch
 
         as_tensor = isinstance(k, torch.Tensor) or isinstance(tau, torch.Tensor)
-        k_t = torch.as_tensor(k).to(device=self.device, dtype=self.dtype)
-        tau_t = torch.as_tensor(tau).to(device=self.device, dtype=self.dtype)
+        k_t, tau_t = (self._tensor(x, name) for x, name in ((k, "k"), (tau, "tau")))
         try:
             k_b, tau_b = torch.broadcast_tensors(k_t, tau_t)
         except RuntimeError:
@@ -120,6 +120,17 @@ class ExportedSurface:
         if not as_tensor:
             outs = [o.cpu().numpy() for o in outs]
         return outs[0] if n_out == 1 else tuple(outs)
+
+    def _tensor(self, x, name: str):
+        import torch
+
+        if not isinstance(x, torch.Tensor):
+            # Through float64 NumPy: torch.as_tensor would make Python floats float32.
+            try:
+                x = torch.from_numpy(np.asarray(x, dtype=np.float64))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: expected real numbers, got {type(x).__name__}") from None
+        return x.to(device=self.device, dtype=self.dtype)
 
     def total_variance(self, k, tau):
         """Total implied variance ``w(k, tau) = sigma^2 tau`` (dimensionless)."""
@@ -193,6 +204,7 @@ def _load_torchscript(path, device) -> dict[str, Any]:
 
 
 def _load_pt2(path, device, compiled_for: str) -> dict[str, Any]:
+    import torch
     from torch._inductor.package import load_package
 
     if device.type != compiled_for:
@@ -200,6 +212,7 @@ def _load_pt2(path, device, compiled_for: str) -> dict[str, Any]:
                          f"{device.type!r}; export it again with device={device.type!r}")
     index = -1 if device.index is None else device.index
     runners = {name: load_package(os.fspath(path), name, device_index=index) for name in PT2_MODELS}
-    # pt2 programs take 1-D inputs; the wrapper in ExportedSurface._run flattens and chunks.
-    return {"total_variance": runners["model"], "implied_vol": runners["implied_vol"],
+    value = runners["model"]
+    # pt2 programs take 1-D inputs; ExportedSurface._run flattens and chunks.
+    return {"total_variance": value, "implied_vol": lambda k, tau: torch.sqrt(value(k, tau) / tau),
             "derivatives": runners["derivatives"]}

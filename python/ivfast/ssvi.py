@@ -101,7 +101,7 @@ def heston_phi(theta: Any, lam: float) -> tuple[np.ndarray, np.ndarray]:
     dseries = np.polynomial.polynomial.polyval(xs, np.polynomial.polynomial.polyder(_HESTON_SERIES))
     xl = np.where(small, 1.0, x)
     em = np.expm1(-xl)
-    closed = (xl + em) / xl**2
+    closed = (1.0 + em / xl) / xl  # finite (0) at x = inf, unlike (x + expm1(-x)) / x^2
     dclosed = -(2.0 + em) / xl**2 - 2.0 * em / xl**3  # -(1 + e^-x)/x^2 + 2 (1 - e^-x)/x^3
     return np.where(small, series, closed), lam * np.where(small, dseries, dclosed)
 
@@ -171,7 +171,7 @@ class SSVI:
     def total_variance_derivatives(
         self, k: Any, tau: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(w, dw/dk, d2w/dk2, dw/dtau)`` in closed form (NaN where tau <= 0)."""
+        """``(w, dw/dk, d2w/dk2, dw/dtau)`` in closed form (NaN where tau <= 0: phi(0) may be infinite)."""
         k = as_float_array(k, "k")
         theta, dtheta = self.theta(tau)
         theta = np.where(theta > 0.0, theta, np.nan)
@@ -180,15 +180,18 @@ class SSVI:
         return w, dw, d2w, dw_dtheta * dtheta
 
     def total_variance(self, k: Any, tau: Any) -> np.ndarray:
-        """Total implied variance w(k, tau) (NaN where tau <= 0)."""
+        """Total implied variance w(k, tau); 0 at tau = 0 (theta phi -> 0), NaN where tau < 0."""
         theta, _ = self.theta(tau)
-        theta = np.where(theta > 0.0, theta, np.nan)
-        return ssvi_total_variance(as_float_array(k, "k"), theta, self.phi(theta)[0], self.rho)
+        positive = np.where(theta > 0.0, theta, np.nan)
+        w = ssvi_total_variance(as_float_array(k, "k"), positive, self.phi(positive)[0], self.rho)
+        return np.where(theta == 0.0, 0.0, w)
 
     def implied_vol(self, k: Any, tau: Any) -> np.ndarray:
-        """Black implied volatility sqrt(w / tau)."""
+        """Black implied volatility sqrt(w / tau) (NaN where tau <= 0)."""
         tau = as_float_array(tau, "tau")
-        return np.sqrt(self.total_variance(k, tau) / tau)
+        w = self.total_variance(k, tau)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(tau > 0.0, np.sqrt(w / tau), np.nan)
 
 
 _PHI = {"power_law": power_law_phi, "heston": heston_phi}
@@ -205,7 +208,8 @@ def _sigmoid(x: np.ndarray | float) -> float:
 
 def _unpack(z: np.ndarray, phi_kind: str) -> tuple[float, tuple[float, ...], np.ndarray]:
     """Unconstrained vector -> (rho, phi params, theta nodes) inside GJ's sufficient set."""
-    rho = float(np.tanh(z[0]))
+    z = np.clip(z, -40.0, 40.0)  # keeps exp() finite when a trial step wanders far out
+    rho = float(np.tanh(np.clip(z[0], -15.0, 15.0)))  # |rho| <= 1 - 2e-13 < 1
     if phi_kind == "power_law":
         gamma = 0.5 * _sigmoid(z[2])
         params = (power_law_eta_max(rho, gamma) * _sigmoid(z[1]), gamma)
@@ -225,9 +229,7 @@ def _atm_guess(k: np.ndarray, w: np.ndarray, tau_index: np.ndarray, n_tau: int) 
     return np.maximum(np.diff(np.r_[0.0, theta]), 1e-4 * theta[-1])
 
 
-def fit_ssvi(
-    k: Any, tau: Any, w: Any, *, phi: str = "power_law", weights: Any = None
-) -> SSVI:
+def fit_ssvi(k: Any, tau: Any, w: Any, *, phi: str = "power_law", weights: Any = None) -> SSVI:
     """Fit an SSVI surface, free of static arbitrage, to total-variance quotes.
 
     Parameters
@@ -239,11 +241,14 @@ def fit_ssvi(
         Curvature function; the fit stays inside GJ's sufficient no-arbitrage set for it
         (see the module docstring), so the result is calendar- and butterfly-free.
     weights : array_like, shape (n,), optional
-        Non-negative weights of the squared total-variance residuals.
+        Non-negative weights of the squared total-variance residuals. For residuals in implied
+        vol use ``1 / (4 w tau)`` (first order, d vol = d w / (2 vol tau)).
 
     Returns
     -------
     SSVI
+        rho, the phi parameters and theta at every distinct tau (positive increments, so
+        theta is non-decreasing and :class:`MonotoneTheta` interpolates it monotonically).
     """
     if phi not in _PHI:
         raise ValueError(f"phi: expected one of {sorted(_PHI)}, got {phi!r}")
@@ -269,10 +274,9 @@ def fit_ssvi(
     best = None
     for rho0 in (-0.7, -0.3, 0.0, 0.4):
         z0 = np.r_[np.arctanh(rho0), 0.0, 0.0, incr]
-        with np.errstate(over="ignore"):
-            res = optimize.least_squares(
-                resid, z0, method="trf", x_scale="jac", xtol=1e-10, ftol=1e-12, gtol=1e-12, max_nfev=_MAX_NFEV
-            )
+        res = optimize.least_squares(
+            resid, z0, method="trf", x_scale="jac", xtol=1e-10, ftol=1e-12, gtol=1e-12, max_nfev=_MAX_NFEV
+        )
         if best is None or res.cost < best.cost:
             best = res
     rho, params, thetas = _unpack(best.x, phi)

@@ -141,7 +141,7 @@ void sample_psi(const Model& model, double tau, double a, double k_lo, double du
     if (j % 2 == 0 && j / 2 < kept) continue;
     const double u = du * static_cast<double>(j);
     const cd den(a * a + a - u * u, (2.0 * a + 1.0) * u);
-    psi[j] = std::exp(model.log_cf(cd(u, -(a + 1.0)), tau) - a * k_lo) / den;
+    psi[j] = divide(std::exp(model.log_cf(cd(u, -(a + 1.0)), tau) - a * k_lo), den);
   }
 }
 
@@ -150,7 +150,7 @@ inline std::size_t choose_fft_size(const std::vector<cd>& psi, double du, double
   const std::size_t J = psi.size() - 1;
   const double u_max = du * static_cast<double>(J);
   double moment_m = 0.0;  // sum_j |psi_j| (u_j / u_max)^m
-  for (std::size_t j = 0; j <= J; ++j) moment_m += std::abs(psi[j]) * power(static_cast<double>(j) / J, m);
+  for (std::size_t j = 0; j <= J; ++j) moment_m += std::sqrt(std::norm(psi[j])) * power(static_cast<double>(j) / J, m);
   const double log_dk_max =
       (log_tol + std::log(M_PI / du) - log_lagrange_constant(m) - std::log(moment_m)) / m - std::log(u_max);
   std::size_t N = 256;
@@ -166,9 +166,17 @@ inline double* damped_prices_on_grid(const std::vector<cd>& psi, double du, doub
   double* y = ws.values.reserve(N);
   for (std::size_t j = 0; j <= N / 2; ++j) spec[j][0] = spec[j][1] = 0.0;
   spec[0][0] = 0.5 * psi[0].real();
+  // e^{-i u_j k0} by rotation, refreshed exactly every 64 steps so rounding cannot accumulate.
+  const cd step(std::cos(du * k0), -std::sin(du * k0));
+  cd rot(1.0, 0.0);
   for (std::size_t j = 1; j < psi.size() && j < N / 2; ++j) {
-    const double phase = -du * static_cast<double>(j) * k0;
-    const cd z = 0.5 * std::conj(psi[j] * cd(std::cos(phase), std::sin(phase)));
+    if (j % 64 == 0) {
+      const double phase = -du * static_cast<double>(j) * k0;
+      rot = cd(std::cos(phase), std::sin(phase));
+    } else {
+      rot *= step;
+    }
+    const cd z = 0.5 * std::conj(psi[j] * rot);
     spec[j][0] = z.real();
     spec[j][1] = z.imag();
   }
@@ -190,13 +198,13 @@ inline double interpolate(const double* y, double t, int m) {
   return num / den;
 }
 
-// Right-alias check. The periodic copies of the damped price D(k) = e^{a k} c(k) are positive; the
+// Right alias: the period needed, L itself when the current one suffices. The periodic copies of the damped price D(k) = e^{a k} c(k) are positive; the
 // grid values at k_lo + 0.4 L and k_lo + 0.5 L, less the known deep-in-the-money left copy
 // e^{a k'}(1 - e^{k'}) (k' one period lower), sample D's right tail. That tail is log-concave
 // (faster than exponential decay, or exponential at the largest finite moment), so extending the
-// straight line through the two log values bounds the copy D(k + L) that aliases onto k >= k_lo.
-inline bool right_alias_small(const double* y, std::size_t N, double a, double k_lo, double k0, double L, double du,
-                              double log_tol) {
+// straight line through the two log values bounds the copy D(k + L') that aliases onto k >= k_lo.
+inline double period_for_right_alias(const double* y, std::size_t N, double a, double k_lo, double k0, double L,
+                                     double du, double log_tol) {
   const double dk = L / static_cast<double>(N);
   auto log_tail = [&](double frac) {
     const auto i = static_cast<std::size_t>(std::lround((k_lo + frac * L - k0) / dk)) % N;
@@ -204,10 +212,12 @@ inline bool right_alias_small(const double* y, std::size_t N, double a, double k
     const double left = std::exp(a * (kl - k_lo)) * -std::expm1(kl);
     return std::log(std::abs(du / M_PI * y[i] - left));
   };
-  const double near = log_tail(0.4), far = log_tail(0.5);
-  if (far <= log_tol) return true;  // at or below the tolerance already, and D decreases
-  const double slope = (far - near) / (0.1 * L);
-  return slope < 0.0 && far + slope * 0.5 * L <= log_tol;
+  const double near = log_tail(0.45), far = log_tail(0.5);
+  if (far <= log_tol) return L;  // at or below the tolerance already, and D decreases
+  const double slope = (far - near) / (0.05 * L);
+  if (!(slope < 0.0)) return 2.0 * L;
+  // the period at which the extended line reaches the tolerance
+  return std::max(L, 0.5 * L + (log_tol - far) / slope);
 }
 
 }  // namespace detail
@@ -231,20 +241,25 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   // The left copies are deep in the money, c(k - nL) = 1 - e^{k - nL} + p(k - nL): their intrinsic
   // part is subtracted exactly below, and the put part, at most e^{-(a+1)L + k}, is kept under
   // tol/4. The right alias is checked on the transform and the period doubled (reusing every
-  // sample) until it holds.
+  // sample when it doubles) until it holds.
   double L = std::max((k_hi - log_tol) / (a + 1.0), 1.25 * (k_hi - k_lo) + 0.5);
   double du = 0, dk = 0, k0 = 0;
   std::size_t J = 0, N = 0;
   const double* y = nullptr;
-  for (int doubling = 0;; ++doubling, L *= 2.0) {
+  bool refine = false;
+  for (int attempt = 0;; ++attempt) {
     du = 2.0 * M_PI / L;
     J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
-    detail::sample_psi(model, tau, a, k_lo, du, J, doubling > 0, ws.psi);
+    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws.psi);
     N = detail::choose_fft_size(ws.psi, du, L, m, log_tol);
     dk = L / static_cast<double>(N);
     k0 = k_lo - (m / 2 + 1) * dk;
     y = detail::damped_prices_on_grid(ws.psi, du, k0, N, ws);
-    if (doubling == 8 || 2 * J > s.max_points || detail::right_alias_small(y, N, a, k_lo, k0, L, du, log_tol)) break;
+    const double needed = detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol);
+    if (needed <= L || attempt == 8 || 2 * J > s.max_points) break;
+    // Doubling keeps every sample (the new grid nests the old one); a smaller step starts afresh.
+    refine = needed >= 1.5 * L;
+    L = refine ? 2.0 * L : std::max(needed * 1.05, 1.1 * L);
   }
   for (std::size_t i = 0; i < n; ++i) {
     const double left_intrinsic = 1.0 / std::expm1(a * L) - std::exp(k[i]) / std::expm1((a + 1.0) * L);

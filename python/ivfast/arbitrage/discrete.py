@@ -46,7 +46,6 @@ class _Slice:
     """One maturity's valid quotes, normalised, with the zero-strike quote prepended."""
 
     tau: float
-    forward: float
     strike: np.ndarray  # K of the quotes (no zero-strike quote)
     kappa: np.ndarray  # 0, K_1/F, ..., K_m/F
     c: np.ndarray  # 1, C_1/(D F), ..., C_m/(D F)
@@ -90,7 +89,8 @@ def _validated(strikes: Any, taus: Any, values: Any, forwards: Any, discounts: A
         if np.any(np.diff(quoted) <= 0.0):
             raise ValueError(f"strikes: expected strictly increasing strikes per maturity (tau={tau[i]:g}); "
                              "sort them and drop duplicates")
-    return strike, tau, vals, _per_maturity(forwards, "forwards", tau.size), _per_maturity(discounts, "discounts", tau.size)
+    fwd = _per_maturity(forwards, "forwards", tau.size)
+    return strike, tau, vals, fwd, _per_maturity(discounts, "discounts", tau.size)
 
 
 def _lower_envelope(s: _Slice, x: np.ndarray) -> np.ndarray:
@@ -119,6 +119,7 @@ def _upper_envelope(s: _Slice, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _slice_rows(s: _Slice, tol: float) -> tuple[list[dict], dict[str, int]]:
+    """Price bounds, call spreads and butterflies of one maturity, and how many were checked."""
     kap, c, strike = s.kappa[1:], s.c[1:], s.strike
     k = np.log(kap)
     rows = []
@@ -130,13 +131,13 @@ def _slice_rows(s: _Slice, tol: float) -> tuple[list[dict], dict[str, int]]:
     for size, what in ((slope, "C increases with K"), (-1.0 - slope, "C falls faster than D per unit K")):
         bad = np.nonzero(size > tol)[0]
         rows.append(violation_rows("call_spread", k[bad + 1], s.tau, slope[bad], size[bad], strike=strike[bad + 1],
-                                    detail=[f"{what} (K {strike[j]:g} to {strike[j + 1]:g})" for j in bad]))
+                                   detail=[f"{what} (K {strike[j]:g} to {strike[j + 1]:g})" for j in bad]))
     all_slopes = s.slopes
     fly = all_slopes[:-1] - all_slopes[1:]  # price of the unit-peak butterfly centred on each quote but the last
     bad = np.nonzero(fly > tol)[0]
     rows.append(violation_rows("butterfly", k[bad], s.tau, -fly[bad], fly[bad], strike=strike[bad],
-                                detail=["wings: zero-strike call and next strike" if j == 0 else "wings: neighbouring strikes"
-                                        for j in bad]))
+                               detail=["wings: zero-strike call and next strike" if j == 0
+                                       else "wings: neighbouring strikes" for j in bad]))
     m = kap.size
     return rows, {"price_bounds": 2 * m, "call_spread": 2 * max(m - 1, 0), "butterfly": max(m - 1, 0)}
 
@@ -155,7 +156,8 @@ def _calendar_rows(slices: list[_Slice], tol: float) -> tuple[list[dict], int]:
         bound = _lower_envelope(early, x)
         bad = bound - c > tol
         checked += x.size
-        rows.append(violation_rows("calendar", np.log(x[bad]), tau[bad], c[bad], bound[bad] - c[bad], strike=strike[bad],
+        rows.append(violation_rows("calendar", np.log(x[bad]), tau[bad], c[bad], bound[bad] - c[bad],
+                                   strike=strike[bad],
                                    detail=[f"C/(DF) below {b:.6g}, the least a tau={early.tau:g} interpolation allows"
                                            for b in bound[bad]]))
     for j, late in enumerate(slices[1:], start=1):
@@ -163,7 +165,8 @@ def _calendar_rows(slices: list[_Slice], tol: float) -> tuple[list[dict], int]:
         bound, on_knot = _upper_envelope(late, x)
         bad = ~on_knot & (c - bound > tol)
         checked += int((~on_knot).sum())
-        rows.append(violation_rows("calendar", np.log(x[bad]), tau[bad], c[bad], c[bad] - bound[bad], strike=strike[bad],
+        rows.append(violation_rows("calendar", np.log(x[bad]), tau[bad], c[bad], c[bad] - bound[bad],
+                                   strike=strike[bad],
                                    detail=[f"C/(DF) above {b:.6g}, the most a tau={late.tau:g} interpolation allows"
                                            for b in bound[bad]]))
     return rows, checked
@@ -207,7 +210,7 @@ def check_prices(strikes: Any, taus: Any, call_prices: Any, forwards: Any, disco
     quoted = np.isfinite(strike) & np.isfinite(price)
     skipped = int((np.isfinite(strike) ^ np.isfinite(price)).sum())
     slices = [
-        _Slice(float(tau[i]), float(fwd[i]), strike[i][quoted[i]],
+        _Slice(float(tau[i]), strike[i][quoted[i]],
                np.concatenate([[0.0], strike[i][quoted[i]] / fwd[i]]),
                np.concatenate([[1.0], price[i][quoted[i]] / (disc[i] * fwd[i])]))
         for i in range(tau.size)
@@ -222,6 +225,8 @@ def check_prices(strikes: Any, taus: Any, call_prices: Any, forwards: Any, disco
     return ArbitrageReport(
         violations=violation_table(rows), checked=checked, tol=tol, skipped=skipped,
         source=f"{int(quoted.sum())} call quotes on {tau.size} maturities",
+        points=(np.log(strike[quoted] / np.broadcast_to(fwd[:, None], strike.shape)[quoted]),
+                np.broadcast_to(tau[:, None], strike.shape)[quoted]),
     )
 
 

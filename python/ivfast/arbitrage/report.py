@@ -37,10 +37,12 @@ def violation_rows(kind: str, k, tau, value, size, *, strike=None, detail="") ->
     Checks collect these and build one table with :func:`violation_table` (one DataFrame per
     kind would cost more than the checks themselves).
     """
-    k, tau, value, size = (a.ravel() for a in np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (k, tau, value, size))))
-    strike = np.full(k.size, np.nan) if strike is None else np.broadcast_to(np.asarray(strike, np.float64).ravel(), k.shape)
+    arrays = np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (k, tau, value, size)))
+    k, tau, value, size = (a.ravel() for a in arrays)
+    strike = np.full(k.size, np.nan) if strike is None else np.broadcast_to(np.asarray(strike, float).ravel(), k.shape)
     detail = np.broadcast_to(np.asarray(detail, dtype=object).ravel(), k.shape)
-    return {"kind": _KIND_CODE[kind], "k": k, "strike": strike, "tau": tau, "value": value, "size": size, "detail": detail}
+    return {"kind": _KIND_CODE[kind], "k": k, "strike": strike, "tau": tau, "value": value, "size": size,
+            "detail": detail}
 
 
 def violation_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -73,6 +75,8 @@ class ArbitrageReport:
         What was checked, for the summary line.
     notes : tuple of str
         Conditions that could not be evaluated and why.
+    points : tuple of two arrays, optional
+        (k, tau) of the grid points or quotes checked, drawn as the background of :meth:`plot`.
     """
 
     violations: pd.DataFrame
@@ -81,6 +85,7 @@ class ArbitrageReport:
     skipped: int = 0
     source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    points: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def _above(self, tol: float | None) -> pd.DataFrame:
         if tol is None:
@@ -135,15 +140,18 @@ class ArbitrageReport:
         fig = Figure(figsize=(7.0, 4.5), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
+        if self.points is not None:
+            ax.scatter(*self.points, s=2.0, color="0.8", label="checked", zorder=0)
         for kind, rows in self.violations.groupby("kind", observed=True):
-            scale = rows["size"] / rows["size"].replace(np.inf, np.nan).max() if np.isfinite(rows["size"]).any() else 1.0
-            area = 12.0 + 60.0 * np.nan_to_num(np.asarray(scale, dtype=float), nan=1.0, posinf=1.0)
+            size = rows["size"].to_numpy(dtype=float)
+            largest = np.max(size, where=np.isfinite(size), initial=0.0)
+            scale = np.where(np.isfinite(size) & (largest > 0), size / (largest or 1.0), 1.0)
+            area = 12.0 + 60.0 * scale
             ax.scatter(rows["k"], rows["tau"], s=area, alpha=0.7, label=f"{kind} ({len(rows)})")
         if self.violations.empty:
             ax.text(0.5, 0.5, "no violations", ha="center", va="center", transform=ax.transAxes)
-        else:
-            ax.legend(fontsize="small")
+        ax.legend(fontsize="small")
         ax.set_xlabel("log-moneyness k = ln(K/F)")
         ax.set_ylabel("maturity tau (years)")
-        ax.set_title(title or f"Static-arbitrage violations: {self.source or 'surface'}")
+        ax.set_title(title or f"Static-arbitrage violations: {self.source or 'surface'}", fontsize="small")
         fig.savefig(path)

@@ -5,7 +5,8 @@ The file holds the ATM curve, the SSVI prior and the correction network with the
 in. Its entry points take log-moneyness ``k = ln(K/F)`` and maturity ``tau`` (years) and return:
 
 * ``total_variance`` (TorchScript ``forward``; pt2 model ``"model"``): ``w = sigma^2 tau``;
-* ``implied_vol`` (TorchScript method; pt2 model ``"implied_vol"``): ``sqrt(w / tau)``;
+* ``implied_vol`` (TorchScript method; for pt2 ``sqrt(w / tau)`` of ``"model"``, computed by the
+  loader, since a third compiled model would cost a minute of compilation for one division);
 * ``derivatives`` (TorchScript method; pt2 model ``"derivatives"``): ``(w, dw/dk, d2w/dk2, dw/dtau)``.
 
 Points with ``tau <= 0`` or non-finite inputs give NaN, as :class:`~ivfast.surface.FittedSurface`.
@@ -217,7 +218,7 @@ def export_surface(surface, path: str | os.PathLike, *, format: str = "torchscri
     if format == "torchscript":
         _save_torchscript(flat, example, dtype, device, path, metadata)
     else:
-        _save_pt2(flat, example, path, metadata)
+        _save_pt2(flat, example, dtype, path, metadata)
     return path
 
 
@@ -237,15 +238,23 @@ def _save_torchscript(flat: _FlatSurface, example, dtype, device, path: pathlib.
         torch.jit.save(scripted, str(path), _extra_files={METADATA_FILE: metadata})
 
 
-def _save_pt2(flat: _FlatSurface, example, path: pathlib.Path, metadata: str) -> None:
+def _save_pt2(flat: _FlatSurface, example, dtype: torch.dtype, path: pathlib.Path, metadata: str) -> None:
     from torch._inductor import aot_compile
     # package_pt2 (unlike the public package_aoti) also stores extra files: the metadata.
     from torch.export.pt2_archive._package import package_pt2
 
     n = torch.export.Dim("n", min=1)
     compiled = {}
-    options = {"aot_inductor.package": True, "aot_inductor.metadata": {METADATA_KEY: metadata}}
-    for model_name, method in PT2_MODELS.items():
-        program = torch.export.export(_Method(flat, method), example, dynamic_shapes=({0: n}, {0: n}))
-        compiled[model_name] = aot_compile(program.module(), example, options=dict(options))
+    # The dtype also gets its own key: C++ callers must pass inputs of that dtype and need no JSON parser.
+    options = {"aot_inductor.package": True,
+               "aot_inductor.metadata": {METADATA_KEY: metadata, f"{METADATA_KEY}_dtype": _DTYPES[dtype]}}
+    with warnings.catch_warnings():
+        # Raised inside torch while compiling (torch 2.13: its pytree code, and torch.utils.mkldnn's
+        # TorchScript classes imported by inductor); not actionable here.
+        warnings.filterwarnings("ignore", category=FutureWarning,
+                                message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit.*")
+        for model_name, method in PT2_MODELS.items():
+            program = torch.export.export(_Method(flat, method), example, dynamic_shapes=({0: n}, {0: n}))
+            compiled[model_name] = aot_compile(program.module(), example, options=dict(options))
     package_pt2(str(path), aoti_files=compiled, extra_files={METADATA_FILE: metadata})

@@ -1,0 +1,110 @@
+"""Deep smoothing: ivfast's trainer against a seed-style trainer on the seed's Bates reference set.
+
+``python bench/bench_smoothing.py [--seeds 3] [--baseline-seconds 180]`` (one CPU thread):
+
+* ivfast ``fit_surface`` with default settings until best loss <= 0.02: wall time, epochs,
+  ms/epoch, quote RMSE and the dense-grid arbitrage check, for each seed;
+* the seed-style baseline (``seed_style_trainer.py``: tensors rebuilt every epoch, double
+  backward, checkpoint files, same network/losses/schedule) for a wall-time budget: ms/epoch
+  and the best loss it reached (the seed script itself needed > 1,500 s and never reached 0.02
+  in 25 minutes on this machine class);
+* warm start: the seed's "subsequent" Bates model, cold vs initialised from the reference fit.
+
+Ratios are computed within the run; the machine is shared, so the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+import torch
+
+import ivfast
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from seed_style_trainer import train_seed_style  # noqa: E402
+
+REFERENCE = dict(alpha=0.7, beta=-0.03, kappa=0.5, v0=0.01, theta=0.0625, rho=-0.75, sigma=1.0, lam=0.2)
+SUBSEQUENT = dict(alpha=0.5, beta=-0.04, kappa=0.4, v0=0.02, theta=0.05, rho=-0.65, sigma=0.8, lam=0.3)
+STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3])
+TAUS = np.array([3, 6, 12, 18, *(26 * x for x in range(1, 13)), 468, 624]) * (2.0 / 624.0)  # exact, not days
+
+
+def quotes(params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    prices = ivfast.call_prices(ivfast.BatesParams(**params), STRIKES, TAUS, threads=1)
+    kk, tt = np.meshgrid(STRIKES, TAUS)
+    iv = np.asarray(ivfast.implied_vol(prices, 1.0, kk, tt, threads=1))
+    return np.log(kk).ravel(), tt.ravel(), iv.ravel()
+
+
+def dense_check(fit) -> dict:
+    k = np.linspace(-1.5, 1.5, 301)[:, None]
+    tau = np.exp(np.linspace(np.log(1 / 365), np.log(2), 200))[None, :]
+    return fit.arbitrage_diagnostics(k, tau, tol=1e-8)
+
+
+def run_ivfast(data, seed: int, init=None) -> tuple[dict, object]:
+    k, tau, iv = data
+    fit = ivfast.fit_surface(k, tau, iv, config=ivfast.SmoothingConfig(progress=False), seed=seed, init=init)
+    rmse = float(np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)))
+    info = fit.info
+    return {"seed": seed, "seconds": info["seconds"], "epochs": info["epochs"], "best_loss": info["best_loss"],
+            "reached": info["stop_reason"] == "target", "ms_per_epoch": 1e3 * info["seconds"] / info["epochs"],
+            "rmse_vol_points": 100 * rmse, **dense_check(fit)}, fit
+
+
+def load() -> str:
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--baseline-seconds", type=float, default=180.0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    ref = quotes(REFERENCE)
+    print(f"torch {torch.__version__}, 1 thread; {load()}")
+
+    rows = []
+    for seed in range(args.seeds):
+        row, fit = run_ivfast(ref, seed)
+        rows.append(row)
+        print(f"ivfast seed {seed}: {row['seconds']:.1f} s, {row['epochs']} epochs, {row['ms_per_epoch']:.1f} ms/epoch, "
+              f"best {row['best_loss']:.4f}, RMSE {row['rmse_vol_points']:.3f} vol pts, "
+              f"butterfly/calendar violations {row['butterfly_violations']:.0%}/{row['calendar_violations']:.0%}, "
+              f"min g {row['min_g']:.2e}; {load()}", flush=True)
+        if seed == 0:
+            reference_fit = fit
+
+    base = train_seed_style(*ref, max_seconds=args.baseline_seconds)
+    print(f"seed-style baseline: {base['epochs']} epochs in {base['seconds']:.1f} s, {base['ms_per_epoch']:.1f} ms/epoch, "
+          f"best loss {base['best_loss']:.4f} (target reached: {base['reached']}); {load()}", flush=True)
+
+    sub = quotes(SUBSEQUENT)
+    cold, _ = run_ivfast(sub, 0)
+    warm, _ = run_ivfast(sub, 0, init=reference_fit)
+    print(f"subsequent model: cold {cold['epochs']} epochs / {cold['seconds']:.1f} s, "
+          f"warm {warm['epochs']} epochs / {warm['seconds']:.1f} s "
+          f"({cold['epochs'] / warm['epochs']:.1f}x fewer epochs); {load()}")
+
+    secs = np.array([r["seconds"] for r in rows])
+    ms = np.array([r["ms_per_epoch"] for r in rows])
+    print("\nsummary (medians over seeds)")
+    print(f"  ivfast time to best loss <= 0.02: {np.median(secs):.1f} s (max {secs.max():.1f} s), "
+          f"{np.median(ms):.1f} ms/epoch, all reached: {all(r['reached'] for r in rows)}")
+    print(f"  seed-style ms/epoch / ivfast ms/epoch: {base['ms_per_epoch'] / np.median(ms):.1f}x")
+    if not base["reached"]:
+        print(f"  seed-style did not reach 0.02 in {base['seconds']:.0f} s (best {base['best_loss']:.4f}): "
+              f"speed-up to target > {base['seconds'] / np.median(secs):.1f}x")
+    else:
+        print(f"  time-to-target ratio: {base['seconds'] / np.median(secs):.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""``ivfast fit CHAIN --out DIR``: clean a chain, fit a deep-smoothing surface, check and plot it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ._cli_iv import _column_map
+from .cli import CLIError
+
+_EPILOG = """\
+files written into DIR: surface.pt (FittedSurface.load), surface_torchscript.pt (when the export
+module is available), fit_quotes.csv (kept quotes with fitted vol and inside-bid-ask flag),
+arbitrage.txt/.png, fit_vs_quotes.png, smiles.png, iv_surface.png, loss.png, dropped.png,
+summary.json. Needs the torch extra: pip install ivfast[torch].
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit", help="fit an arbitrage-free deep-smoothing IV surface to an option chain",
+        description="Clean an option chain (parity forwards, bid/mid/ask implied vols), fit a deep-smoothing "
+                    "surface to the mid vols weighted by the bid-ask width, check it for static arbitrage on a "
+                    "dense grid and write the surface, figures and a JSON summary.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chain", help="chain file (Cboe or Yahoo CSV, plain .csv or .parquet table)")
+    parser.add_argument("--out", "-o", required=True, help="output folder (created if needed)")
+    parser.add_argument("--roots", default="auto",
+                        help="roots to fit, e.g. SPXW; 'auto' (default): the root with most quotes; 'all'")
+    parser.add_argument("--as-of", help="valuation date YYYY-MM-DD (default: from the file)")
+    parser.add_argument("--columns", help="column renames old=new,... e.g. K=strike,cp=type")
+    parser.add_argument("--day-count", default="ACT/365", help="ACT/365 (default), ACT/360 or ACT/365.25")
+    parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
+    parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
+                        help="quote weights: inverse bid-ask vol width (default), vega, equal")
+    parser.add_argument("--epochs", type=int, help="maximum training epochs (default 6000)")
+    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
+    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
+    parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def _config(args: argparse.Namespace):
+    from .fit_chain import default_fit_config
+
+    changes = {}
+    if args.epochs is not None:
+        changes["max_epochs"] = args.epochs
+    if args.target_loss is not None:
+        changes["target_loss"] = args.target_loss
+    if args.hidden:
+        try:
+            changes["hidden_layers"] = tuple(int(h) for h in args.hidden.split(","))
+        except ValueError:
+            raise CLIError(f"--hidden: expected comma-separated integers, got {args.hidden!r}") from None
+    try:
+        return default_fit_config(**changes)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from .fit_chain import fit_chain
+        import torch  # noqa: F401  (fail here with a clear message, not inside the fit)
+    except ImportError as exc:
+        raise CLIError(f"needs the torch extra: pip install ivfast[torch] ({exc})") from None
+    config = _config(args)
+    options = {"columns": _column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fit_chain(args.chain, args.out, roots=args.roots, as_of=args.as_of, config=config,
+                               time_limit=args.time_limit, seed=args.seed, weights=args.weights,
+                               export=not args.no_export, progress=not args.quiet, chain_options=options)
+        except ValueError as exc:
+            raise CLIError(" ".join(str(exc).split())) from None  # one line, however the message wraps
+        except OSError as exc:
+            raise CLIError(f"--out: cannot write into {args.out!r} ({exc})") from None
+    for w in _distinct(caught):
+        print(f"ivfast fit: warning: {w}", file=sys.stderr)
+    print(result.summary_text())
+    return 0
+
+
+def _distinct(caught) -> list[str]:
+    """Warning messages without repeats (the trainer may repeat one per epoch)."""
+    return list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))

@@ -1,0 +1,84 @@
+"""PNG plots of a deep-smoothing fit: fit against quotes per maturity, the IV surface, loss curves.
+
+Uses matplotlib's object API (``Figure`` with the Agg canvas), so it never touches pyplot's global
+state or needs a display.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .fitted import FittedSurface
+
+__all__ = ["plot_fit_per_maturity", "plot_iv_surface", "plot_loss_curves"]
+
+
+def plot_fit_per_maturity(surface: FittedSurface, path: str | os.PathLike, *, k=None, tau=None, iv=None,
+                          n_points: int = 200) -> str:
+    """One panel per maturity: quoted implied vols (dots) and the fitted smile (line) against k.
+
+    ``k, tau, iv`` default to the quotes the surface was fitted to.
+    """
+    q = surface.quotes
+    k = q.k if k is None else np.asarray(k, dtype=float)
+    tau = q.tau if tau is None else np.asarray(tau, dtype=float)
+    iv = q.iv if iv is None else np.asarray(iv, dtype=float)
+    maturities = np.unique(tau)
+    cols = min(6, maturities.size)
+    rows = math.ceil(maturities.size / cols)
+    fig = Figure(figsize=(3.0 * cols, 2.4 * rows), layout="constrained")
+    k_line = np.linspace(k.min(), k.max(), n_points)
+    for i, t in enumerate(maturities):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        sel = tau == t
+        ax.plot(k[sel], iv[sel], "o", ms=3, label="quotes")
+        ax.plot(k_line, surface.implied_vol(k_line, t), "-", lw=1.2, label="fit")
+        ax.set_title(f"tau = {t:.4g} y", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.axes[0].legend(fontsize=7)
+    fig.supxlabel("log-moneyness k = ln(K/F)")
+    fig.supylabel("implied vol")
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)
+
+
+def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike, *, k_range=None, tau_range=None,
+                    n_k: int = 80, n_tau: int = 60) -> str:
+    """3-D plot of the fitted implied-vol surface over k and tau (default: the quotes' ranges)."""
+    q = surface.quotes
+    k_lo, k_hi = k_range if k_range is not None else (q.k.min(), q.k.max())
+    t_lo, t_hi = tau_range if tau_range is not None else (q.tau.min(), q.tau.max())
+    k = np.linspace(k_lo, k_hi, n_k)
+    tau = np.exp(np.linspace(np.log(t_lo), np.log(t_hi), n_tau))
+    kk, tt = np.meshgrid(k, tau)
+    fig = Figure(figsize=(7, 5), layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(kk, tt, surface.implied_vol(kk, tt), cmap="viridis", linewidth=0, antialiased=True)
+    ax.set_xlabel("k = ln(K/F)")
+    ax.set_ylabel("tau (years)")
+    ax.set_zlabel("implied vol")
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)
+
+
+def plot_loss_curves(history: pd.DataFrame | FittedSurface, path: str | os.PathLike) -> str:
+    """Log-scale training curves of the loss terms against total epochs."""
+    if isinstance(history, FittedSurface):
+        history = history.history
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    x = history["total_epoch"]
+    for column in ("best_loss", "loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee"):
+        y = history[column].to_numpy(dtype=float)
+        if np.any(y > 0):
+            ax.semilogy(x, np.where(y > 0, y, np.nan), label=column, lw=1.2 if column == "best_loss" else 0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss term")
+    ax.legend(fontsize=7, ncol=3)
+    fig.savefig(path, dpi=110)
+    return os.fspath(path)

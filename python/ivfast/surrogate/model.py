@@ -1,0 +1,140 @@
+"""A trained surrogate: the network plus what it was trained on (grid, ranges, settings)."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .grids import model_class
+from .networks import GridMLP, ResidualMLP, SurrogateNet
+from .pca import GridPCA
+
+__all__ = ["Surrogate", "build_network"]
+
+
+def build_network(arch: dict[str, Any], x_mean, x_std, y_mean, basis, grid_shape) -> SurrogateNet:
+    """The :class:`SurrogateNet` described by ``arch`` (kind "resmlp" or "grid" and its sizes)."""
+    in_dim, out_dim = len(x_mean), np.shape(basis)[0]
+    if arch["kind"] == "resmlp":
+        body = ResidualMLP(in_dim, out_dim, n_blocks=arch["n_blocks"], width=arch["width"], dropout=arch["dropout"],
+                           activation=arch["activation"])
+    elif arch["kind"] == "grid":
+        body = GridMLP(in_dim, out_dim, hidden=tuple(arch["hidden"]), activation=arch["activation"])
+    else:
+        raise ValueError(f"arch: expected kind 'resmlp' or 'grid', got {arch['kind']!r}")
+    return SurrogateNet(body, x_mean, x_std, y_mean, basis, grid_shape)
+
+
+def output_basis(arch_kind: str, y_flat: np.ndarray, pca: GridPCA | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and basis of the output head: scaled PCA components, or per-point standard deviations."""
+    if arch_kind == "resmlp":
+        return pca.mean, pca.components * pca.scales[:, None]
+    std = y_flat.std(axis=0)
+    return y_flat.mean(axis=0), np.diag(np.where(std > 0, std, 1.0))
+
+
+@dataclass
+class Surrogate:
+    """Parameters -> implied-vol grid network with its metadata.
+
+    Attributes
+    ----------
+    net : SurrogateNet
+        Maps raw parameters (..., n_params) to vols (..., n_taus, n_strikes), float32.
+    model : str
+        "heston" or "bates".
+    names : list of str
+        Parameter names in input order.
+    ranges : dict
+        Parameter box of the training data (calibration stays inside it).
+    strikes, taus : ndarray
+        Grid: strikes relative to spot, maturities in years (rows of the output are maturities).
+    rate, dividend : float
+        Market of the training data (spot 1).
+    arch : dict
+        Network description (see :func:`build_network`).
+    info : dict
+        Training record: split seed, dataset size, PCA share, best epoch, loss weights...
+    """
+
+    net: SurrogateNet
+    model: str
+    names: list[str]
+    ranges: dict[str, tuple[float, float]]
+    strikes: np.ndarray
+    taus: np.ndarray
+    rate: float = 0.0
+    dividend: float = 0.0
+    arch: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    _double: SurrogateNet | None = field(default=None, init=False, repr=False)
+
+    @property
+    def params_class(self) -> type:
+        return model_class(self.model)
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper parameter bounds (the training box)."""
+        return (np.array([self.ranges[n][0] for n in self.names]), np.array([self.ranges[n][1] for n in self.names]))
+
+    def double_net(self) -> SurrogateNet:
+        """A float64 copy of the network in eval mode (cached; for calibration and Jacobians)."""
+        if self._double is None:
+            self._double = copy.deepcopy(self.net).double().eval()
+        return self._double
+
+    def predict(self, params: Any, *, batch_size: int = 65536) -> np.ndarray:
+        """Implied vols (float64) of parameter sets ``params`` of shape (n_params,) or (n, n_params)."""
+        x = np.asarray(params, dtype=np.float64)
+        if x.shape[-1:] != (len(self.names),) or x.ndim > 2:
+            raise ValueError(f"params: expected shape ({len(self.names)},) or (n, {len(self.names)}) "
+                             f"with columns {self.names}, got {x.shape}")
+        single = x.ndim == 1
+        x2 = np.atleast_2d(x)
+        self.net.eval()
+        with torch.inference_mode():
+            out = [self.net(torch.as_tensor(x2[i:i + batch_size], dtype=torch.float32)).double().numpy()
+                   for i in range(0, x2.shape[0], batch_size)]
+        iv = np.concatenate(out) if out else np.empty((0,) + self.net.grid_shape)
+        return iv[0] if single else iv
+
+    def _payload(self) -> dict[str, Any]:
+        return {"state_dict": self.net.state_dict(), "model": self.model, "names": self.names,
+                "ranges": {k: list(v) for k, v in self.ranges.items()}, "strikes": self.strikes.tolist(),
+                "taus": self.taus.tolist(), "rate": self.rate, "dividend": self.dividend, "arch": self.arch,
+                "info": self.info, "n_outputs": int(self.net.basis.shape[0])}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the network and metadata with ``torch.save`` (load with :meth:`load`)."""
+        torch.save(self._payload(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Surrogate:
+        """A surrogate written by :meth:`save`."""
+        p = torch.load(path, map_location="cpu", weights_only=True)
+        n_in, n_cells = len(p["names"]), len(p["strikes"]) * len(p["taus"])
+        net = build_network(p["arch"], np.zeros(n_in), np.ones(n_in), np.zeros(n_cells),
+                            np.zeros((p["n_outputs"], n_cells)), (len(p["taus"]), len(p["strikes"])))
+        net.load_state_dict(p["state_dict"])
+        return cls(net=net.eval(), model=p["model"], names=list(p["names"]),
+                   ranges={k: tuple(v) for k, v in p["ranges"].items()}, strikes=np.array(p["strikes"]),
+                   taus=np.array(p["taus"]), rate=p["rate"], dividend=p["dividend"], arch=p["arch"], info=p["info"])
+
+    def export(self, path: str | os.PathLike, *, batch: int | None = None) -> None:
+        """Save the network as a ``torch.export`` program (``.pt2``): raw params (n, n_params) float32
+        -> vols (n, n_taus, n_strikes); load with ``torch.export.load(path).module()``.
+
+        The batch dimension is dynamic unless ``batch`` fixes it.
+        """
+        self.net.eval()
+        n = 4 if batch is None else int(batch)
+        example = (torch.zeros(n, len(self.names)),)
+        dynamic = None if batch is not None else ({0: torch.export.Dim("batch", min=1)},)
+        program = torch.export.export(self.net, example, dynamic_shapes=dynamic)
+        torch.export.save(program, path)
