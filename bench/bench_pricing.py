@@ -24,11 +24,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import ivfast  # noqa: E402
 from seed_carr_madan import seed_call_surface  # noqa: E402
 
-STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3.0])
-TAUS = np.array([3, 6, 12, 18] + [26 * x for x in range(1, 13)] + [468, 624]) * 2.0 / 624.0
+STRIKES, TAUS = ivfast.datasets.seed_grid()
 SETS = {
-    "reference": (0.01, 0.5, 0.0625, 1.0, -0.75, 0.2, -0.03, 0.7),
-    "subsequent": (0.02, 0.4, 0.05, 0.8, -0.65, 0.3, -0.04, 0.5),
+    "reference": ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES).as_tuple(),
+    "subsequent": ivfast.BatesParams(**ivfast.datasets.SEED_SUBSEQUENT_BATES).as_tuple(),
 }
 
 

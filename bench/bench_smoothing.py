@@ -48,9 +48,11 @@ def dense_check(fit) -> dict:
     return fit.arbitrage_diagnostics(k, tau, tol=1e-8)
 
 
-def run_ivfast(data, seed: int, init=None) -> tuple[dict, object]:
+def run_ivfast(data, seed: int, init=None, max_seconds: float = 600.0) -> tuple[dict, object]:
     k, tau, iv = data
-    fit = ivfast.fit_surface(k, tau, iv, config=ivfast.SmoothingConfig(progress=False), seed=seed, init=init)
+    started = time.perf_counter()
+    fit = ivfast.fit_surface(k, tau, iv, config=ivfast.SmoothingConfig(progress=False), seed=seed, init=init,
+                             callback=lambda row: time.perf_counter() - started > max_seconds)
     rmse = float(np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)))
     info = fit.info
     return {"seed": seed, "seconds": info["seconds"], "epochs": info["epochs"], "best_loss": info["best_loss"],
@@ -66,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--baseline-seconds", type=float, default=180.0)
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="cap per ivfast fit")
     args = parser.parse_args()
     torch.set_num_threads(1)
     ref = quotes(REFERENCE)
@@ -73,7 +76,7 @@ def main() -> None:
 
     rows = []
     for seed in range(args.seeds):
-        row, fit = run_ivfast(ref, seed)
+        row, fit = run_ivfast(ref, seed, max_seconds=args.max_seconds)
         rows.append(row)
         print(f"ivfast seed {seed}: {row['seconds']:.1f} s, {row['epochs']} epochs, {row['ms_per_epoch']:.1f} ms/epoch, "
               f"best {row['best_loss']:.4f}, RMSE {row['rmse_vol_points']:.3f} vol pts, "
@@ -87,9 +90,9 @@ def main() -> None:
           f"best loss {base['best_loss']:.4f} (target reached: {base['reached']}); {load()}", flush=True)
 
     sub = quotes(SUBSEQUENT)
-    cold, _ = run_ivfast(sub, 0)
-    warm, _ = run_ivfast(sub, 0, init=reference_fit)
-    print(f"subsequent model: cold {cold['epochs']} epochs / {cold['seconds']:.1f} s, "
+    cold, _ = run_ivfast(sub, 0, max_seconds=args.max_seconds)
+    warm, _ = run_ivfast(sub, 0, init=reference_fit, max_seconds=args.max_seconds)
+    print(f"subsequent model: cold {cold['epochs']} epochs / {cold['seconds']:.1f} s (reached: {cold['reached']}), "
           f"warm {warm['epochs']} epochs / {warm['seconds']:.1f} s "
           f"({cold['epochs'] / warm['epochs']:.1f}x fewer epochs); {load()}")
 

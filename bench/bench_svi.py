@@ -191,20 +191,13 @@ def _surface_ok(model, problem):
     return _succeeded(model.total_variance(k, tau), true.total_variance(k, tau), w)
 
 
-BATES_STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3])
-BATES_TAUS = (2.0 / 624.0) * np.array([3, 6, 12, 18, *(26 * i for i in range(1, 13)), 468, 624])
+BATES_STRIKES, BATES_TAUS = ivfast.datasets.seed_grid()
 
 
 def bates_report() -> None:
     """Per-maturity RMSE (in vol) of SVI slices and SSVI surfaces on the seed's Bates surface."""
-    if not hasattr(ivfast, "call_prices"):
-        print("Bates comparison pending: ivfast.call_prices is not available in this build")
-        return
-    params = ivfast.BatesParams(alpha=0.7, beta=-0.03, kappa=0.5, v0=0.01, theta=0.0625, rho=-0.75, sigma=1.0, lam=0.2)
-    calls = np.asarray(ivfast.call_prices(params, BATES_STRIKES, BATES_TAUS, spot=1.0, rate=0.0, dividend=0.0))
-    is_call = BATES_STRIKES[None, :] >= 1.0
-    otm = np.where(is_call, calls, calls - (1.0 - BATES_STRIKES[None, :]))
-    iv = ivfast.implied_vol(otm, 1.0, BATES_STRIKES[None, :], BATES_TAUS[:, None], is_call=is_call)
+    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
+    iv = ivfast.implied_vol_surface(params, BATES_STRIKES, BATES_TAUS)
     k = np.log(BATES_STRIKES)
     ok = np.isfinite(iv)
     kk, tt = np.meshgrid(k, BATES_TAUS)

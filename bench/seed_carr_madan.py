@@ -39,7 +39,8 @@ def seed_call_surface(params, strikes, taus, rate=0.0):
     t = np.asarray(taus, float)[:, None, None]
     a = DAMPINGS[None, None, :]
     with np.errstate(all="ignore"):  # the seed's cf overflows to NaN for some parameter sets
-        psi = np.exp(-rate * t) * bates_cf(u - (a + 1) * 1j, t, *params, rate=rate) / (a**2 + a - u**2 + 1j * (2 * a + 1) * u)
+        denominator = a**2 + a - u**2 + 1j * (2 * a + 1) * u
+        psi = np.exp(-rate * t) * bates_cf(u - (a + 1) * 1j, t, *params, rate=rate) / denominator
         integrand = np.exp(1j * N * dk / 2 * u) * psi * weights[None, :, None] * du / (3 * np.pi)
         spectrum = np.fft.fft(integrand, axis=1)
         damped = np.exp(-a * k_grid[None, :, None]) * spectrum.real

@@ -283,13 +283,9 @@ def test_arbitragerepair_single_quote_maturity_bug_is_not_copied():
 
 
 def test_bates_prices_on_the_seed_grid_are_arbitrage_free():
-    if not hasattr(ivfast, "call_prices"):
-        pytest.skip("the Bates pricer ivfast.call_prices is not in this build")
-    # The seed's reference experiment: spot 1, r = q = 0, K/S from 0.3 to 3, maturities on a
-    # 624-step two-year grid, Bates parameters of the reference model.
-    strikes = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3])
-    taus = np.array([3, 6, 12, 18, *range(26, 313, 26), 468, 624]) * 2.0 / 624
-    params = ivfast.BatesParams(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)
+    # The seed's reference experiment: spot 1, r = q = 0, its grid and reference Bates set.
+    strikes, taus = ivfast.datasets.seed_grid()
+    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
     prices = ivfast.call_prices(params, strikes, taus)
     report = arbitrage.check_prices(strikes, taus, prices, 1.0)
     # tol = 0: the pricer's errors (~1e-13 of the forward) stay below the arbitrage margins here.

@@ -80,8 +80,9 @@ def built_surface(activation: str = "softplus", hidden=(10, 7, 9), log_tau_input
     net = None
     if network:
         time = np.log(tau) if log_tau_input else tau
-        net = CorrectionNetwork(hidden, activation, config.max_output_scale, (k.mean(), time.mean()),
-                                (k.std(), time.std()), log_tau_input, torch.Generator().manual_seed(seed))
+        net = CorrectionNetwork(hidden, activation, config.max_output_scale, input_mean=(k.mean(), time.mean()),
+                                input_scale=(k.std(), time.std()), log_tau_input=log_tau_input,
+                                generator=torch.Generator().manual_seed(seed))
     model = SurfaceModel(atm, prior, net).eval()
     info = {"best_loss": float("nan"), "epochs": 0, "stop_reason": "constructed"}
     return FittedSurface(model, config, pd.DataFrame(), Quotes(k, tau, iv, None), info)

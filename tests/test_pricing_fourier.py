@@ -15,13 +15,10 @@ import ivfast
 from .test_pricing_reference import otm_price
 
 # The seed's grid: 18 strikes (spot 1) and 18 maturities from 3 * (2/624) y (3.5 days) to 2 y.
-SEED_STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3.0])
-SEED_TAUS = np.array([3, 6, 12, 18] + [26 * x for x in range(1, 13)] + [468, 624]) * 2.0 / 624.0
+SEED_STRIKES, SEED_TAUS = ivfast.datasets.seed_grid()
 SEED_SETS = {
-    "reference": ivfast.BatesParams(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03,
-                                    alpha=0.7),
-    "subsequent": ivfast.BatesParams(v0=0.02, kappa=0.4, theta=0.05, sigma=0.8, rho=-0.65, lam=0.3, beta=-0.04,
-                                     alpha=0.5),
+    "reference": ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES),
+    "subsequent": ivfast.BatesParams(**ivfast.datasets.SEED_SUBSEQUENT_BATES),
 }
 
 

@@ -6,8 +6,7 @@ contour per strike (Lord & Kahl 2007): calls with damping a > 0, puts with a < -
 the two poles turn the call integral into the put's), composite 48-point Gauss–Legendre on panels
 that follow the integrand's decay, until the remaining tail is below 1e-18. The characteristic
 function is written afresh (NumPy or mpmath arithmetic) in the Albrecher et al. (2007) form; an
-mpmath quadrature at 20
-digits spot-checks the integral.
+mpmath quadrature at 20 digits spot-checks the integral.
 """
 
 from __future__ import annotations

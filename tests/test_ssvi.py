@@ -176,19 +176,13 @@ def test_fit_ssvi_validates_inputs(args, kwargs, name):
 
 # ---------------------------------------------------------------- Bates reference surface
 
-BATES_STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3])
-BATES_TAUS = (2.0 / 624.0) * np.array([3, 6, 12, 18, *(26 * i for i in range(1, 13)), 468, 624])
+BATES_STRIKES, BATES_TAUS = ivfast.datasets.seed_grid()
 
 
 def _bates_vols():
     """The seed's reference Bates surface (spot 1, r = q = 0) as out-of-the-money implied vols."""
-    if not hasattr(ivfast, "call_prices") or not hasattr(ivfast, "BatesParams"):
-        pytest.skip("ivfast.call_prices / BatesParams (Bates pricer) not available yet")
-    params = ivfast.BatesParams(alpha=0.7, beta=-0.03, kappa=0.5, v0=0.01, theta=0.0625, rho=-0.75, sigma=1.0, lam=0.2)
-    calls = np.asarray(ivfast.call_prices(params, BATES_STRIKES, BATES_TAUS, spot=1.0, rate=0.0, dividend=0.0))
-    is_call = BATES_STRIKES[None, :] >= 1.0
-    otm = np.where(is_call, calls, calls - (1.0 - BATES_STRIKES[None, :]))  # parity, F = 1, D = 1
-    return ivfast.implied_vol(otm, 1.0, BATES_STRIKES[None, :], BATES_TAUS[:, None], is_call=is_call)
+    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
+    return ivfast.implied_vol_surface(params, BATES_STRIKES, BATES_TAUS)
 
 
 def test_bates_surface_svi_and_ssvi_fits():

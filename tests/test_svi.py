@@ -140,6 +140,14 @@ def test_arbitrage_free_fit_of_vogt_data():
     assert np.sqrt(np.mean((fit.total_variance(k) - w) ** 2)) < 5e-3
 
 
+def test_arbitrage_free_fit_respects_a_tighter_wing_bound():
+    # Right wing of the Vogt slice has slope b(1 + rho) = 0.174; cap it at 0.15.
+    k = np.linspace(-1.5, 1.5, 21)
+    fit = svi.fit_slice(k, VOGT.total_variance(k), no_butterfly=True, max_wing_slope=0.15)
+    assert max(fit.wing_slopes) <= 0.15 * (1 + 1e-9)  # SLSQP feasibility tolerance ~1e-10
+    assert fit.g(np.linspace(-7.5, 7.5, 30001)).min() >= 0.0
+
+
 # ---------------------------------------------------------------- slice fits
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
 import sys
 import warnings
 
@@ -34,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
+    parser.add_argument("--config", type=pathlib.Path,
+                        help="JSON file of SmoothingConfig fields (any subset); the options below override it")
     parser.add_argument("--epochs", type=int, help="maximum training epochs (default 6000)")
     parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
     parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
@@ -47,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace):
     from .fit_chain import default_fit_config
 
-    changes = {}
+    changes = _config_file(args.config) if args.config else {}
     if args.epochs is not None:
         changes["max_epochs"] = args.epochs
     if args.target_loss is not None:
@@ -59,8 +63,18 @@ def _config(args: argparse.Namespace):
             raise CLIError(f"--hidden: expected comma-separated integers, got {args.hidden!r}") from None
     try:
         return default_fit_config(**changes)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    except (ValueError, TypeError) as exc:  # TypeError: unknown field names
+        raise CLIError(f"trainer settings: {exc}") from None
+
+
+def _config_file(path: pathlib.Path) -> dict:
+    try:
+        fields = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CLIError(f"--config: cannot read {str(path)!r} ({exc})") from None
+    if not isinstance(fields, dict):
+        raise CLIError(f"--config: expected a JSON object of SmoothingConfig fields in {str(path)!r}")
+    return fields
 
 
 def run(args: argparse.Namespace) -> int:

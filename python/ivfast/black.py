@@ -25,7 +25,7 @@ __all__ = ["IVStatus", "black_price", "black_vega", "implied_vol", "forward", "a
 
 
 class IVStatus(IntEnum):
-    """Reason codes returned by :func:`implied_vol` with ``return_status=True`` (int8)."""
+    """Reason codes returned with ``return_status=True`` (int8) by the implied-vol functions."""
 
     OK = 0
     """Inverted; the volatility is finite (0 for a price exactly at intrinsic value)."""
@@ -35,6 +35,9 @@ class IVStatus(IntEnum):
     """Undiscounted price at or above F (calls) or K (puts)."""
     INVALID_INPUT = 3
     """Zero, negative or non-finite price, forward, strike, tau or discount."""
+    BELOW_PRICE_ACCURACY = 4
+    """Only from :func:`ivfast.implied_vol_surface`: the model's out-of-the-money price is below
+    the pricer's absolute accuracy, so it carries no volatility information."""
 
 
 def _black_args(forward, strike, tau, vol, is_call, discount):

@@ -62,14 +62,15 @@ def _baselines(surface: SeedSurface) -> dict[str, float]:
 
     k, tau, iv = surface.quotes()
     w = iv**2 * tau
-    ssvi = svi.fit_ssvi(k, tau, w)
-    out = {"SSVI (power law)": _rmse_vol_points(np.sqrt(ssvi.total_variance(k, tau) / tau), iv)}
+    # Weights 1/(4 w tau) turn squared total-variance residuals into squared vol residuals.
+    ssvi = svi.fit_ssvi(k, tau, w, weights=1.0 / (4.0 * w * tau))
+    out = {"SSVI (power law)": _rmse_vol_points(ssvi.implied_vol(k, tau), iv)}
     errors = []
     for t in np.unique(tau):
         m = tau == t
         if m.sum() >= 5:
-            fit = svi.fit_slice(k[m], w[m])
-            errors.append(np.sqrt(fit.total_variance(k[m]) / t) - iv[m])
+            fit = svi.fit_slice_vols(k[m], iv[m], t)
+            errors.append(fit.implied_vol(k[m], t) - iv[m])
     out["raw SVI per slice"] = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)) * 100.0)
     return out
 

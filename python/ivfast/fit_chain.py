@@ -360,12 +360,21 @@ def format_summary(summary: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------ figures
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str | None = "constrained"):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def _panel_figure(cols: int, rows: int, panel_height: float):
+    """A grid figure with fixed margins: constrained layout costs seconds with dozens of panels."""
+    fig = _figure(2.8 * cols, panel_height * rows + 0.6, layout=None)
+    height = panel_height * rows + 0.6
+    fig.subplots_adjust(left=0.5 / (2.8 * cols) + 0.03, right=0.99, bottom=0.45 / height, top=1 - 0.15 / height,
+                        wspace=0.25, hspace=0.45)
     return fig
 
 
@@ -380,7 +389,7 @@ def plot_fit_vs_quotes(table: pd.DataFrame, surface, path: str | os.PathLike, *,
     groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
     cols = min(max_cols, len(groups))
     rows = math.ceil(len(groups) / cols)
-    fig = _figure(2.8 * cols, 2.2 * rows)
+    fig = _panel_figure(cols, rows, 2.2)
     for i, ((tau, root), g) in enumerate(groups):
         ax = fig.add_subplot(rows, cols, i + 1)
         k = g["k"].to_numpy()
@@ -409,7 +418,7 @@ def plot_residuals(table: pd.DataFrame, path: str | os.PathLike, *, max_cols: in
     groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
     cols = min(max_cols, len(groups))
     rows = math.ceil(len(groups) / cols)
-    fig = _figure(2.8 * cols, 2.0 * rows)
+    fig = _panel_figure(cols, rows, 2.0)
     for i, ((tau, root), g) in enumerate(groups):
         ax = fig.add_subplot(rows, cols, i + 1)
         k, mid = g["k"].to_numpy(), g["iv_mid"].to_numpy()

@@ -11,33 +11,21 @@ form, which has no branch-cut jumps at long maturities.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import IntEnum
 from typing import Any, Union
 
 import numpy as np
 
 from . import _arrays
 from ._core import fourier_prices as _fourier_prices
-from .black import implied_vol
+from .black import IVStatus, implied_vol
 from .models import DOMAIN, MODEL_KINDS, BatesParams, BlackScholesParams, HestonParams
 
-__all__ = ["call_prices", "put_prices", "call_prices_batch", "implied_vol_surface", "SurfaceIVStatus"]
+__all__ = ["call_prices", "put_prices", "call_prices_batch", "implied_vol_surface"]
 
 ModelParams = Union[BlackScholesParams, HestonParams, BatesParams]
 
 _PUT, _CALL, _OTM = 0, 1, 2
 DEFAULT_TOLERANCE = 1e-13
-
-
-class SurfaceIVStatus(IntEnum):
-    """Status codes of :func:`implied_vol_surface` (0-3 agree with :class:`ivfast.IVStatus`)."""
-
-    OK = 0
-    BELOW_INTRINSIC = 1
-    ABOVE_UPPER_BOUND = 2
-    INVALID_INPUT = 3
-    BELOW_PRICE_ACCURACY = 4
-    """The out-of-the-money price is below the pricer's absolute accuracy: no volatility information."""
 
 
 def _grid(strikes: Any, taus: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +79,8 @@ def _param_rows(param_array: Any, model: type) -> np.ndarray:
 
 def _prices(params: ModelParams, strikes, taus, spot, rate, dividend, side, threads, tolerance) -> np.ndarray:
     if type(params) not in MODEL_KINDS:
-        raise ValueError(f"params: expected BlackScholesParams, HestonParams or BatesParams, got {type(params).__name__}")
+        raise ValueError(
+            f"params: expected BlackScholesParams, HestonParams or BatesParams, got {type(params).__name__}")
     k, t = _grid(strikes, taus)
     s, r, q = _market(spot, rate, dividend)
     rows = np.array([params.as_tuple()], dtype=np.float64)
@@ -225,7 +214,8 @@ def implied_vol_surface(
     vol : ndarray, shape (len(taus), len(strikes))
         Annualised implied volatilities.
     status : ndarray of int8, only with ``return_status=True``
-        :class:`SurfaceIVStatus` codes.
+        :class:`ivfast.IVStatus` codes (``BELOW_PRICE_ACCURACY`` where the price is below the
+        pricer's accuracy).
     """
     _check_method(method)
     otm = _prices(params, strikes, taus, spot, rate, dividend, _OTM, threads, tolerance)
@@ -238,7 +228,7 @@ def implied_vol_surface(
                               return_status=True, threads=threads)
     inaccurate = otm < tolerance * fwd * disc
     vol = np.where(inaccurate, np.nan, vol)
-    status = np.where(inaccurate, np.int8(SurfaceIVStatus.BELOW_PRICE_ACCURACY), status).astype(np.int8)
+    status = np.where(inaccurate, np.int8(IVStatus.BELOW_PRICE_ACCURACY), status).astype(np.int8)
     return (vol, status) if return_status else vol
 
 

@@ -31,8 +31,6 @@ from math import factorial
 from typing import Any
 
 import numpy as np
-from scipy import optimize
-from scipy.interpolate import PchipInterpolator
 
 from ._arrays import as_float_array
 from ._quotes import quote_vector, quote_weights
@@ -121,6 +119,8 @@ class MonotoneTheta:
         if not (np.diff(thetas) >= 0.0).all():
             raise ValueError("thetas: expected non-decreasing ATM total variances (calendar arbitrage)")
         self.taus, self.thetas = taus, thetas
+        from scipy.interpolate import PchipInterpolator  # deferred: keeps ``import ivfast`` light
+
         self._pchip = PchipInterpolator(np.r_[0.0, taus], np.r_[0.0, thetas], extrapolate=False)
         self._dpchip = self._pchip.derivative()
 
@@ -269,6 +269,8 @@ def fit_ssvi(k: Any, tau: Any, w: Any, *, phi: str = "power_law", weights: Any =
         th = thetas[tau_index]
         model = ssvi_total_variance(k, th, _PHI[phi](th, *params)[0], rho)
         return sw * (model - w) / scale
+
+    from scipy import optimize  # deferred: importing it adds ~0.5 s to ``import ivfast``
 
     incr = np.log(_atm_guess(k, w, tau_index, taus.size))
     best = None

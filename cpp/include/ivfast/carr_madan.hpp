@@ -6,12 +6,13 @@
 //   psi(u) = phi(u - (a+1)i) / (a^2 + a - u^2 + i(2a+1)u).
 // The integrand is even in u and analytic, so the trapezoidal rule on [0, U] with half weight at 0 is
 // the full-line trapezoidal rule: its error is the aliasing sum over copies of the damped price at
-// k +- 2pi/du, bounded here through moments (Chernoff) instead of the polynomial error of Simpson's
-// rule (Simpson = 4/3 T_h - 1/3 T_2h inherits the much larger aliasing error of the coarse grid).
+// k +- 2pi/du, controlled below, instead of the polynomial error of Simpson's rule (Simpson =
+// 4/3 T_h - 1/3 T_2h inherits the much larger aliasing error of the coarse grid).
 // Each error source gets a quarter of the tolerance:
 //   left alias   copies e^{-a nL} c(k - nL): intrinsic part subtracted exactly, put part
 //                <= e^{-(a+1)L + k} <= tol/4,
-//   right alias  e^{a L} c(k + L) <= tol/4, checked on the transform's own far field,
+//   right alias  e^{a L} c(k + L) <= tol/4, estimated on the transform's own far field and capped
+//                by a moment (Chernoff) bound,
 //   truncation   e^{-a k} |psi(U)| U / pi <= tol/4                    (|psi| decays at least like 1/u^2),
 //   interpolation of the FFT output onto the strikes with an m-point Lagrange stencil:
 //                e^{-a k} du/pi * sum_j |psi_j| c_m (u_j dk)^m <= tol/4,
@@ -66,10 +67,20 @@ inline double log_lagrange_constant(int m) {
   return log_c;
 }
 
+// ln E[e^{px}] from the characteristic function at u = -ip, or NaN where the closed form is not
+// regular there: at isolated points short of the moment explosion its denominators vanish (0/0)
+// and the formula returns garbage, which would mislead the damping choice. Regular means a step
+// of 1e-4 along the real direction changes it by little.
+template <class Model>
+double regular_log_moment(const Model& model, double p, double tau) {
+  const cd at = model.log_cf(cd(0.0, -p), tau), near = model.log_cf(cd(1e-4, -p), tau);
+  return std::abs(near - at) <= 1e-2 * (1.0 + std::abs(at.real())) ? at.real() : NAN;
+}
+
 // Largest moment order p in [1, 1 + cap] with E[e^{px}] finite (and its logarithm representable).
 template <class Model>
 double max_moment_order(const Model& model, double tau, double cap) {
-  auto ok = [&](double p) { return model.moment_finite(p, tau) && std::isfinite(log_moment(model, p, tau)); };
+  auto ok = [&](double p) { return model.moment_finite(p, tau) && std::isfinite(regular_log_moment(model, p, tau)); };
   double lo = 1.0, hi = 1.0 + cap;
   if (ok(hi)) return hi;
   for (int it = 0; it < 60; ++it) {
@@ -89,7 +100,8 @@ template <class Model>
 double choose_damping(const Model& model, double tau, double k_ref, double a_hi) {
   auto bound = [&](double log_a) {
     const double a = std::exp(log_a);
-    return -a * k_ref + log_moment(model, a + 1.0, tau) - std::log(a * (a + 1.0));
+    const double value = -a * k_ref + regular_log_moment(model, a + 1.0, tau) - std::log(a * (a + 1.0));
+    return std::isnan(value) ? HUGE_VAL : value;
   };
   double lo = std::log(std::min(1e-3, 0.5 * a_hi)), hi = std::log(a_hi);
   const double r = 0.5 * (std::sqrt(5.0) - 1.0);
@@ -198,11 +210,29 @@ inline double interpolate(const double* y, double t, int m) {
   return num / den;
 }
 
-// Right alias: the period needed, L itself when the current one suffices. The periodic copies of the damped price D(k) = e^{a k} c(k) are positive; the
-// grid values at k_lo + 0.4 L and k_lo + 0.5 L, less the known deep-in-the-money left copy
-// e^{a k'}(1 - e^{k'}) (k' one period lower), sample D's right tail. That tail is log-concave
-// (faster than exponential decay, or exponential at the largest finite moment), so extending the
-// straight line through the two log values bounds the copy D(k + L') that aliases onto k >= k_lo.
+// A rigorous right-alias period from the moments: (e^y - 1)^+ <= C_b e^{(1+b)y} with
+// C_b = b^b/(1+b)^{1+b} gives e^{aL} c(k + L) <= C_b M(1+b) e^{-(b-a)L} for k >= 0 and any finite
+// moment order 1 + b > 1 + a. Often loose (compound-Poisson moments are huge), so it only caps the
+// transform-based estimate below.
+template <class Model>
+double chernoff_period(const Model& model, double tau, double a, double a_max, double log_tol) {
+  double best = HUGE_VAL;
+  for (int i = 1; i <= 32; ++i) {
+    const double b = a + (a_max - a) * i / 32.0;
+    if (!(b > a)) break;
+    const double log_cb = b * std::log(b) - (1.0 + b) * std::log1p(b);
+    const double L = (log_cb + regular_log_moment(model, 1.0 + b, tau) - log_tol) / (b - a);
+    if (std::isfinite(L)) best = std::min(best, L);
+  }
+  return best;
+}
+
+// Right alias: the period needed, L itself when the current one suffices. The periodic copies of
+// the damped price D(k) = e^{a k} c(k) are positive; the grid values at k_lo + 0.45 L and
+// k_lo + 0.5 L, less the known deep-in-the-money left copy e^{a k'}(1 - e^{k'}) (k' one period
+// lower), sample D's right tail, and the straight line through the two log values estimates the
+// copy D(k + L') that aliases onto k >= k_lo: a bound for log-concave tails (diffusions); heavier
+// compound-Poisson tails are caught by the rigorous moment bound that caps this estimate.
 inline double period_for_right_alias(const double* y, std::size_t N, double a, double k_lo, double k0, double L,
                                      double du, double log_tol) {
   const double dk = L / static_cast<double>(N);
@@ -222,19 +252,15 @@ inline double period_for_right_alias(const double* y, std::size_t N, double a, d
 
 }  // namespace detail
 
-// Undiscounted out-of-the-money call prices c(k) = E[(e^x - e^k)^+] (units of the forward) at
-// log-moneyness k[i] >= 0, for the law of x = ln(S_T/F) given by `model` at maturity tau.
+namespace detail {
+
 template <class Model>
-CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, std::size_t n, double* out,
-                              CarrMadanWorkspace& ws, const CarrMadanSettings& s = {}) {
+CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const double* k, std::size_t n, double* out,
+                                     CarrMadanWorkspace& ws, const CarrMadanSettings& s, double a, double a_max) {
   CarrMadanGrid grid;
-  if (n == 0) return grid;
   const double k_lo = *std::min_element(k, k + n), k_hi = *std::max_element(k, k + n);
   const double log_tol = std::log(0.25 * s.tolerance);
   const int m = s.stencil;
-
-  const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
-  const double a = detail::choose_damping(model, tau, k_lo, 0.5 * a_max);
   // Gaussian-equivalent standard deviation (exact for Black–Scholes): K(1/2) = -s^2/8.
   const double scale = std::sqrt(std::max(-8.0 * log_moment(model, 0.5, tau), 1e-300));
   const double u_max = detail::choose_u_max(model, tau, a, k_lo, log_tol, scale);
@@ -246,7 +272,8 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   double du = 0, dk = 0, k0 = 0;
   std::size_t J = 0, N = 0;
   const double* y = nullptr;
-  bool refine = false;
+  const double L_safe = detail::chernoff_period(model, tau, a, a_max, log_tol);
+  bool refine = false, converged = false;
   for (int attempt = 0;; ++attempt) {
     du = 2.0 * M_PI / L;
     J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
@@ -255,11 +282,16 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
     dk = L / static_cast<double>(N);
     k0 = k_lo - (m / 2 + 1) * dk;
     y = detail::damped_prices_on_grid(ws.psi, du, k0, N, ws);
-    const double needed = detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol);
-    if (needed <= L || attempt == 8 || 2 * J > s.max_points) break;
+    const double needed = std::min(detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol), L_safe);
+    converged = needed <= L && J < s.max_points;
+    if (converged || attempt == 8 || J >= s.max_points) break;
     // Doubling keeps every sample (the new grid nests the old one); a smaller step starts afresh.
     refine = needed >= 1.5 * L;
     L = refine ? 2.0 * L : std::max(needed * 1.05, 1.1 * L);
+  }
+  if (!converged) {  // budget exhausted: no silently wrong numbers
+    std::fill(out, out + n, NAN);
+    return grid;
   }
   for (std::size_t i = 0; i < n; ++i) {
     const double left_intrinsic = 1.0 / std::expm1(a * L) - std::exp(k[i]) / std::expm1((a + 1.0) * L);
@@ -270,6 +302,31 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   grid.u_max = du * static_cast<double>(J);
   grid.points = J + 1;
   grid.fft_size = N;
+  return grid;
+}
+
+}  // namespace detail
+
+// Undiscounted out-of-the-money call prices c(k) = E[(e^x - e^k)^+] (units of the forward) at
+// log-moneyness k[i] >= 0, for the law of x = ln(S_T/F) given by `model` at maturity tau.
+template <class Model>
+CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, std::size_t n, double* out,
+                              CarrMadanWorkspace& ws, const CarrMadanSettings& s = {}) {
+  CarrMadanGrid grid;
+  if (n == 0) return grid;
+  const double k_lo = *std::min_element(k, k + n);
+  const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
+  double a = detail::choose_damping(model, tau, k_lo, 0.5 * a_max);
+  // Near a zero of the characteristic function's denominators (close to, but short of, a moment
+  // explosion) the contour integrand varies too fast for the error estimates; the result then
+  // breaks the no-arbitrage bounds 0 <= c(k) <= 1 by far more than the tolerance. Halve the
+  // damping and retry; NaN if that does not help.
+  for (int retry = 0; retry < 4; ++retry, a *= 0.5) {
+    grid = detail::otm_call_prices_damped(model, tau, k, n, out, ws, s, a, a_max);
+    const bool sane = std::all_of(out, out + n, [&](double c) { return c >= -s.tolerance && c <= 1.0 + s.tolerance; });
+    if (sane) return grid;
+  }
+  std::fill(out, out + n, NAN);
   return grid;
 }
 

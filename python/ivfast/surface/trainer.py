@@ -179,11 +179,20 @@ class _Trainer:
         return self.points.adaptive.stop - self.points.adaptive.start
 
     def _verified(self) -> bool:
-        """Stopping check: the best state must satisfy both conditions on the whole check grid."""
+        """Stopping check: the best state must satisfy both conditions on the whole check grid.
+
+        On failure the violations join the adaptive points and training resumes from the current
+        state (not the failed best one, which would otherwise win again at once).
+        """
+        current = [p.detach().clone() for p in self.params]
         self.restore_best()
         violations = self.check_arbitrage(shifted=False)
-        self.rejected += violations > 0
-        return violations == 0 or self._adaptive_capacity == 0
+        if violations and self._adaptive_capacity:
+            self.rejected += 1
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, current)
+            return False
+        return True
 
     def run(self, callback: Callback | None, progress: bool) -> str:
         c = self.config
@@ -198,8 +207,8 @@ class _Trainer:
                     if self._verified():
                         reason = "target"
                         break
-                    # The best state failed the check: keep training from it, with the violations
-                    # in the penalty, and give the optimiser a few epochs before checking again.
+                    # The best state failed the check: forget it, and give the optimiser a few
+                    # epochs with the violations in the penalty before checking again.
                     self.best_loss = math.inf
                     self._next_verification = total + _VERIFY_COOLDOWN
                 epoch += 1

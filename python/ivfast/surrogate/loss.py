@@ -75,4 +75,5 @@ class SurrogateLoss(torch.nn.Module):
 
     def forward(self, pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
         t = self.terms(pred, true)
-        return t["huber"] + self.weights.sobolev_strike * t["sobolev_strike"] + self.weights.sobolev_tau * t["sobolev_tau"]
+        w = self.weights
+        return t["huber"] + w.sobolev_strike * t["sobolev_strike"] + w.sobolev_tau * t["sobolev_tau"]

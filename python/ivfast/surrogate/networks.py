@@ -43,7 +43,8 @@ class ResidualMLP(nn.Module):
                  activation: str = "silu") -> None:
         super().__init__()
         if n_blocks < 0 or width < 1 or not (0.0 <= dropout < 1.0):
-            raise ValueError(f"expected n_blocks >= 0, width >= 1, 0 <= dropout < 1; got {n_blocks}, {width}, {dropout}")
+            raise ValueError(f"expected n_blocks >= 0, width >= 1, 0 <= dropout < 1; "
+                             f"got {n_blocks}, {width}, {dropout}")
         self.lift = nn.Sequential(nn.Linear(in_dim, width), _activation(activation))
         self.blocks = nn.Sequential(*[_ResidualBlock(width, dropout, activation) for _ in range(n_blocks)])
         self.readout = nn.Sequential(_activation(activation), nn.Linear(width, out_dim))

@@ -80,7 +80,8 @@ def fit_pca(y: np.ndarray, variance: float = 1.0 - 1e-7, max_components: int | N
     if max_components is not None:
         k = min(k, int(max_components))
         if np.cumsum(share)[k - 1] < MIN_VARIANCE:
-            raise ValueError(f"max_components: {max_components} components keep less than {MIN_VARIANCE} of the variance")
+            raise ValueError(f"max_components: {max_components} components keep less than {MIN_VARIANCE} "
+                             "of the variance")
     # Components with (numerically) zero variance cannot be standardised: keep the scale at 1 there.
     scales = s[:k] / np.sqrt(y.shape[0] - 1)
     scales = np.where(scales > 1e-12 * max(scales[0], 1e-300), scales, 1.0)

@@ -43,6 +43,7 @@ class TrainConfig:
         the same machine and thread count).
     fractions : train / validation / test shares.
     threads : torch intra-op threads (default: leave torch's setting).
+    max_seconds : stop after the epoch that exceeds this wall time (default: no limit).
     """
 
     arch: str = "resmlp"
@@ -64,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
     threads: int | None = None
+    max_seconds: float | None = None
     progress: bool = True
 
     def arch_dict(self) -> dict[str, Any]:
@@ -155,7 +157,7 @@ def train(dataset: SurrogateDataset, config: TrainConfig | None = None, **overri
                     loss = loss_fn(net(xt[idx]), yt[idx])
                     loss.backward()
                     opt.step()
-                    running += float(loss) * len(idx)
+                    running += float(loss.detach()) * len(idx)
                 val = _mean_loss(net, loss_fn, xv, yv) if len(xv) else running / len(xt)
                 sched.step(val)
                 history.append({"epoch": epoch, "train_loss": running / len(xt), "val_loss": val,
@@ -164,7 +166,8 @@ def train(dataset: SurrogateDataset, config: TrainConfig | None = None, **overri
                     best = (val, epoch, copy.deepcopy(net.state_dict()))
                 bar.update(1)
                 bar.set_postfix(train=f"{running / len(xt):.3e}", val=f"{val:.3e}", best=f"{best[0]:.3e}")
-                if epoch - best[1] >= cfg.patience:
+                out_of_time = cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds
+                if epoch - best[1] >= cfg.patience or out_of_time:
                     break
         except KeyboardInterrupt:
             interrupted = True
