@@ -70,7 +70,6 @@ def test_deep_smoothing_fit(benchmark, fitted, ratio_table):
 
 
 # FittedSurface.arbitrage_diagnostics hands torch a read-only broadcast view (reported to the lead).
-@pytest.mark.filterwarnings("ignore:The given NumPy array is not writable:UserWarning")
 def test_deep_smoothing_own_diagnostics(benchmark, fitted, ratio_table):
     kk, tt = np.meshgrid(K, TAU)
     benchmark.pedantic(fitted.arbitrage_diagnostics, args=(kk, tt), rounds=5, iterations=1)

@@ -29,17 +29,9 @@ import ivfast
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from seed_style_trainer import train_seed_style  # noqa: E402
 
-REFERENCE = dict(alpha=0.7, beta=-0.03, kappa=0.5, v0=0.01, theta=0.0625, rho=-0.75, sigma=1.0, lam=0.2)
-SUBSEQUENT = dict(alpha=0.5, beta=-0.04, kappa=0.4, v0=0.02, theta=0.05, rho=-0.65, sigma=0.8, lam=0.3)
-STRIKES = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2, 2.5, 3])
-TAUS = np.array([3, 6, 12, 18, *(26 * x for x in range(1, 13)), 468, 624]) * (2.0 / 624.0)  # exact, not days
-
-
-def quotes(params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    prices = ivfast.call_prices(ivfast.BatesParams(**params), STRIKES, TAUS, threads=1)
-    kk, tt = np.meshgrid(STRIKES, TAUS)
-    iv = np.asarray(ivfast.implied_vol(prices, 1.0, kk, tt, threads=1))
-    return np.log(kk).ravel(), tt.ravel(), iv.ravel()
+REFERENCE = ivfast.datasets.SEED_REFERENCE_BATES
+SUBSEQUENT = ivfast.datasets.SEED_SUBSEQUENT_BATES
+quotes = ivfast.datasets.seed_quotes  # exact maturities, not whole days
 
 
 def dense_check(fit) -> dict:

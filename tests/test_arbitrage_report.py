@@ -101,8 +101,6 @@ def test_cli_check_bad_input_is_a_clean_error(tmp_path):
         run_cli(["check", str(tmp_path / "surface.bin")])
 
 
-# FittedSurface.save hands torch a read-only array (reported to the lead; remove once fixed).
-@pytest.mark.filterwarnings("ignore:The given NumPy array is not writable:UserWarning")
 def test_cli_check_of_a_saved_deep_smoothing_surface(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     from ivfast.surface import SmoothingConfig, fit_surface

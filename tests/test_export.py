@@ -24,6 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import ivfast  # noqa: E402
 from ivfast.export_loader import FORMAT, METADATA_FILE, load_exported, read_metadata  # noqa: E402
+from ivfast.protocols import DifferentiableSurface  # noqa: E402
 from ivfast.surface import FittedSurface, SmoothingConfig, fit_surface  # noqa: E402
 from ivfast.surface.atm import MonotoneATMCurve  # noqa: E402
 from ivfast.surface.export import export_surface  # noqa: E402
@@ -185,6 +186,9 @@ def test_loader_broadcasts_chunks_and_keeps_tensors(fitted, torchscript_file):
     want = fitted.total_variance(k, tau)
     chunked = load_exported(torchscript_file, chunk_size=4)
     assert_matches(chunked.total_variance(k, tau), want, RTOL_VALUE)
+    assert_matches(chunked(k, tau), want, RTOL_VALUE)
+    assert_matches(chunked.total_variance_derivatives(k, tau)[1], fitted.total_variance_derivatives(k, tau)[1],
+                   RTOL_VALUE)
     out = chunked.total_variance(torch.as_tensor(k), torch.as_tensor(tau))
     assert isinstance(out, torch.Tensor) and out.shape == (7, 3)
     assert chunked.total_variance(np.empty(0), 1.0).shape == (0,)
@@ -211,8 +215,10 @@ def test_metadata_round_trip(fitted, torchscript_file):
     assert meta["training"]["info"]["epochs"] == fitted.info["epochs"]
 
 
-def test_load_exported_is_public():
+def test_load_exported_is_public_and_a_surface(torchscript_surface):
     assert ivfast.load_exported is load_exported and "load_exported" in ivfast.__all__
+    # Arbitrage checks and other surface consumers accept the loaded file as they accept the fit.
+    assert isinstance(torchscript_surface, DifferentiableSurface)
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -263,6 +269,11 @@ def test_damaged_payload_behind_valid_metadata_raises_value_error(torchscript_fi
             dst.writestr(item, b"not torchscript" if item.filename.endswith(".pkl") else data)
     with pytest.raises(ValueError, match="could not be loaded"):
         load_exported(damaged)
+
+
+def test_loader_rejects_non_numeric_points(torchscript_surface):
+    with pytest.raises(ValueError, match="k: expected real numbers"):
+        torchscript_surface.total_variance("abc", 1.0)
 
 
 def test_loader_rejects_bad_arguments(torchscript_file):

@@ -40,6 +40,8 @@ def consumer_executable() -> pathlib.Path:
         pytest.skip("cmake not found: cannot build the C++ consumer")
     if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
         pytest.skip("no C++ compiler (c++, g++, clang++) found: cannot build the C++ consumer")
+    if not (pathlib.Path(torch.utils.cmake_prefix_path) / "Torch" / "TorchConfig.cmake").is_file():
+        pytest.skip("this torch installation ships no libtorch CMake package (share/cmake/Torch)")
     if not (BUILD_DIR / "CMakeCache.txt").is_file():
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
         _check_call([cmake, "-S", str(SOURCE_DIR), "-B", str(BUILD_DIR), *generator, "-DCMAKE_BUILD_TYPE=Release",

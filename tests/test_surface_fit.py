@@ -21,6 +21,17 @@ SMALL = SmoothingConfig(hidden_layers=(8, 8), n_k_aux=8, n_tau_aux=6, n_random=1
                         n_adaptive=8, check_grid=(21, 11), max_epochs=30, log_every=5, progress=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Train on one thread: these networks are too small for intra-op threads to pay off on a
+    shared 2-core runner (the reference fit took 231 s with two threads and ~50 s with one, both
+    under load from other jobs)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def ssvi_quotes():
     """Quotes from published SSVI on theta(tau) = 0.04 tau + 0.01 tau^2 (numpy, independent of the prior)."""
     k, tau = (a.ravel() for a in np.meshgrid(np.linspace(-0.6, 0.6, 9), [0.1, 0.25, 0.5, 1.0, 2.0]))
@@ -152,13 +163,16 @@ def test_plots_write_png_files(tmp_path):
 @pytest.fixture(scope="module")
 def reference_fit():
     k, tau, iv = bates_quotes(REFERENCE_BATES)
-    return (k, tau, iv), fit_surface(k, tau, iv, config=SmoothingConfig(progress=False), seed=0)
+    # The seed's stopping rule (best loss <= 0.02) admits RMSE + MAPE up to 0.02, i.e. ~0.8 vol
+    # points of RMSE; the acceptance asks for 0.5, so this fit trains on to 0.015.
+    config = SmoothingConfig(progress=False, target_loss=0.015)
+    return (k, tau, iv), fit_surface(k, tau, iv, config=config, seed=0)
 
 
 def test_bates_reference_fit_reaches_target_and_is_arbitrage_free(reference_fit):
     (k, tau, iv), fit = reference_fit
-    # The seed's stopping rule: best loss (RMSE + MAPE + penalties) <= 0.02.
-    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= 0.02
+    # Best loss (RMSE + MAPE + penalties) below the seed's 0.02 (and the 0.015 asked for).
+    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= 0.015
     rmse = np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2))
     assert rmse <= 0.005  # acceptance: 0.5 vol points on the quotes
     report = fit.arbitrage_diagnostics(*dense_grid(), tol=1e-8)

@@ -8,6 +8,7 @@ bench/bench_surrogate.py.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 
 import numpy as np
@@ -139,6 +140,23 @@ def test_save_load_and_export_round_trip(trained, tmp_path, dataset):
     np.testing.assert_allclose(out, sur.predict(x), rtol=0, atol=1e-6)  # same float32 graph
 
 
+@pytest.mark.parametrize("arch", ["resmlp", "grid"])
+def test_folded_inference_network_matches_the_training_graph(trained, dataset, arch):
+    from ivfast.surrogate.model import inference_net
+
+    sur = trained.surrogate if arch == "resmlp" else surrogate.train(dataset, arch="grid", epochs=1, **SMALL).surrogate
+    x = torch.as_tensor(dataset.params[:50], dtype=torch.float64)
+    with torch.no_grad():
+        exact = sur.double_net()(x)
+        folded = inference_net(copy.deepcopy(sur.net).double())(x)
+    # Folding is exact algebra; in float64 only rounding of the reassociated sums remains.
+    torch.testing.assert_close(folded, exact, rtol=0, atol=1e-12)
+    # predict (float32, folded) agrees with the float32 training graph to float32 rounding of vols ~0.3.
+    with torch.no_grad():
+        graph = sur.net(x.float()).double().numpy()
+    np.testing.assert_allclose(sur.predict(dataset.params[:50]), graph, rtol=0, atol=2e-6)
+
+
 def test_predict_rejects_wrong_parameter_count(trained):
     with pytest.raises(ValueError, match="params"):
         trained.surrogate.predict(np.zeros((2, 3)))
@@ -179,6 +197,33 @@ def test_evaluate_writes_report_and_figures(trained, dataset, tmp_path):
 
 
 # ----------------------------------------------------------------------------- calibration
+
+
+@pytest.mark.parametrize("arch", [
+    {"kind": "resmlp", "n_blocks": 2, "width": 16, "dropout": 0.1, "activation": "silu"},
+    {"kind": "resmlp", "n_blocks": 1, "width": 8, "dropout": 0.0, "activation": "tanh"},
+    {"kind": "resmlp", "n_blocks": 1, "width": 8, "dropout": 0.0, "activation": "relu"},
+    {"kind": "grid", "hidden": [12, 12], "activation": "elu"},
+])
+def test_forward_mode_jacobian_matches_torch_autograd(arch):
+    from ivfast.surrogate.jacobian import value_and_jacobian
+    from ivfast.surrogate.model import build_network
+
+    torch.manual_seed(1)
+    rng = np.random.default_rng(1)
+    cells = 12
+    net = build_network(arch, rng.normal(size=5), rng.uniform(0.5, 2, 5), rng.normal(size=cells),
+                        rng.normal(size=(cells if arch["kind"] == "grid" else 4, cells)), (3, 4)).double().eval()
+    for _ in range(3):
+        p = torch.as_tensor(rng.normal(size=5))
+        value, jac = value_and_jacobian(net, p)
+        reference = torch.func.jacrev(lambda x: net(x).reshape(-1))(p)
+        # Same float64 operations in another order: agreement to a few ulps of the entries.
+        torch.testing.assert_close(jac, reference, rtol=1e-12, atol=1e-13)
+        torch.testing.assert_close(value, net(p).reshape(-1).detach(), rtol=0, atol=0)
+    if arch.get("dropout"):
+        with pytest.raises(ValueError, match="eval mode"):
+            value_and_jacobian(net.train(), p)
 
 
 def test_calibration_recovers_parameters_of_a_surrogate_surface(trained, dataset):

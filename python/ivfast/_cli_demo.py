@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,4 +19,10 @@ def run(args: argparse.Namespace) -> int:
     n = 100_000 if args.quick else 1_000_000
     print(f"== 1. Implied volatility (Let's Be Rational), {n:,} random options ==")
     print(demo.iv_demo_table(demo.run_iv_stage(n)))
+    if importlib.util.find_spec("torch") is None:
+        print("\n(stages 2-6 need the torch extra: pip install 'ivfast[torch]')")
+        return 0
+    from . import demo_pipeline
+
+    demo_pipeline.run_pipeline(args.out)
     return 0

@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
     parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
     parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
+    parser.add_argument("--init", help="warm start from a saved surface.pt (e.g. the previous day's fit)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             result = fit_chain(args.chain, args.out, roots=args.roots, as_of=args.as_of, config=config,
-                               time_limit=args.time_limit, seed=args.seed, weights=args.weights,
+                               time_limit=args.time_limit, init=args.init, seed=args.seed, weights=args.weights,
                                export=not args.no_export, progress=not args.quiet, chain_options=options)
         except ValueError as exc:
             raise CLIError(" ".join(str(exc).split())) from None  # one line, however the message wraps

@@ -15,6 +15,7 @@ __all__ = [
     "synthetic_chain",
     "iv_stress_set",
     "seed_grid",
+    "seed_quotes",
     "SEED_REFERENCE_BATES",
     "SEED_SUBSEQUENT_BATES",
     "PLANTED_QUOTE_KINDS",
@@ -64,6 +65,33 @@ def seed_grid() -> tuple[np.ndarray, np.ndarray]:
     strikes = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1.0, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0])
     steps = np.array([3, 6, 12, 18] + [26 * i for i in range(1, 13)] + [468, 624], dtype=float)
     return strikes, steps * (2.0 / 624.0)
+
+
+def seed_quotes(fields: dict[str, float] | None = None, threads: int | None = 1):
+    """Implied vols of a Bates parameter set on :func:`seed_grid` (spot 1, r = q = 0, so F = 1).
+
+    Prices come from the C++ Carr-Madan pricer and are inverted out of the money with exact
+    maturities (:func:`ivfast.implied_vol_surface`); points whose price carries no volatility
+    information are left out.
+
+    Parameters
+    ----------
+    fields : dict, optional
+        BatesParams fields (default :data:`SEED_REFERENCE_BATES`).
+
+    Returns
+    -------
+    k, tau, iv : ndarray
+        Flat, maturity-major arrays: k = ln(K/F), tau in years, annualised implied vol.
+    """
+    from .models import BatesParams
+    from .pricing import implied_vol_surface
+
+    strikes, taus = seed_grid()
+    vols = implied_vol_surface(BatesParams(**(fields or SEED_REFERENCE_BATES)), strikes, taus, threads=threads)
+    k, tau = np.meshgrid(np.log(strikes), taus)
+    ok = np.isfinite(vols)
+    return k[ok], tau[ok], vols[ok]
 
 
 SEED_REFERENCE_BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)

@@ -147,6 +147,8 @@ class ExportedSurface:
     total_variance_derivatives = derivatives
     """Alias matching :class:`ivfast.protocols.DifferentiableSurface`."""
 
+    __call__ = total_variance
+
 
 def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: int = _DEFAULT_CHUNK) -> ExportedSurface:
     """Load an exported surface for evaluation.

@@ -115,7 +115,7 @@ def choose_root(frame: pd.DataFrame, roots: Any = "auto") -> tuple[list[str] | N
     expiry dates but settle at different times, so one surface takes one of them);
     ``"all"`` or None: every root; a string ``"A,B"`` or an iterable: those roots.
     """
-    if isinstance(roots, str) and roots.lower() == "all" or roots is None:
+    if roots is None or (isinstance(roots, str) and roots.lower() == "all"):
         return None, "all roots"
     if isinstance(roots, str) and roots.lower() != "auto":
         roots = [r.strip() for r in roots.split(",") if r.strip()]
@@ -125,10 +125,10 @@ def choose_root(frame: pd.DataFrame, roots: Any = "auto") -> tuple[list[str] | N
             raise ValueError("roots: expected at least one root name")
         return chosen, f"roots {','.join(chosen)} (as requested)"
     if "root" not in frame.columns:
-        return None, "no root column"
+        return None, "all quotes (no root column)"
     counts = frame["root"].fillna("").astype(str).value_counts()
     if len(counts) <= 1:
-        return None, f"root {counts.index[0] if len(counts) else ''!s}".rstrip()
+        return None, f"root {counts.index[0]}" if len(counts) and counts.index[0] else "all quotes (no root names)"
     best = str(counts.index[0])
     others = ", ".join(f"{r} {n}" for r, n in counts.iloc[1:].items())
     return [best], (f"root {best} ({counts.iloc[0]} of {counts.sum()} quotes; left out: {others}; "
@@ -165,6 +165,18 @@ def _time_limit_callback(seconds: float | None):
         raise ValueError(f"time_limit: expected a positive number of seconds, got {seconds!r}")
     deadline = time.perf_counter() + seconds
     return lambda row: time.perf_counter() > deadline
+
+
+def _load_init(init: Any):
+    """A FittedSurface from ``init`` (a fit or the path of a saved one), None for a cold start."""
+    from .surface import FittedSurface
+
+    if init is None or isinstance(init, FittedSurface):
+        return init
+    try:
+        return FittedSurface.load(init)
+    except (OSError, RuntimeError) as exc:  # missing file; torch's errors for corrupt archives
+        raise ValueError(f"init: cannot load a saved surface from {os.fspath(init)!r} ({exc})") from None
 
 
 def _export(surface, path: pathlib.Path) -> tuple[pathlib.Path | None, str]:
@@ -204,6 +216,7 @@ def fit_chain(
     as_of: Any = None,
     config=None,
     time_limit: float | None = None,
+    init: Any = None,
     seed: int = 0,
     weights: str = "spread",
     export: bool = True,
@@ -230,6 +243,9 @@ def fit_chain(
         Trainer settings; default :func:`default_fit_config`.
     time_limit : float, optional
         Stop training after this many seconds and keep the best state so far.
+    init : FittedSurface or path, optional
+        Warm start from a previous fit (e.g. yesterday's ``surface.pt``): its SSVI parameters and
+        network weights are the starting point; the ATM curve is refitted to these quotes.
     seed : int
         Seed of the network initialisation and collocation sampling.
     weights : {"spread", "vega", "equal"}
@@ -267,7 +283,8 @@ def fit_chain(
     prepared = time.perf_counter()
 
     inputs = {name: np.array(values, dtype=np.float64) for name, values in quotes.fit_inputs().items()}
-    surface = fit_surface(**inputs, config=config, seed=seed, callback=callback, progress=progress)
+    surface = fit_surface(**inputs, config=config, init=_load_init(init), seed=seed, callback=callback,
+                          progress=progress)
     fitted = time.perf_counter()
 
     fitted_iv = surface.implied_vol(quotes.k, quotes.tau)

@@ -12,7 +12,12 @@ Differences from the seed implementation, each closing a hole measured on its fi
 * a shape-preserving ATM curve that cannot turn down (:mod:`ivfast.surface.atm`);
 * the correct Gatheral-Jacquier ``g`` (the square on dw/dk) in the butterfly penalty;
 * a bounded network scale; random collocation points every epoch on top of the fixed grid,
-  and wing points checked against Lee's bound, so the penalties see between grid points.
+  adaptive points where a dense check grid finds violations, and wing points checked against
+  Lee's bound, so the penalties see between grid points; training stops only when the best
+  state also passes the dense check;
+* the network's time input is ln(tau), and the prior starts from a quick L-BFGS SSVI fit.
+
+Plots (matplotlib, PNG): :mod:`ivfast.surface.plots`.
 """
 
 from __future__ import annotations

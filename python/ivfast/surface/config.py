@@ -63,7 +63,8 @@ class SmoothingConfig:
         Epochs between dense arbitrage checks (a forward pass without gradients); the stopping
         rule also requires the best state to pass the check on the un-shifted grid.
     check_grid : tuple of 2 int
-        Size (n_k, n_tau) of the dense check grid over the collocation domain.
+        Size (n_k, n_tau) of the dense check grid over the collocation domain; the stopping check
+        uses it refined twice in each direction (cell midpoints added).
     tau_min_aux : float
         Shortest auxiliary maturity in years (seed: 1/365).
     learning_rate, min_learning_rate : float
@@ -97,7 +98,7 @@ class SmoothingConfig:
     hidden_layers: tuple[int, ...] = (40, 40, 40, 40)
     activation: str = "softplus"
     use_network: bool = True
-    max_output_scale: float = 5.0
+    max_output_scale: float = 10.0
     standardise_inputs: bool = True
     log_tau_input: bool = True
     lambda_calendar: float = 4.0
@@ -106,7 +107,7 @@ class SmoothingConfig:
     lambda_atm: float = 0.1
     lambda_lee: float = 4.0
     margin_calendar: float = 1e-4
-    margin_butterfly: float = 1e-3
+    margin_butterfly: float = 5e-3
     n_k_aux: int = 20
     n_tau_aux: int = 20
     n_random: int = 128

@@ -137,7 +137,8 @@ class FittedSurface:
         """
         w, w_k, w_kk, w_t = self.total_variance_derivatives(k, tau)
         k_b = np.broadcast_to(as_float_array(k, "k"), w.shape)
-        g = losses.butterfly_density(*(torch.as_tensor(np.ascontiguousarray(a)) for a in (k_b, w, w_k, w_kk)))
+        # torch.tensor copies: the inputs may be read-only broadcast views.
+        g = losses.butterfly_density(*(torch.tensor(a) for a in (k_b, w, w_k, w_kk)))
         g = g.numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             lee = np.where(k_b != 0, w / np.abs(k_b), np.nan)
@@ -149,6 +150,16 @@ class FittedSurface:
             "max_w_over_abs_k": float(np.nanmax(lee)),
         }
 
+    def export(self, path: str | os.PathLike, format: str = "torchscript", dtype=torch.float64,
+               device: str = "cpu") -> os.PathLike:
+        """Self-contained inference file (TorchScript or AOTInductor .pt2) that needs only torch.
+
+        See :func:`ivfast.surface.export.export_surface`; load it with :func:`ivfast.load_exported`.
+        """
+        from .export import export_surface
+
+        return export_surface(self, path, format=format, dtype=dtype, device=device)
+
     # --- persistence ----------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write weights, ATM curve, config, history and quotes with ``torch.save`` (tensors only)."""
@@ -159,9 +170,10 @@ class FittedSurface:
             "info": json.dumps(self.info),
             "state": {name: t.detach().clone() for name, t in self.model.state_dict().items()},
             "history_columns": list(self.history.columns),
-            "history": torch.as_tensor(self.history.to_numpy(dtype=np.float64)),
-            "quotes": torch.as_tensor(np.column_stack([q.k, q.tau, q.iv])),
-            "weights": None if q.weights is None else torch.as_tensor(q.weights),
+            # torch.tensor copies (pandas >= 3 hands out read-only arrays, which as_tensor warns about).
+            "history": torch.tensor(self.history.to_numpy(dtype=np.float64)),
+            "quotes": torch.tensor(np.column_stack([q.k, q.tau, q.iv])),
+            "weights": None if q.weights is None else torch.tensor(q.weights),
         }
         torch.save(payload, path)
 

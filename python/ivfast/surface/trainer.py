@@ -40,6 +40,8 @@ Callback = Callable[[dict[str, Any]], Any]
 
 _VERIFY_COOLDOWN = 10
 """Epochs between a failed stopping check and the next one."""
+_VERIFY_REFINEMENT = 2
+"""The stopping check subdivides the periodic check grid's cells (about 4x the points)."""
 
 
 def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
@@ -158,11 +160,14 @@ class _Trainer:
                 noise = torch.randn(p.shape, generator=self.generator, dtype=p.dtype, device=p.device)
                 p.add_(noise, alpha=self.config.perturbation_std)
 
-    def check_arbitrage(self, shifted: bool) -> int:
+    def check_arbitrage(self, shifted: bool, refine: int = 1) -> int:
         """Evaluate the no-arbitrage conditions on the dense check grid (no gradients); move the
-        worst violating points into the adaptive collocation slots. Returns the violation count."""
+        worst violating points into the adaptive collocation slots. Returns the violation count.
+
+        ``shifted``: move the grid by a random fraction of a cell; ``refine``: subdivide its cells."""
         c = self.config
-        k, tau = self.points.check_grid(*c.check_grid, self.generator if shifted else None)
+        n_k, n_tau = ((n - 1) * refine + 1 for n in c.check_grid)
+        k, tau = self.points.check_grid(n_k, n_tau, self.generator if shifted else None)
         with torch.no_grad():
             w, w_k, w_kk, w_t, _ = self.model(k, tau)
             g = losses.butterfly_density(k, w, w_k, w_kk)
@@ -186,7 +191,7 @@ class _Trainer:
         """
         current = [p.detach().clone() for p in self.params]
         self.restore_best()
-        violations = self.check_arbitrage(shifted=False)
+        violations = self.check_arbitrage(shifted=False, refine=_VERIFY_REFINEMENT)
         if violations and self._adaptive_capacity:
             self.rejected += 1
             with torch.no_grad():
@@ -349,5 +354,5 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
-            "check_violations": trainer.check_arbitrage(shifted=False)}
+            "check_violations": trainer.check_arbitrage(shifted=False, refine=_VERIFY_REFINEMENT)}
     return FittedSurface(model.to("cpu").eval(), config, history, quotes, info)

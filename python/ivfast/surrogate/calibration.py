@@ -1,10 +1,10 @@
 """Calibration through the surrogate: model parameters that reproduce an implied-vol grid.
 
 Levenberg–Marquardt (``scipy.optimize.least_squares(method="lm")``) on the weighted vol residuals
-``sqrt(w) (f(p) - iv)`` of the float64 network ``f``, with the exact Jacobian from torch reverse-mode
-differentiation. Parameters stay inside the training box through the logistic map
-``p = lo + (hi - lo) / (1 + exp(-u))``, so LM runs unconstrained in ``u``; the start is the best of a
-fixed scrambled Sobol' set of candidates evaluated in one batch. The result is re-priced with the
+``sqrt(w) (f(p) - iv)`` of the float64 network ``f``, with its exact Jacobian by forward-mode
+differentiation in torch (:mod:`ivfast.surrogate.jacobian`). Parameters stay inside the training
+box through the logistic map ``p = lo + (hi - lo) / (1 + exp(-u))``, so LM runs unconstrained in
+``u``; the start is the best of a fixed scrambled Sobol' set of candidates evaluated in one batch. The result is re-priced with the
 C++ Fourier pricer to report the true fit error (the surrogate's own error included).
 """
 
@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.optimize import least_squares
+from scipy.special import expit
 from scipy.stats import qmc
 
 from ..pricing import implied_vol_surface
+from .jacobian import value_and_jacobian
 from .model import Surrogate
 
 __all__ = ["CalibrationResult", "calibrate"]
@@ -117,17 +119,14 @@ def calibrate(surrogate: Surrogate, iv_grid: Any, weights: Any = None, *, x0: An
     net = surrogate.double_net()
     start = time.perf_counter()
 
-    def residual_t(u: torch.Tensor) -> torch.Tensor:
-        return sw * (net(lo + span * torch.sigmoid(u)).reshape(-1) - tgt)
-
     def residual(u: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return residual_t(torch.as_tensor(u)).numpy()
-
-    jac_t = torch.func.jacrev(residual_t)
+            return (sw * (net(lo + span * torch.sigmoid(torch.as_tensor(u))).reshape(-1) - tgt)).numpy()
 
     def jacobian(u: np.ndarray) -> np.ndarray:
-        return jac_t(torch.as_tensor(u)).detach().numpy()
+        s = torch.sigmoid(torch.as_tensor(u))
+        _, jac = value_and_jacobian(net, lo + span * s)
+        return (sw[:, None] * jac * (span * s * (1.0 - s))[None, :]).numpy()
 
     if x0 is None:
         cand = lo_np + _start_candidates(lo_np.size, n_starts) * (hi_np - lo_np)
@@ -142,7 +141,7 @@ def calibrate(surrogate: Surrogate, iv_grid: Any, weights: Any = None, *, x0: An
     frac = np.clip((p0 - lo_np) / (hi_np - lo_np), 1e-9, 1 - 1e-9)
     fit = least_squares(residual, np.log(frac / (1 - frac)), jac=jacobian, method="lm", xtol=xtol, ftol=ftol,
                         gtol=gtol, max_nfev=max_nfev)
-    params = lo_np + (hi_np - lo_np) / (1.0 + np.exp(-fit.x))
+    params = lo_np + (hi_np - lo_np) * expit(fit.x)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         s_iv = net(torch.as_tensor(params)).reshape(-1).numpy()

@@ -29,7 +29,7 @@ from ..black import black_vega, implied_vol
 from ..pricing import call_prices_batch
 from .grids import HORVATH_STRIKES, HORVATH_TAUS, model_class, resolve_ranges, validate_grid
 
-__all__ = ["SurrogateDataset", "make_dataset", "load_dataset", "split_indices", "DESIGNS"]
+__all__ = ["SurrogateDataset", "make_dataset", "load_dataset", "price_to_iv", "split_indices", "DESIGNS"]
 
 DESIGNS = ("sobol", "lhs")
 _META = "meta.json"

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from .grids import model_class
 from .networks import GridMLP, ResidualMLP, SurrogateNet
@@ -28,6 +29,28 @@ def build_network(arch: dict[str, Any], x_mean, x_std, y_mean, basis, grid_shape
     else:
         raise ValueError(f"arch: expected kind 'resmlp' or 'grid', got {arch['kind']!r}")
     return SurrogateNet(body, x_mean, x_std, y_mean, basis, grid_shape)
+
+
+def _folded(linear: nn.Linear, weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+    out = nn.Linear(weight.shape[1], weight.shape[0], dtype=linear.weight.dtype)
+    with torch.no_grad():
+        out.weight.copy_(weight)
+        out.bias.copy_(bias)
+    return out
+
+
+def inference_net(net: SurrogateNet) -> nn.Sequential:
+    """``net`` with the input standardisation folded into its first layer and the output head
+    into its last one: the same function with fewer operations (float32 rounding differs)."""
+    layers = list(net.body.lift) + list(net.body.blocks) + list(net.body.readout) \
+        if isinstance(net.body, ResidualMLP) else list(net.body.layers)
+    first, last = layers[0], layers[-1]
+    with torch.no_grad():
+        w_in = first.weight / net.x_std
+        layers[0] = _folded(first, w_in, first.bias - w_in @ net.x_mean)
+        w_out = net.basis.T @ last.weight
+        layers[-1] = _folded(last, w_out, net.basis.T @ last.bias + net.y_mean)
+    return nn.Sequential(*layers, nn.Unflatten(-1, net.grid_shape)).eval()
 
 
 def output_basis(arch_kind: str, y_flat: np.ndarray, pca: GridPCA | None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +96,7 @@ class Surrogate:
     arch: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     _double: SurrogateNet | None = field(default=None, init=False, repr=False)
+    _fast: nn.Sequential | None = field(default=None, init=False, repr=False)
 
     @property
     def params_class(self) -> type:
@@ -90,18 +114,24 @@ class Surrogate:
         return self._double
 
     def predict(self, params: Any, *, batch_size: int = 65536) -> np.ndarray:
-        """Implied vols (float64) of parameter sets ``params`` of shape (n_params,) or (n, n_params)."""
+        """Implied vols (float64) of parameter sets ``params`` of shape (n_params,) or (n, n_params).
+
+        Evaluates a copy of ``net`` with its affine input and output maps folded into the first and
+        last layers (:func:`inference_net`, built on the first call; it agrees with ``net`` to float32
+        rounding).
+        """
         x = np.asarray(params, dtype=np.float64)
         if x.shape[-1:] != (len(self.names),) or x.ndim > 2:
             raise ValueError(f"params: expected shape ({len(self.names)},) or (n, {len(self.names)}) "
                              f"with columns {self.names}, got {x.shape}")
         single = x.ndim == 1
         x2 = np.atleast_2d(x)
-        self.net.eval()
+        if self._fast is None:
+            self._fast = inference_net(self.net.eval())
         with torch.inference_mode():
-            out = [self.net(torch.as_tensor(x2[i:i + batch_size], dtype=torch.float32)).double().numpy()
+            out = [self._fast(torch.from_numpy(np.ascontiguousarray(x2[i:i + batch_size], dtype=np.float32))).numpy()
                    for i in range(0, x2.shape[0], batch_size)]
-        iv = np.concatenate(out) if out else np.empty((0,) + self.net.grid_shape)
+        iv = (np.concatenate(out) if out else np.empty((0,) + self.net.grid_shape)).astype(np.float64)
         return iv[0] if single else iv
 
     def _payload(self) -> dict[str, Any]:
