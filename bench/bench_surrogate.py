@@ -74,7 +74,8 @@ def test_pricer_and_inversion(benchmark, params, ratio_table):
     ratio_table(TABLE).add("C++ Carr-Madan + implied_vol", benchmark, BATCH)
 
 
-@pytest.mark.parametrize("arch, n_blocks, width", [("resmlp", 8, 128), ("resmlp", 4, 64), ("resmlp", 2, 48), ("grid", 0, 0)])
+@pytest.mark.parametrize("arch, n_blocks, width",
+                         [("resmlp", 8, 128), ("resmlp", 4, 64), ("resmlp", 2, 48), ("grid", 0, 0)])
 def test_surrogate_batch(benchmark, params, ratio_table, arch, n_blocks, width):
     _one_thread()
     sur = _untrained(arch, n_blocks, width)

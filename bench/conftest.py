@@ -32,4 +32,4 @@ def pytest_terminal_summary(terminalreporter):
         base = rows[0][1] / rows[0][2]
         for label, seconds, items in rows:
             per = seconds / items
-            terminalreporter.write_line(f"{label:<48} {per * 1e9:>12.1f} ns  {per / base:>8.2f}x")
+            terminalreporter.write_line(f"{label:<48} {per * 1e9:>12.1f} ns  {per / base:>10.3g}x")

@@ -16,7 +16,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         f"Original error: {exc}"
     ) from exc
 
-from . import arbitrage, chain, datasets, svi
+from . import arbitrage, chain, datasets, surrogate, svi
 from .arbitrage import ArbitrageReport
 from .black import IVStatus, attainable_iv_accuracy, black_price, black_vega, forward, implied_vol
 from .chain import SurfaceQuotes
@@ -49,6 +49,7 @@ __all__ = [
     "implied_vol_surface",
     "load_exported",
     "put_prices",
+    "surrogate",
     "svi",
     "__version__",
     *_SURFACE_NAMES,

@@ -12,7 +12,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("ivfast._cli_demo", "ivfast._cli_iv", "ivfast._cli_check")
+_SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "ivfast._cli_demo",
+    "ivfast._cli_iv",
+    "ivfast._cli_check",
+    "ivfast._cli_surrogate",
+)
 
 
 class CLIError(Exception):

@@ -4,8 +4,9 @@ Levenberg–Marquardt (``scipy.optimize.least_squares(method="lm")``) on the wei
 ``sqrt(w) (f(p) - iv)`` of the float64 network ``f``, with its exact Jacobian by forward-mode
 differentiation in torch (:mod:`ivfast.surrogate.jacobian`). Parameters stay inside the training
 box through the logistic map ``p = lo + (hi - lo) / (1 + exp(-u))``, so LM runs unconstrained in
-``u``; the start is the best of a fixed scrambled Sobol' set of candidates evaluated in one batch. The result is re-priced with the
-C++ Fourier pricer to report the true fit error (the surrogate's own error included).
+``u``; the start is the best of a fixed scrambled Sobol' set of candidates evaluated in one batch.
+The result is re-priced with the C++ Fourier pricer to report the true fit error (the surrogate's
+own error included).
 """
 
 from __future__ import annotations

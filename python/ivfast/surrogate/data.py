@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from ..black import black_vega, implied_vol
 from ..pricing import call_prices_batch
@@ -83,6 +82,8 @@ class SurrogateDataset:
 
 def _design(design: str, n: int, dim: int, seed: int) -> np.ndarray:
     """Points in the unit cube; a Sobol' design takes the first n points of 2^ceil(log2 n)."""
+    from scipy.stats import qmc  # scipy.stats takes ~0.3 s to import: only when sampling
+
     if design == "sobol":
         m = max(int(np.ceil(np.log2(max(n, 2)))), 1)
         return qmc.Sobol(dim, scramble=True, seed=seed).random_base2(m)[:n]
