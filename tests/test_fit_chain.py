@@ -30,15 +30,6 @@ SMALL = {"hidden_layers": [16, 16, 16], "n_k_aux": 12, "n_tau_aux": 8, "n_random
 CHAIN_COLUMNS = ["expiry", "strike", "type", "bid", "ask"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fit_subcommand():
-    """Register ``fit`` until the lead adds it to cli._SUBCOMMAND_MODULES."""
-    with pytest.MonkeyPatch.context() as patch:
-        if "ivfast._cli_fit" not in cli._SUBCOMMAND_MODULES:
-            patch.setattr(cli, "_SUBCOMMAND_MODULES", (*cli._SUBCOMMAND_MODULES, "ivfast._cli_fit"))
-        yield
-
-
 @pytest.fixture(scope="module")
 def chain_frame():
     return datasets.synthetic_chain(BATES, EXPIRIES, STRIKES, spread=0.01, tick=0.01,

@@ -16,6 +16,7 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "ivfast._cli_demo",
     "ivfast._cli_iv",
     "ivfast._cli_check",
+    "ivfast._cli_fit",
     "ivfast._cli_surrogate",
 )
 
