@@ -40,21 +40,33 @@ def _validate(params: object) -> None:
             raise ValueError(f"{f.name}: expected {expected}, got {value!r}")
 
 
-@dataclass(frozen=True)
-class BlackScholesParams:
-    """Black–Scholes (log-normal) model with constant volatility ``vol`` (per sqrt-year)."""
-
-    vol: float
+class _ValidatedParams:
+    """Behaviour shared by the frozen parameter dataclasses: domain checks and a flat tuple."""
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def as_tuple(self) -> tuple[float, ...]:
-        return astuple(self)
+        """The fields in declaration order (the compiled engine's parameter layout)."""
+        return astuple(self)  # type: ignore[call-overload]
+
+
+class _StochasticVariance(_ValidatedParams):
+    @property
+    def feller_satisfied(self) -> bool:
+        """Whether 2 kappa theta >= sigma^2 (variance never reaches 0); pricing does not need it."""
+        return 2.0 * self.kappa * self.theta >= self.sigma**2  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class HestonParams:
+class BlackScholesParams(_ValidatedParams):
+    """Black–Scholes (log-normal) model with constant volatility ``vol`` (per sqrt-year)."""
+
+    vol: float
+
+
+@dataclass(frozen=True)
+class HestonParams(_StochasticVariance):
     """Heston stochastic-volatility model.
 
     dS/S = (r - q) dt + sqrt(v) dW1,  dv = kappa (theta - v) dt + sigma sqrt(v) dW2,  d<W1, W2> = rho dt.
@@ -73,20 +85,9 @@ class HestonParams:
     sigma: float
     rho: float
 
-    def __post_init__(self) -> None:
-        _validate(self)
-
-    @property
-    def feller_satisfied(self) -> bool:
-        """Whether 2 kappa theta >= sigma^2 (variance never reaches 0); pricing does not need it."""
-        return 2.0 * self.kappa * self.theta >= self.sigma**2
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return astuple(self)
-
 
 @dataclass(frozen=True)
-class BatesParams:
+class BatesParams(_StochasticVariance):
     """Bates model: Heston plus log-normal jumps (the seed's parameterisation).
 
     Jumps arrive with intensity ``lam`` per year; a jump multiplies the price by 1 + J with
@@ -102,17 +103,6 @@ class BatesParams:
     lam: float
     beta: float
     alpha: float
-
-    def __post_init__(self) -> None:
-        _validate(self)
-
-    @property
-    def feller_satisfied(self) -> bool:
-        """Whether 2 kappa theta >= sigma^2 (variance never reaches 0); pricing does not need it."""
-        return 2.0 * self.kappa * self.theta >= self.sigma**2
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return astuple(self)
 
 
 # Model class -> the compiled engine's model code (ivfast::fourier::ModelKind).
