@@ -245,6 +245,21 @@ def test_threads_give_identical_results():
     np.testing.assert_array_equal(one, two)
 
 
+def test_result_does_not_depend_on_batch_neighbours():
+    # The kernel inverts rows phase by phase in blocks; a row's result must not depend on which
+    # rows share its block (including invalid ones), nor on its position.
+    forward, strike, tau, sigma, is_call = _recipe(20_000, seed=4)
+    price = ivfast.black_price(forward, strike, tau, sigma, is_call=is_call)
+    price[::7] = np.nan
+    price[3::11] = -1.0
+    order = np.random.default_rng(4).permutation(price.size)
+    together = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call)
+    shuffled = ivfast.implied_vol(price[order], forward, strike[order], tau[order], is_call=is_call[order])
+    alone = [ivfast.implied_vol(price[i], forward, strike[i], tau[i], is_call=bool(is_call[i])) for i in range(0, 20_000, 997)]
+    np.testing.assert_array_equal(shuffled, together[order])
+    np.testing.assert_array_equal(np.array(alone), together[::997])
+
+
 def test_concurrent_python_threads():
     from concurrent.futures import ThreadPoolExecutor
 

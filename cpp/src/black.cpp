@@ -110,10 +110,14 @@ double normalised_intrinsic(double x, double theta) {
   return 2.0 * std::sinh(0.5 * std::fabs(x));  // no cancellation for small x
 }
 
-OtmCall normalised_otm_call_and_vega(double x, double s) {
+namespace {
+
+// exp_half_x() yields exp(x/2); it is only called on the branch that needs it.
+template <class ExpHalfX>
+OtmCall otm_call_and_vega(double x, double s, ExpHalfX exp_half_x) {
   if (std::isnan(x) || std::isnan(s)) return {kNaN, kNaN};
   if (s <= 0.0) return {0.0, normalised_vega(x, s)};
-  if (std::isinf(s)) return {std::exp(0.5 * x), 0.0};
+  if (std::isinf(s)) return {exp_half_x(), 0.0};
   const double h = x / s, t = 0.5 * s;
   if (x == 0.0) return {std::erf(t * normal::kInvSqrt2), normal::kInvSqrt2Pi * std::exp(-0.5 * t * t)};  // 2 Phi(t) - 1
   if (t < kSmallT) return small_t_series(h, t);
@@ -128,7 +132,25 @@ OtmCall normalised_otm_call_and_vega(double x, double s) {
   // h+t >= 1: b = exp(x/2) - [exp(x/2) Phi(-(h+t)) + exp(-x/2) Phi(h-t)], where the bracket is
   // below a third of exp(x/2), so the subtraction loses less than a bit.
   const double tails = normal::erfcx((h + t) * normal::kInvSqrt2) + normal::erfcx((t - h) * normal::kInvSqrt2);
-  return {std::exp(0.5 * x) - normal::kSqrtPiOver2 * vega * tails, vega};
+  return {exp_half_x() - normal::kSqrtPiOver2 * vega * tails, vega};
+}
+
+}  // namespace
+
+OtmCall normalised_otm_call_and_vega(double x, double s) {
+  return otm_call_and_vega(x, s, [x] { return std::exp(0.5 * x); });
+}
+
+OtmCall normalised_otm_call_and_vega(double x, double s, double b_max) {
+  return otm_call_and_vega(x, s, [b_max] { return b_max; });
+}
+
+OtmCall normalised_otm_call_at_inflection(double x, double b_max) {
+  const double s_c = std::sqrt(2.0 * std::fabs(x));
+  // Below kSmallT the closed form's 1 - erfcx cancels; the t-series does not.
+  if (!(0.5 * s_c >= kSmallT)) return normalised_otm_call_and_vega(x, s_c, b_max);
+  const double vega = normal::kInvSqrt2Pi * b_max;
+  return {0.5 * b_max * (1.0 - normal::erfcx(std::sqrt(std::fabs(x)))), vega};
 }
 
 double normalised_otm_call(double x, double s) { return normalised_otm_call_and_vega(x, s).b; }

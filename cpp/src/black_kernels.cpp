@@ -1,5 +1,6 @@
 #include "ivfast/black_kernels.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -45,16 +46,30 @@ void vega(const BlackInputs& in, std::size_t n, double* out, int threads) {
 }
 
 void implied_vol(const InversionInputs& in, std::size_t n, double* out, std::int8_t* status, int threads) {
+  constexpr std::size_t kBlock = lbr::kBlockSize;
   const int nt = parallel::resolve_threads(threads, n, 512);
-  const auto count = static_cast<std::ptrdiff_t>(n);
+  const auto blocks = static_cast<std::ptrdiff_t>((n + kBlock - 1) / kBlock);
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (std::ptrdiff_t j = 0; j < count; ++j) {
-    const auto i = static_cast<std::size_t>(j);
-    const double d = in.discount[i];
-    lbr::Result r{std::numeric_limits<double>::quiet_NaN(), lbr::Status::kInvalidInput};
-    if (valid_discount(d)) r = lbr::implied_vol(in.price[i] / d, in.forward[i], in.strike[i], in.tau[i], in.is_call[i] != 0);
-    out[i] = r.value;
-    status[i] = static_cast<std::int8_t>(r.status);
+  for (std::ptrdiff_t block = 0; block < blocks; ++block) {
+    const std::size_t begin = static_cast<std::size_t>(block) * kBlock, end = std::min(n, begin + kBlock);
+    // Rows that need the iteration are gathered and inverted together (lbr's batch path).
+    lbr::Problem problems[kBlock];
+    std::size_t rows[kBlock];
+    double s[kBlock];
+    std::size_t m = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const double d = in.discount[i];
+      lbr::Result r{std::numeric_limits<double>::quiet_NaN(), lbr::Status::kInvalidInput};
+      if (valid_discount(d)) r = lbr::reduce(in.price[i] / d, in.forward[i], in.strike[i], in.tau[i], in.is_call[i] != 0, problems[m]);
+      if (r.status == lbr::Status::kNeedsIteration) {
+        rows[m++] = i;
+        r.status = lbr::Status::kOk;
+      }
+      out[i] = r.value;
+      status[i] = static_cast<std::int8_t>(r.status);
+    }
+    lbr::normalised_otm_total_vols(problems, m, s);
+    for (std::size_t j = 0; j < m; ++j) out[rows[j]] = s[j] / std::sqrt(in.tau[rows[j]]);
   }
 }
 

@@ -5,7 +5,10 @@
 #include "ivfast/lets_be_rational.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "ivfast/black.hpp"
@@ -20,7 +23,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kSqrt3 = 1.73205080756887729352744634150587237;
 constexpr double kTwoPi = 6.28318530717958647692528676655900577;
-constexpr int kHouseholderSteps = 2;
 
 // Delbourgo & Gregory (1985) rational cubic through (xl, yl, dl) and (xr, yr, dr) with
 // control parameter r (r = 3 is the cubic Hermite interpolant).
@@ -86,19 +88,39 @@ MapValue lower_map(double x, double s, double vega) {
   return {f, fp, dfp_ds / vega};
 }
 
+// Cube root to ~1e-15 for the initial guess, without glibc cbrt's frexp/ldexp. Dividing the
+// exponent bits by three gives a first value within 3% once the bias is restored: the constant
+// is (1023 - 1023/3 - 0.033) * 2^52 rounded, the offset that minimises that first error
+// (W. Kahan's cube-root bit trick). Two Halley steps (cubic convergence) then give ~1e-15.
+double guess_cbrt(double y) {
+  if (!(y >= 1e-300) || std::isinf(y)) return std::cbrt(y);  // subnormals break the bit trick
+  std::uint64_t bits;
+  std::memcpy(&bits, &y, sizeof bits);
+  bits = bits / 3 + (std::uint64_t{0x2A9F7893} << 32);
+  double c;
+  std::memcpy(&c, &bits, sizeof c);
+  for (int i = 0; i < 2; ++i) {
+    const double c3 = c * c * c;
+    c *= (c3 + 2.0 * y) / (2.0 * c3 + y);
+  }
+  return c;
+}
+
 double inverse_lower_map(double f, double x) {
   const double ax = std::fabs(x);
-  const double p = std::cbrt(f * 3.0 * kSqrt3 / (kTwoPi * ax));
+  const double p = guess_cbrt(f * 3.0 * kSqrt3 / (kTwoPi * ax));
   const double z = normal::inverse_cdf(p);
   return ax / (kSqrt3 * -z);
 }
 
-// Upper map f(s) = Phi(-s/2), nearly linear in b_max - beta for large s.
+// Upper map f(s) = Phi(-s/2), nearly linear in b_max - beta for large s. Phi(-s/2) is
+// erfcx(s/(2 sqrt 2)) exp(-s^2/8) / 2, and that exponential also serves f''.
 MapValue upper_map(double x, double s) {
   const double r = x * x / (s * s);
-  const double f = normal::cdf(-0.5 * s);
-  const double fp = -0.5 * std::exp(0.5 * r);
-  const double fpp = normal::kSqrt2Pi * 0.5 * x * x / (s * s * s) * std::exp(r + 0.125 * s * s);
+  const double e_s = std::exp(-0.125 * s * s), e_r = std::exp(0.5 * r);
+  const double f = 0.5 * normal::erfcx(0.5 * s * normal::kInvSqrt2) * e_s;
+  const double fp = -0.5 * e_r;
+  const double fpp = normal::kSqrt2Pi * 0.5 * x * x / (s * s * s) * e_r * e_r / e_s;
   return {f, fp, fpp};
 }
 
@@ -114,36 +136,32 @@ struct Target {
   double ln_gap;       // ln(b_max - beta), upper objective
 };
 
-double householder_step(double s, const Target& tg, Objective objective) {
-  const auto [b, b1] = black::normalised_otm_call_and_vega(tg.x, s);
+// The step from s given b = b(x, s) and b1 = db/ds there (evaluated by the caller, so that the
+// batch path can evaluate them for many rows first).
+template <Objective objective>
+double householder_step(double s, const Target& tg, double b, double b1) {
   const double inv_s = 1.0 / s, x2 = tg.x * tg.x;
   const double x2_inv_s3 = x2 * inv_s * inv_s * inv_s;
   const double q2 = x2_inv_s3 - 0.25 * s;
   const double q3 = q2 * q2 - 3.0 * x2_inv_s3 * inv_s - 0.25;
-  double nu, h2, h3;
-  switch (objective) {
-    case Objective::kLower: {
-      const double ell = std::log(b), inv_ell = 1.0 / ell;
-      const double b_over_b1 = b / b1, u = 1.0 / b_over_b1;
-      const double c = 1.0 + 2.0 * inv_ell;
-      nu = ell * (1.0 - ell * tg.ln_beta_inv) * b_over_b1;
-      h2 = q2 - u * c;
-      h3 = q3 + u * u * (2.0 + 6.0 * inv_ell * (1.0 + inv_ell)) - 3.0 * q2 * u * c;
-      break;
-    }
-    case Objective::kMiddle:
-      nu = (tg.beta - b) / b1;
-      h2 = q2;
-      h3 = q3;
-      break;
-    case Objective::kUpper: {
-      const double c = std::max(tg.b_max - b, std::numeric_limits<double>::min());
-      const double c_over_b1 = c / b1, v = 1.0 / c_over_b1;
-      nu = (std::log(c) - tg.ln_gap) * c_over_b1;
-      h2 = q2 + v;
-      h3 = q3 + 3.0 * q2 * v + 2.0 * v * v;
-      break;
-    }
+  double nu = 0.0, h2 = 0.0, h3 = 0.0;
+  if constexpr (objective == Objective::kLower) {
+    const double ell = std::log(b), inv_ell = 1.0 / ell;
+    const double b_over_b1 = b / b1, u = 1.0 / b_over_b1;
+    const double c = 1.0 + 2.0 * inv_ell;
+    nu = ell * (1.0 - ell * tg.ln_beta_inv) * b_over_b1;
+    h2 = q2 - u * c;
+    h3 = q3 + u * u * (2.0 + 6.0 * inv_ell * (1.0 + inv_ell)) - 3.0 * q2 * u * c;
+  } else if constexpr (objective == Objective::kMiddle) {
+    nu = (tg.beta - b) / b1;
+    h2 = q2;
+    h3 = q3;
+  } else {
+    const double c = std::max(tg.b_max - b, std::numeric_limits<double>::min());
+    const double c_over_b1 = c / b1, v = 1.0 / c_over_b1;
+    nu = (std::log(c) - tg.ln_gap) * c_over_b1;
+    h2 = q2 + v;
+    h3 = q3 + 3.0 * q2 * v + 2.0 * v * v;
   }
   constexpr double kSixth = 1.0 / 6.0;
   const double ds = nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu * kSixth));
@@ -151,51 +169,140 @@ double householder_step(double s, const Target& tg, Objective objective) {
   return std::max(s + ds, 0.5 * s);  // never step to or past zero
 }
 
-}  // namespace
-
-double normalised_otm_total_vol(double beta, double x, double b_max) {
-  if (!(beta > 0.0) || !(beta < b_max)) return kNaN;
-  const double s_c = std::sqrt(2.0 * std::fabs(x));
-  const auto [b_c, v_c] = black::normalised_otm_call_and_vega(x, s_c);
+struct Guess {
   double s;
-  Objective objective = Objective::kMiddle;
-  if (beta < b_c) {
-    const double s_l = s_c - b_c / v_c;
-    const auto [b_l, v_l] = black::normalised_otm_call_and_vega(x, s_l);
+  Target target;
+  Objective objective;
+};
+
+// The nodes of Jaeckel's four-branch initial guess: the inflection point s_c and, on beta's
+// side of b_c, the tangent's intercept s_l (towards 0) or s_u (towards b_max), with b and
+// db/ds at both.
+struct Nodes {
+  double s_c, b_c, v_c;
+  double s_side, b_side, v_side;
+};
+
+Nodes inflection_nodes(double x, double b_max) {
+  const double s_c = std::sqrt(2.0 * std::fabs(x));
+  const auto [b_c, v_c] = black::normalised_otm_call_at_inflection(x, b_max);
+  return {s_c, b_c, v_c, 0.0, 0.0, 0.0};
+}
+
+void add_side_node(double beta, double x, double b_max, Nodes& n) {
+  n.s_side = beta < n.b_c ? n.s_c - n.b_c / n.v_c : n.s_c + (b_max - n.b_c) / n.v_c;
+  const auto [b, v] = black::normalised_otm_call_and_vega(x, n.s_side, b_max);
+  n.b_side = b;
+  n.v_side = v;
+}
+
+// The rational cubic interpolation of the guess. For the lower and upper branches it
+// interpolates the map f(beta), and g.s holds f until finish_guess inverts the map.
+Guess interpolate(double beta, double x, double b_max, const Nodes& n) {
+  Guess g{0.0, {beta, x, b_max, 0.0, 0.0}, Objective::kMiddle};
+  if (beta < n.b_c) {
+    const double s_l = n.s_side, b_l = n.b_side, v_l = n.v_side;
     if (beta < b_l) {
       const MapValue m = lower_map(x, s_l, v_l);
       const double r = control_parameter_right(0.0, b_l, 0.0, m.f, 1.0, m.fp, m.fpp);
       const double f = rational_cubic(beta, 0.0, b_l, 0.0, m.f, 1.0, m.fp, r);
-      s = f > 0.0 ? inverse_lower_map(f, x) : inverse_lower_map(beta, x);
-      objective = Objective::kLower;
+      g.s = f > 0.0 ? f : beta;
+      g.objective = Objective::kLower;
     } else {
-      const double r = control_parameter_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0);
-      s = rational_cubic(beta, b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, r);
+      const double r = control_parameter_right(b_l, n.b_c, s_l, n.s_c, 1.0 / v_l, 1.0 / n.v_c, 0.0);
+      g.s = rational_cubic(beta, b_l, n.b_c, s_l, n.s_c, 1.0 / v_l, 1.0 / n.v_c, r);
     }
   } else {
-    const double s_u = s_c + (b_max - b_c) / v_c;
-    const auto [b_u, v_u] = black::normalised_otm_call_and_vega(x, s_u);
+    const double s_u = n.s_side, b_u = n.b_side, v_u = n.v_side;
     if (beta <= b_u) {
-      const double r = control_parameter_left(b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, 0.0);
-      s = rational_cubic(beta, b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, r);
+      const double r = control_parameter_left(n.b_c, b_u, n.s_c, s_u, 1.0 / n.v_c, 1.0 / v_u, 0.0);
+      g.s = rational_cubic(beta, n.b_c, b_u, n.s_c, s_u, 1.0 / n.v_c, 1.0 / v_u, r);
     } else {
       const MapValue m = upper_map(x, s_u);
       const double r = control_parameter_left(b_u, b_max, m.f, 0.0, m.fp, -0.5, m.fpp);
       const double f = rational_cubic(beta, b_u, b_max, m.f, 0.0, m.fp, -0.5, r);
       // f <= 0 only where beta is within rounding of b_max; Phi(-s/2) ~ (b_max - beta)/2 there.
-      const double f_safe = f > 0.0 ? f : 0.5 * (b_max - beta);
-      s = -2.0 * normal::inverse_cdf(f_safe);
-      objective = Objective::kUpper;
+      g.s = f > 0.0 ? f : 0.5 * (b_max - beta);
+      g.objective = Objective::kUpper;
     }
   }
-  if (!(s > 0.0) || !std::isfinite(s)) s = s_c > 0.0 ? s_c : 1.0;
-  const Target target{beta, x, b_max, objective == Objective::kLower ? 1.0 / std::log(beta) : 0.0,
-                      objective == Objective::kUpper ? std::log(b_max - beta) : 0.0};
-  for (int i = 0; i < kHouseholderSteps; ++i) s = householder_step(s, target, objective);
+  return g;
+}
+
+// Inverts the branch's map (if any) and precomputes the objective's logarithm of beta.
+void finish_guess(Guess& g, double s_c) {
+  Target& t = g.target;
+  if (g.objective == Objective::kLower) {
+    g.s = inverse_lower_map(g.s, t.x);
+    t.ln_beta_inv = 1.0 / std::log(t.beta);
+  } else if (g.objective == Objective::kUpper) {
+    g.s = -2.0 * normal::inverse_cdf(g.s);
+    t.ln_gap = std::log(t.b_max - t.beta);
+  }
+  if (!(g.s > 0.0) || !std::isfinite(g.s)) g.s = s_c > 0.0 ? s_c : 1.0;
+}
+
+bool in_domain(const Problem& p) { return p.beta > 0.0 && p.beta < p.b_max; }
+
+// One Householder step on the guess's branch objective, in place.
+void step(Guess& g, const black::OtmCall& at_s) {
+  switch (g.objective) {
+    case Objective::kLower:
+      g.s = householder_step<Objective::kLower>(g.s, g.target, at_s.b, at_s.vega);
+      break;
+    case Objective::kMiddle:
+      g.s = householder_step<Objective::kMiddle>(g.s, g.target, at_s.b, at_s.vega);
+      break;
+    case Objective::kUpper:
+      g.s = householder_step<Objective::kUpper>(g.s, g.target, at_s.b, at_s.vega);
+      break;
+  }
+}
+
+black::OtmCall evaluate(const Guess& g) { return black::normalised_otm_call_and_vega(g.target.x, g.s, g.target.b_max); }
+
+// Two steps from Jaeckel's guess reach full accuracy everywhere (Jaeckel 2015, section 5).
+constexpr int kHouseholderSteps = 2;
+
+}  // namespace
+
+double normalised_otm_total_vol(double beta, double x, double b_max) {
+  const Problem p{beta, x, b_max};
+  double s;
+  normalised_otm_total_vols(&p, 1, &s);
   return s;
 }
 
-Result implied_vol(double price, double forward, double strike, double tau, bool is_call) {
+void normalised_otm_total_vols(const Problem* problems, std::size_t n, double* s) {
+  // Phase by phase over the block: each loop body is short and its iterations independent, so
+  // the out-of-order core overlaps neighbouring inversions that one long body would serialise.
+  Nodes nodes[kBlockSize];
+  Guess guesses[kBlockSize];
+  black::OtmCall at_s[kBlockSize];
+  for (std::size_t offset = 0; offset < n; offset += kBlockSize) {
+    const std::size_t m = std::min(kBlockSize, n - offset);
+    const Problem* p = problems + offset;
+    for (std::size_t i = 0; i < m; ++i) nodes[i] = inflection_nodes(p[i].x, p[i].b_max);
+    for (std::size_t i = 0; i < m; ++i) add_side_node(p[i].beta, p[i].x, p[i].b_max, nodes[i]);
+    for (std::size_t i = 0; i < m; ++i) guesses[i] = interpolate(p[i].beta, p[i].x, p[i].b_max, nodes[i]);
+    for (std::size_t i = 0; i < m; ++i) {
+      if (in_domain(p[i])) {
+        finish_guess(guesses[i], nodes[i].s_c);
+      } else {
+        guesses[i].s = kNaN;
+      }
+    }
+    for (int k = 0; k < kHouseholderSteps; ++k) {
+      for (std::size_t i = 0; i < m; ++i) at_s[i] = evaluate(guesses[i]);
+      for (std::size_t i = 0; i < m; ++i) {
+        if (!std::isnan(guesses[i].s)) step(guesses[i], at_s[i]);
+      }
+    }
+    for (std::size_t i = 0; i < m; ++i) s[offset + i] = guesses[i].s;
+  }
+}
+
+Result reduce(double price, double forward, double strike, double tau, bool is_call, Problem& problem) {
   const bool finite = std::isfinite(price) && std::isfinite(forward) && std::isfinite(strike) && std::isfinite(tau);
   if (!finite || !(price > 0.0) || !(forward > 0.0) || !(strike > 0.0) || !(tau > 0.0)) {
     return {kNaN, Status::kInvalidInput};
@@ -206,14 +313,20 @@ Result implied_vol(double price, double forward, double strike, double tau, bool
   if (price >= upper) return {kNaN, Status::kAboveUpperBound};
   if (price == intrinsic) return {0.0, Status::kOk};
   // Invert the out-of-the-money member: a call at x = -|ln(F/K)|, after removing intrinsic.
-  const double x = -std::fabs(std::log(forward / strike));
-  const double beta = (price - intrinsic) / (std::sqrt(forward) * std::sqrt(strike));
+  problem.x = -std::fabs(std::log(forward / strike));
+  problem.beta = (price - intrinsic) / (std::sqrt(forward) * std::sqrt(strike));
   // exp(x/2) = sqrt(min(F, K) / max(F, K)): a square root is cheaper than an exponential.
-  const double b_max = std::sqrt(std::fmin(forward, strike) / std::fmax(forward, strike));
-  if (!(beta < b_max)) return {kNaN, Status::kAboveUpperBound};
-  if (!(beta > 0.0)) return {kNaN, Status::kBelowIntrinsic};
-  const double s = normalised_otm_total_vol(beta, x, b_max);
-  return {s / std::sqrt(tau), Status::kOk};
+  problem.b_max = std::sqrt(std::fmin(forward, strike) / std::fmax(forward, strike));
+  if (!(problem.beta < problem.b_max)) return {kNaN, Status::kAboveUpperBound};
+  if (!(problem.beta > 0.0)) return {kNaN, Status::kBelowIntrinsic};
+  return {kNaN, Status::kNeedsIteration};
+}
+
+Result implied_vol(double price, double forward, double strike, double tau, bool is_call) {
+  Problem p{};
+  const Result r = reduce(price, forward, strike, tau, is_call, p);
+  if (r.status != Status::kNeedsIteration) return r;
+  return {normalised_otm_total_vol(p.beta, p.x, p.b_max) / std::sqrt(tau), Status::kOk};
 }
 
 }  // namespace lbr

@@ -24,6 +24,15 @@ struct OtmCall {
 };
 OtmCall normalised_otm_call_and_vega(double x, double s);
 
+// The same with b_max = exp(x/2) supplied by a caller that evaluates many s for one x (the
+// implied-vol iteration), saving an exponential per call.
+OtmCall normalised_otm_call_and_vega(double x, double s, double b_max);
+
+// b and db/ds at the inflection point s_c = sqrt(2|x|) of b in s, given b_max = exp(x/2).
+// There h = x/s = -s/2, so db/ds = b_max/sqrt(2 pi) and b = b_max (1 - erfcx(sqrt|x|)) / 2
+// need one erfcx and no exponential (a series evaluation replaces it where s_c is small).
+OtmCall normalised_otm_call_at_inflection(double x, double b_max);
+
 // Normalised vega db/ds = phi(x/s + s/2) * exp(x/2) = exp(-x^2/(2 s^2) - s^2/8) / sqrt(2 pi).
 double normalised_vega(double x, double s);
 

@@ -3,6 +3,7 @@
 
 #include "ivfast/isa.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ivfast {
@@ -15,6 +16,7 @@ enum class Status : std::int8_t {
   kBelowIntrinsic = 1,   // price < intrinsic value: no volatility reproduces it
   kAboveUpperBound = 2,  // price >= F (calls) or >= K (puts), undiscounted
   kInvalidInput = 3,     // non-positive or non-finite price, forward, strike, tau or discount
+  kNeedsIteration = -1,  // internal to reduce(): the price carries volatility information
 };
 
 struct Result {
@@ -27,6 +29,20 @@ struct Result {
 // Four-branch rational initial guess followed by two Householder(3) steps on branch-specific
 // objectives. NaN when beta is outside (0, b_max).
 double normalised_otm_total_vol(double beta, double x, double b_max);
+
+// A price reduced to the normalised out-of-the-money call problem of the function above.
+struct Problem {
+  double beta, x, b_max;
+};
+
+// Reduces an undiscounted price to its Problem. Returns the final Result where the inputs
+// already decide it (invalid, out of bounds, exactly intrinsic), else Status::kNeedsIteration.
+Result reduce(double price, double forward, double strike, double tau, bool is_call, Problem& problem);
+
+// normalised_otm_total_vol for n problems (NaN outside the domain), evaluated phase by phase
+// over blocks of kBlockSize: the batch path, same results as the scalar function.
+inline constexpr std::size_t kBlockSize = 64;
+void normalised_otm_total_vols(const Problem* problems, std::size_t n, double* s);
 
 // Implied Black volatility of an undiscounted price. Exactly intrinsic gives 0.
 Result implied_vol(double price, double forward, double strike, double tau, bool is_call);

@@ -12,15 +12,9 @@ inline constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
 inline constexpr double kInvSqrt2 = 0.707106781186547524400844362104849039;
 inline constexpr double kSqrtPiOver2 = 1.25331413731550025120788264240552263;
 
-// Density phi(z).
-double pdf(double z);
-
 // Scaled complementary error function exp(z^2) * erfc(z), accurate to a few ulp for all
 // finite z (overflows to +inf below z ~ -26.6, as the true value does).
 double erfcx(double z);
-
-// Phi(z) with full relative accuracy in the lower tail.
-double cdf(double z);
 
 // Phi^{-1}(p) for 0 < p < 1 by Wichura's AS 241 (PPND16), relative accuracy ~1e-16.
 // Returns -inf for p == 0, +inf for p == 1 and NaN outside [0, 1].
