@@ -47,7 +47,9 @@ def fitted(chain_frame, tmp_path_factory):
     out = folder / "out"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = cli.main(["fit", str(path), "--out", str(out), "--as-of", AS_OF, "--config", str(config), "--quiet"])
+        # The synthetic chain is priced in calendar time, so the fit takes calendar time too.
+        code = cli.main(["fit", str(path), "--out", str(out), "--as-of", AS_OF, "--config", str(config), "--quiet",
+                         "--time-axis", "calendar"])
     return code, out, json.loads((out / FILES["summary"]).read_text()), printed.getvalue()
 
 
@@ -207,3 +209,19 @@ def test_check_grid_covers_the_quotes_and_their_maturities(chain_frame):
     assert k.size == 201 and k[0] < quotes.k.min() and k[-1] > quotes.k.max()
     assert np.all(np.diff(tau) > 0) and set(np.unique(quotes.tau)) <= set(tau)
     assert tau[0] == quotes.tau.min() and tau[-1] == quotes.tau.max()
+
+
+def test_time_axis_choice_and_fallback(chain_frame):
+    from ivfast.chain import prepare_quotes
+    from ivfast.fit_chain import _on_time_axis
+
+    quotes = prepare_quotes(chain_frame[CHAIN_COLUMNS], as_of=AS_OF)
+    trading, note = _on_time_axis(quotes, "trading")
+    assert trading.info["time_axis"] == "trading" and "trading" in note
+    assert np.allclose(trading.total_variance, quotes.total_variance, rtol=1e-14)
+    tau_only = prepare_quotes(chain_frame[CHAIN_COLUMNS].drop(columns="expiry").assign(tau=chain_frame["tau"]),
+                              as_of=AS_OF)
+    same, note = _on_time_axis(tau_only, "trading")
+    assert same is tau_only and "calendar" in note
+    with pytest.raises(ValueError, match="time_axis"):
+        _on_time_axis(quotes, "business")

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--as-of", help="valuation date YYYY-MM-DD (default: from the file)")
     parser.add_argument("--columns", help="column renames old=new,... e.g. K=strike,cp=type")
     parser.add_argument("--day-count", default="ACT/365", help="ACT/365 (default), ACT/360 or ACT/365.25")
+    parser.add_argument("--time-axis", default="trading", choices=("trading", "calendar"),
+                        help="maturity axis of the fit: NYSE trading days / 252 (default) or calendar ACT/365")
     parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = fit_chain(args.chain, args.out, roots=args.roots, as_of=args.as_of, config=config,
                                time_limit=args.time_limit, init=args.init, seed=args.seed, weights=args.weights,
+                               time_axis=args.time_axis,
                                export=not args.no_export, progress=not args.quiet, chain_options=options)
         except ValueError as exc:
             raise CLIError(" ".join(str(exc).split())) from None  # one line, however the message wraps

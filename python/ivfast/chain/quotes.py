@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..black import black_vega
 from .analysis import ChainAnalysis, analyze_chain
+from .calendar import TRADING_DAYS_PER_YEAR, trading_days_between
 
 __all__ = ["SurfaceQuotes", "select_otm", "prepare_quotes", "WEIGHT_SCHEMES"]
 
@@ -113,6 +114,30 @@ class SurfaceQuotes:
     def drop_summary(self) -> pd.Series:
         """Number of dropped quotes per reason."""
         return self.dropped["reason"].value_counts()
+
+    def in_trading_time(self) -> SurfaceQuotes:
+        """The same quotes on a trading-time axis: ``tau`` = NYSE sessions from the as-of close
+        to expiry / 252, implied vols rescaled so that total variance ``iv**2 * tau`` is
+        unchanged (it is fixed by price and forward), the calendar ``tau`` kept as
+        ``tau_calendar``. See :mod:`ivfast.chain.calendar` for why a surface fit prefers it.
+
+        Quotes whose expiry has no trading session after the as-of date move to ``dropped``
+        (reason ``no_trading_session``). Raises ValueError without ``info["as_of"]`` or expiry
+        dates (a table given as ``tau`` only).
+        """
+        q = self.quotes
+        if self.info.get("as_of") is None or q["expiry"].isna().any():
+            raise ValueError("quotes: trading time needs the as-of date and every expiry date")
+        ends = pd.to_datetime(q["expiry"]).dt.normalize().to_numpy(dtype="datetime64[D]")
+        starts = np.full(ends.shape, pd.Timestamp(self.info["as_of"]).to_datetime64(), dtype="datetime64[D]")
+        tau = trading_days_between(starts, ends) / TRADING_DAYS_PER_YEAR
+        keep = tau > 0
+        scale = np.sqrt(q["tau"].to_numpy() / np.where(keep, tau, np.nan))
+        table = q.assign(tau_calendar=q["tau"], tau=tau, **{c: q[c] * scale for c in ("iv_mid", "iv_bid", "iv_ask")})
+        gone = q.loc[~keep].assign(reason="no_trading_session")
+        dropped = pd.concat([self.dropped, gone.reindex(columns=self.dropped.columns)], ignore_index=True)
+        return replace(self, quotes=table.loc[keep].reset_index(drop=True), dropped=dropped,
+                       info={**self.info, "time_axis": "trading"})
 
 
 def _put_share(k: np.ndarray, tau: np.ndarray, blend_width: float) -> np.ndarray:
