@@ -23,24 +23,6 @@ CHAINS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" 
 RUNS = {"2026": ("spx_2026-01-30_yahoo.csv", "SPXW"), "2020": ("spx_2020-03-20_cboe.csv", "auto")}
 
 
-# NYSE full-day closures in the snapshots' horizons (2020-03 to 2022-12 and 2026-01 to 2026-12).
-NYSE_HOLIDAYS = ["2020-04-10", "2020-05-25", "2020-07-03", "2020-09-07", "2020-11-26", "2020-12-25",
-                 "2021-01-01", "2021-01-18", "2021-02-15", "2021-04-02", "2021-05-31", "2021-07-05", "2021-09-06",
-                 "2021-11-25", "2021-12-24", "2022-01-17", "2022-02-21", "2022-04-15", "2022-05-30",
-                 "2022-06-20", "2022-07-04", "2022-09-05", "2022-11-24", "2026-02-16", "2026-04-03",
-                 "2026-05-25", "2026-06-19", "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"]
-
-
-def trading_day_fraction(as_of, expiry):
-    """Sessions after the as-of close up to and including the expiry session, over 252."""
-    import numpy as np
-    import pandas as pd
-
-    start = (pd.Timestamp(as_of) + pd.Timedelta(days=1)).to_datetime64().astype("datetime64[D]")
-    end = (pd.to_datetime(expiry) + pd.Timedelta(days=1)).to_numpy().astype("datetime64[D]")
-    return np.busday_count(start, end, holidays=NYSE_HOLIDAYS) / 252.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--time-limit", type=float, default=900.0, help="training seconds per chain")
@@ -49,8 +31,8 @@ def main() -> int:
     parser.add_argument("--hidden", default="40,40,40,40")
     parser.add_argument("--target-loss", type=float, default=None)
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the fit default)")
-    parser.add_argument("--trading-days", action="store_true",
-                        help="time in NYSE trading days / 252 instead of calendar days / 365 (weekend effect)")
+    parser.add_argument("--time-axis", default="trading", choices=("trading", "calendar"),
+                        help="maturity axis of the fit (ivfast fit's default: NYSE trading days / 252)")
     parser.add_argument("--init-from", type=pathlib.Path,
                         help="warm start each chain from <init-from>/ivfast-spx-<year>/surface.pt (continue a run)")
     args = parser.parse_args()
@@ -67,7 +49,6 @@ def main() -> int:
         changes["target_loss"] = args.target_loss
     if args.epochs is not None:
         changes["max_epochs"] = args.epochs
-    options = {"day_count": trading_day_fraction} if args.trading_days else {}
     config = default_fit_config(**changes)
     print(f"load average {os.getloadavg()}; config {config}")
     for year, (name, roots) in RUNS.items():
@@ -75,7 +56,7 @@ def main() -> int:
             continue
         init = None if args.init_from is None else args.init_from / f"ivfast-spx-{year}" / "surface.pt"
         result = fit_chain(CHAINS / name, args.out_root / f"ivfast-spx-{year}", roots=roots, config=config,
-                           time_limit=args.time_limit, init=init, progress=True, chain_options=options)
+                           time_limit=args.time_limit, init=init, progress=True, time_axis=args.time_axis)
         print(f"\n== {name}\n{result.summary_text()}")
         worst = sorted(result.summary["per_expiry"], key=lambda row: row["inside"])[:8]
         for row in worst:
