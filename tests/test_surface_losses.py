@@ -171,10 +171,13 @@ def test_atm_curve_derivative_matches_autograd():
 # --- network jets ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("activation", ["softplus", "tanh", "sigmoid"])
-@pytest.mark.parametrize("log_tau", [True, False])
-def test_network_jet_matches_autograd(activation, log_tau):
-    net = CorrectionNetwork((12, 9, 7), activation, 3.0, (0.1, -1.0), (0.5, 1.3), log_tau,
-                            generator=torch.Generator().manual_seed(3))
+@pytest.mark.parametrize(("log_tau", "moneyness"), [(True, ()), (False, ()), (True, ("scaled", "asinh")),
+                                                   (False, ("asinh",)), (True, ("scaled",))])
+def test_network_jet_matches_autograd(activation, log_tau, moneyness):
+    n_inputs = 2 + len(moneyness)
+    net = CorrectionNetwork((12, 9, 7), activation, 3.0, (0.1, -1.0, 0.3, -0.2)[:n_inputs],
+                            (0.5, 1.3, 2.0, 0.7)[:n_inputs], log_tau, generator=torch.Generator().manual_seed(3),
+                            moneyness=moneyness, moneyness_vol=0.2)
     k = torch.linspace(-2, 2, 37, dtype=f64, requires_grad=True)
     tau = torch.linspace(0.003, 2, 37, dtype=f64, requires_grad=True)
     value, v_k, v_kk, v_t = net(k, tau)
@@ -186,6 +189,22 @@ def test_network_jet_matches_autograd(activation, log_tau):
     value_p, v_k_p, _, _ = net(k, tau, n_jet=10)
     torch.testing.assert_close(value_p, value, rtol=0, atol=0)
     torch.testing.assert_close(v_k_p, v_k[:10], rtol=0, atol=0)
+
+
+def test_network_start_at_one_is_exactly_one_with_the_chosen_scale():
+    net = CorrectionNetwork((6, 5), "softplus", 10.0, (0.0,) * 4, (1.0,) * 4, True,
+                            generator=torch.Generator().manual_seed(1), moneyness=("scaled", "asinh"),
+                            moneyness_vol=0.2)
+    net.start_at_one(4.0)
+    k, tau = torch.linspace(-3, 3, 25, dtype=f64), torch.linspace(0.002, 3, 25, dtype=f64)
+    value, v_k, v_kk, v_t = net(k, tau)
+    # 4 (1 + tanh(atanh(-3/4))) = 1 up to rounding of atanh/tanh; plus the 1e-8 output floor.
+    torch.testing.assert_close(value, torch.full_like(value, 1.0 + 1e-8), rtol=0, atol=1e-14)
+    for d in (v_k, v_kk, v_t):
+        assert torch.all(d == 0)
+    assert float(net.output_scale().detach()) == pytest.approx(4.0, rel=1e-14)
+    with pytest.raises(ValueError, match="scale"):
+        net.start_at_one(0.4)
 
 
 def test_network_output_scale_is_bounded():
@@ -251,3 +270,18 @@ def test_objective_terms_match_numpy_ssvi_closed_forms():
     total = (terms["rmse"] + terms["mape"] + 4 * (terms["calendar"] + terms["butterfly"] + terms["asym"] + terms["lee"])
              + 0.1 * terms["atm"])
     assert terms["loss"] == pytest.approx(total, rel=1e-14)
+
+
+def test_config_json_round_trip_and_files_from_before_the_moneyness_inputs():
+    import json
+
+    from ivfast.surface.config import SmoothingConfig
+
+    config = SmoothingConfig(moneyness_inputs=("asinh",), identity_start=False)
+    assert SmoothingConfig.from_json(config.to_json()) == config
+    old = json.loads(SmoothingConfig().to_json())
+    del old["moneyness_inputs"], old["identity_start"]
+    loaded = SmoothingConfig.from_json(json.dumps(old))
+    assert loaded.moneyness_inputs == () and not loaded.identity_start
+    with pytest.raises(ValueError, match="moneyness_inputs"):
+        SmoothingConfig(moneyness_inputs=("scaled", "scaled"))

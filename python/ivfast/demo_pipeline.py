@@ -118,6 +118,9 @@ def run_pipeline(out_dir: str | pathlib.Path) -> None:
     fitted, seconds, rmse = _fit(reference)
     print(f"fit: {fitted.info.get('epochs')} epochs in {seconds:.1f} s, best loss {fitted.info.get('best_loss'):.4f}, "
           f"IV RMSE {rmse:.3f} vol points on the quotes")
+    certificate = fitted.info["arbitrage"]
+    print(f"trainer's certificate (ivfast.arbitrage.check_surface on {certificate['grid']}): "
+          f"{'no static arbitrage' if certificate['ok'] else 'violations ' + str(certificate['counts'])}")
     print("arbitrage on a dense 200x200 grid k in [-1.5, 1.5], tau in [1/365, 2]:")
     print(_certify(fitted))
     fitted.save(out / "reference_surface.pt")

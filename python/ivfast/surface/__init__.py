@@ -15,7 +15,12 @@ Differences from the seed implementation, each closing a hole measured on its fi
   adaptive points where a dense check grid finds violations, and wing points checked against
   Lee's bound, so the penalties see between grid points; training stops only when the best
   state also passes the dense check;
-* the network's time input is ln(tau), and the prior starts from a quick L-BFGS SSVI fit.
+* the network's time input is ln(tau), with k / sqrt(tau) and asinh(k / (s sqrt(tau))) as extra
+  inputs so that short-maturity smiles (a few hundredths wide in k) are resolvable;
+* the prior starts from a quick L-BFGS SSVI fit and the network as exactly 1, with its head
+  scale sized to the data, so training starts from the prior instead of a random surface;
+* the stopping check and the fit's certificate (``FittedSurface.certificate``,
+  ``info['arbitrage']``) are :func:`ivfast.arbitrage.check_surface` on a dense grid.
 
 Plots (matplotlib, PNG): :mod:`ivfast.surface.plots`.
 """

@@ -125,20 +125,15 @@ class Collocation:
         self.tau[slots] = tau[:n].to(self.tau)
         self._next_adaptive = (self._next_adaptive + n) % capacity
 
-    def check_grid(self, n_k: int, n_tau: int, generator: torch.Generator | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A dense (k, tau) grid over the collocation domain, cube-root uniform in k and log-uniform
-        in tau; with a generator, shifted by a random fraction of a cell so that successive checks
-        see different points."""
-        shift = (torch.zeros(2, dtype=torch.float64) if generator is None else
-                 torch.rand(2, generator=generator, dtype=torch.float64, device=generator.device).cpu())
-        k_lo, k_hi = self.k_root_range
-        t_lo, t_hi = self.log_tau_range
-        u = torch.linspace(0.0, 1.0, n_k, dtype=torch.float64)
-        v = torch.linspace(0.0, 1.0, n_tau, dtype=torch.float64)
-        u = (u + (shift[0] - 0.5) / (n_k - 1) * (generator is not None)).clamp(0.0, 1.0)
-        v = (v + (shift[1] - 0.5) / (n_tau - 1) * (generator is not None)).clamp(0.0, 1.0)
-        k = (k_lo + (k_hi - k_lo) * u).pow(3)
-        tau = torch.exp(t_lo + (t_hi - t_lo) * v)
-        kk, tt = torch.meshgrid(k, tau, indexing="ij")
-        return kk.reshape(-1).to(self.k.device), tt.reshape(-1).to(self.k.device)
+    def check_axes(self, n_k: int, n_tau: int, generator: torch.Generator | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Strictly increasing k and tau axes of a dense check grid over the collocation domain,
+        cube-root uniform in k and log-uniform in tau; with a generator, shifted by a random
+        fraction (under half) of a cell so that successive checks see different points."""
+        shift = (np.full(2, 0.5) if generator is None else
+                 torch.rand(2, generator=generator, dtype=torch.float64, device=generator.device).cpu().numpy())
+        # A shift below half a cell clamps at most the end points, so the axes stay strictly increasing.
+        u = np.clip(np.linspace(0.0, 1.0, n_k) + (shift[0] - 0.5) / (n_k - 1), 0.0, 1.0)
+        v = np.clip(np.linspace(0.0, 1.0, n_tau) + (shift[1] - 0.5) / (n_tau - 1), 0.0, 1.0)
+        (k_lo, k_hi), (t_lo, t_hi) = self.k_root_range, self.log_tau_range
+        return (k_lo + (k_hi - k_lo) * u) ** 3, np.exp(t_lo + (t_hi - t_lo) * v)

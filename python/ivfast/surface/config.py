@@ -10,9 +10,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SmoothingConfig"]
+__all__ = ["SmoothingConfig", "MONEYNESS_INPUTS", "validate_moneyness"]
 
 _ACTIVATIONS = ("softplus", "tanh", "sigmoid")
+MONEYNESS_INPUTS = ("scaled", "asinh")
+"""Extra network inputs: ``k / sqrt(tau)`` and ``asinh(k / (s sqrt(tau)))``."""
+
+
+def validate_moneyness(names, argument: str) -> tuple[str, ...]:
+    """``names`` as a tuple of distinct entries of :data:`MONEYNESS_INPUTS`, else ``ValueError``."""
+    names = tuple(str(m) for m in names)
+    if not set(names) <= set(MONEYNESS_INPUTS) or len(set(names)) < len(names):
+        raise ValueError(f"{argument}: expected distinct names from {MONEYNESS_INPUTS}, got {names}")
+    return names
 
 
 @dataclass(frozen=True)
@@ -36,10 +46,20 @@ class SmoothingConfig:
         Upper bound of the learnable scale ``a`` of the head ``a * (1 + tanh(z))``; the network
         output lies in ``(0, 2 * max_output_scale)``.
     standardise_inputs : bool
-        Feed ``((k - mean_k) / std_k, (t - mean_t) / std_t)`` of the quotes to the network.
+        Feed every network input standardised by its mean and standard deviation over the quotes.
     log_tau_input : bool
         The network's time input t is ln(tau) (True) or tau (False, as in the seed). ln(tau)
         spreads the short maturities, where the smile changes fastest.
+    identity_start : bool
+        Start the network at exactly 1 (zero output layer), so that a cold fit starts from the
+        L-BFGS prior instead of the prior times a random factor in (0, 2), with the head scale
+        sized to the largest ratio of quoted to prior total variance (the seed starts at a = 1,
+        and a bounded scale then grows only at Adam's step size). Hidden layers keep the seed's
+        N(0, 1/(n_in + n_out)) initialisation.
+    moneyness_inputs : tuple of {'scaled', 'asinh'}
+        Extra network inputs: ``k / sqrt(tau)`` ('scaled') and ``asinh(k / (s sqrt(tau)))`` with s
+        the median ATM vol of the quotes ('asinh'); see :class:`~ivfast.surface.network.CorrectionNetwork`.
+        Both let the network resolve short-maturity smiles, whose width in k shrinks like sqrt(tau).
     lambda_calendar, lambda_butterfly, lambda_asym, lambda_atm : float
         Penalty weights of the calendar, butterfly, large-moneyness curvature and ATM terms.
     lambda_lee : float
@@ -101,6 +121,8 @@ class SmoothingConfig:
     max_output_scale: float = 10.0
     standardise_inputs: bool = True
     log_tau_input: bool = True
+    moneyness_inputs: tuple[str, ...] = ("scaled", "asinh")
+    identity_start: bool = True
     lambda_calendar: float = 4.0
     lambda_butterfly: float = 4.0
     lambda_asym: float = 4.0
@@ -138,6 +160,7 @@ class SmoothingConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_layers", tuple(int(h) for h in self.hidden_layers))
         object.__setattr__(self, "check_grid", tuple(int(n) for n in self.check_grid))
+        object.__setattr__(self, "moneyness_inputs", validate_moneyness(self.moneyness_inputs, "moneyness_inputs"))
         if len(self.check_grid) != 2 or min(self.check_grid) < 2:
             raise ValueError(f"check_grid: expected two sizes >= 2, got {self.check_grid}")
         if self.activation not in _ACTIVATIONS:
@@ -181,4 +204,7 @@ class SmoothingConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"config: unknown fields {sorted(unknown)}")
+        # Files written before the moneyness inputs and the identity start existed had neither.
+        data.setdefault("moneyness_inputs", [])
+        data.setdefault("identity_start", False)
         return cls(**data)

@@ -43,16 +43,22 @@ class FittedSurface:
         The (clean) quotes it was fitted to.
     info : dict
         best_loss, epochs, stop_reason ('target', 'max_epochs', 'interrupted', 'callback', 'nan'),
-        seconds, seed, device, warm_start.
+        seconds, seed, device, warm_start, rejected_by_check (best states the stopping check
+        turned down) and arbitrage: the certificate's digest (ok, counts, worst, grid, tol, notes).
+    certificate : ArbitrageReport or None
+        The :func:`ivfast.arbitrage.check_surface` report of the fitted state on the trainer's
+        refined check grid over the collocation domain (None for a loaded surface; the digest
+        in ``info['arbitrage']`` is saved).
     """
 
     def __init__(self, model: SurfaceModel, config: SmoothingConfig, history: pd.DataFrame, quotes: Quotes,
-                 info: dict[str, Any]) -> None:
+                 info: dict[str, Any], certificate: Any = None) -> None:
         self.model = model
         self.config = config
         self.history = history
         self.quotes = quotes
         self.info = info
+        self.certificate = certificate
 
     def __repr__(self) -> str:
         rho, gamma, eta = self.prior_parameters().values()
@@ -68,10 +74,13 @@ class FittedSurface:
         valid = np.isfinite(k_flat) & np.isfinite(tau_flat) & (tau_flat > 0)
         out = [np.full(n, np.nan) for _ in range(5)]
         if valid.any():
+            # The model stays where it was trained while the trainer checks it (CPU or CUDA).
+            device = self.model.prior.raw_rho.device
             with torch.no_grad():
-                jet = self.model(torch.as_tensor(k_flat[valid].copy()), torch.as_tensor(tau_flat[valid].copy()))
+                jet = self.model(torch.tensor(k_flat[valid], device=device),
+                                 torch.tensor(tau_flat[valid], device=device))
             for dst, src in zip(out, jet):
-                dst[valid] = src.numpy()
+                dst[valid] = src.cpu().numpy()
         return shape, out
 
     def total_variance(self, k, tau) -> np.ndarray:
@@ -187,8 +196,10 @@ class FittedSurface:
         state = payload["state"]
         network = None
         if config.use_network:
+            n_inputs = 2 + len(config.moneyness_inputs)  # buffers (standardisation) are loaded below
             network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
-                                        log_tau_input=config.log_tau_input)
+                                        (0.0,) * n_inputs, (1.0,) * n_inputs, log_tau_input=config.log_tau_input,
+                                        moneyness=config.moneyness_inputs)
         model = SurfaceModel(MonotoneATMCurve.empty(state["atm.knots"].numel()), SSVIPrior(), network)
         model.load_state_dict(state)
         quotes_array = payload["quotes"].numpy()

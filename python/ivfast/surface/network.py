@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from .config import validate_moneyness
+
 __all__ = ["CorrectionNetwork", "Jet"]
 
 Jet = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -60,18 +62,35 @@ class CorrectionNetwork(torch.nn.Module):
         'softplus', 'tanh' or 'sigmoid'.
     max_output_scale : float
         The head scale is ``a = max_output_scale * sigmoid(raw_scale)`` (starts at a = 1).
-    input_mean, input_scale : sequence of 2 floats
-        Inputs are ``((k - mean_k) / scale_k, (t - mean_t) / scale_t)`` with t = tau or ln(tau).
+    input_mean, input_scale : sequence of floats, one per input
+        Inputs are ``(x - mean) / scale`` for x in (k, t, *moneyness features), with t = tau or
+        ln(tau).
     log_tau_input : bool
         Feed ln(tau) instead of tau (resolves the short maturities, which tau squeezes near 0).
+    moneyness : sequence of {'scaled', 'asinh'}
+        Extra inputs. A smile varies near the money on the scale of the ATM standard deviation
+        ``s sqrt(tau)`` in k (a few hundredths at a few days), which a network of k alone resolves
+        only with very large first-layer weights. 'scaled' feeds ``k / sqrt(tau)``, which gives the
+        short-maturity wings a region of input space of their own; 'asinh' feeds
+        ``asinh(k / (s sqrt(tau)))``, in which the near-the-money detail of every maturity is
+        O(1) wide and the far short-maturity wings (``k / (s sqrt(tau))`` in the hundreds) are
+        compressed so that they do not swamp the standardisation.
+    moneyness_vol : float
+        The volatility s of 'asinh' (a typical ATM volatility of the quotes).
     """
 
     def __init__(self, hidden_layers: Sequence[int], activation: str, max_output_scale: float,
                  input_mean: Sequence[float] = (0.0, 0.0), input_scale: Sequence[float] = (1.0, 1.0),
-                 log_tau_input: bool = False, generator: torch.Generator | None = None) -> None:
+                 log_tau_input: bool = False, generator: torch.Generator | None = None,
+                 moneyness: Sequence[str] = (), moneyness_vol: float = 1.0) -> None:
         super().__init__()
         f64 = torch.float64
-        widths = [2, *hidden_layers, 1]
+        self.moneyness = validate_moneyness(moneyness, "moneyness")
+        n_inputs = 2 + len(self.moneyness)
+        if len(input_mean) != n_inputs or len(input_scale) != n_inputs:
+            raise ValueError(f"input_mean, input_scale: expected {n_inputs} values each, "
+                             f"got {len(input_mean)} and {len(input_scale)}")
+        widths = [n_inputs, *hidden_layers, 1]
         self.layers = torch.nn.ModuleList(
             torch.nn.Linear(n_in, n_out, dtype=f64) for n_in, n_out in zip(widths[:-1], widths[1:]))
         self.activation = activation
@@ -80,6 +99,10 @@ class CorrectionNetwork(torch.nn.Module):
         self.register_buffer("max_output_scale", torch.tensor(float(max_output_scale), dtype=f64))
         self.register_buffer("input_mean", torch.tensor(list(input_mean), dtype=f64))
         self.register_buffer("input_scale", torch.tensor(list(input_scale), dtype=f64))
+        if "asinh" in self.moneyness:
+            if not moneyness_vol > 0:
+                raise ValueError(f"moneyness_vol: expected a positive volatility, got {moneyness_vol!r}")
+            self.register_buffer("moneyness_vol", torch.tensor(float(moneyness_vol), dtype=f64))
         self.raw_scale = torch.nn.Parameter(torch.zeros((), dtype=f64))
         self.reset_parameters(generator)
 
@@ -90,31 +113,68 @@ class CorrectionNetwork(torch.nn.Module):
                 std = math.sqrt(1.0 / (layer.in_features + layer.out_features))
                 for p in (layer.weight, layer.bias):
                     p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device="cpu") * std)
-            ratio = 1.0 / float(self.max_output_scale)
-            self.raw_scale.fill_(math.log(ratio / (1.0 - ratio)) if ratio < 1.0 else 20.0)
+            self._set_scale(1.0)
+
+    def _set_scale(self, scale: float) -> None:
+        ratio = scale / float(self.max_output_scale)
+        self.raw_scale.fill_(math.log(ratio / (1.0 - ratio)) if ratio < 1.0 else 20.0)
+
+    def start_at_one(self, scale: float) -> None:
+        """Make the output exactly 1 everywhere with head scale ``a = scale`` (in (1/2, max)):
+        zero output weights and the bias ``atanh(1/a - 1)``; the hidden layers keep their weights.
+
+        The surface then starts as the prior, and ``a`` can be chosen so that the head reaches
+        the corrections the data need without first growing its scale at Adam's step size.
+        """
+        if not 0.5 < scale < float(self.max_output_scale):
+            raise ValueError(f"scale: expected a value in (0.5, {float(self.max_output_scale)}), got {scale}")
+        with torch.no_grad():
+            self.layers[-1].weight.zero_()
+            self.layers[-1].bias.fill_(math.atanh(1.0 / scale - 1.0))
+            self._set_scale(scale)
 
     def output_scale(self) -> torch.Tensor:
         """The head scale ``a`` in ``(0, max_output_scale)``."""
         return self.max_output_scale * torch.sigmoid(self.raw_scale)
 
+    def _inputs(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> list[tuple[torch.Tensor, ...]]:
+        """Raw inputs with their derivatives at the first n points: ``(x, dx/dk, d2x/dk2, dx/dtau)``."""
+        zero = torch.zeros_like(tau[:n])
+        time = (torch.log(tau), zero, zero, 1.0 / tau[:n]) if self.log_tau_input else (tau, zero, zero, zero + 1.0)
+        inputs = [(k, zero + 1.0, zero, zero), time]
+        root = torch.sqrt(tau)
+        for name in self.moneyness:
+            if name == "scaled":  # m = k / sqrt(tau): m_k = 1/sqrt(tau), m_tau = -m/(2 tau)
+                m = k / root
+                inputs.append((m, 1.0 / root[:n], zero, -0.5 * m[:n] / tau[:n]))
+            else:  # m = asinh(u), u = k/w, w = s sqrt(tau), r = sqrt(1 + u^2):
+                # m_k = 1/(w r), m_kk = -u/(w^2 r^3), m_tau = -u/(2 tau r)
+                width = self.moneyness_vol * root
+                u = k / width
+                un, wn = u[:n], width[:n]
+                r = torch.sqrt(1.0 + un * un)
+                inputs.append((torch.asinh(u), 1.0 / (wn * r), -un / (wn * wn * r.pow(3)), -0.5 * un / (tau[:n] * r)))
+        return inputs
+
+    def _first_layer(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
+        """Pre-activations of the first layer and their derivatives d/dk, d2/dk2 and d/dtau at the
+        first n points (chain rule through the standardised inputs)."""
+        first = self.layers[0]
+        values, d_k, d_kk, d_t = (torch.stack(column, dim=1) for column in zip(*self._inputs(k, tau, n)))
+        weight = (first.weight / self.input_scale).T  # d(pre-activation)/d(raw input)
+        z = first((values - self.input_mean) / self.input_scale)
+        return z, d_k @ weight, d_kk @ weight, d_t @ weight
+
     def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> Jet:
         """Network output at all points; its derivatives in k (first, second) and tau (first) at the
         first ``n_jet`` points (default all)."""
         n = k.shape[0] if n_jet is None else n_jet
-        first = self.layers[0]
-        time = torch.log(tau) if self.log_tau_input else tau
-        x = torch.stack(((k - self.input_mean[0]) / self.input_scale[0],
-                         (time - self.input_mean[1]) / self.input_scale[1]), dim=1)
-        z = first(x)
-        # d(input)/dk is constant; d(input)/dtau is too unless the time input is ln(tau).
-        z_k = (first.weight[:, 0] / self.input_scale[0]).expand(n, -1)
-        z_t = first.weight[:, 1] / self.input_scale[1]
-        z_t = z_t / tau[:n, None] if self.log_tau_input else z_t.expand(n, -1)
+        z, z_k, z_kk, z_t = self._first_layer(k, tau, n)
         h, df, d2f = self._activation(z)
         df, d2f = df[:n], d2f[:n]
         # Derivative streams as one (3, n, width) tensor: one matmul per layer, and unbind/stack
         # (whose backward passes are views) instead of slices (whose backward zero-fills).
-        derivs = torch.stack((df * z_k, d2f * z_k * z_k, df * z_t))
+        derivs = torch.stack((df * z_k, d2f * z_k * z_k + df * z_kk, df * z_t))
         for layer in self.layers[1:]:
             z = layer(h)
             dz = derivs @ layer.weight.T
