@@ -1,8 +1,11 @@
 // Characteristic functions of x = ln(S_T / F_T), the log-price relative to the forward.
 //
 // Every model exposes
-//   log_cf(u, tau)          ln E[exp(i u x)] for complex u (martingale-normalised: log_cf(-i) = 0),
+//   log_cf(u, tau)          ln E[exp(i u x)] for complex u (for a law: log_cf(0) = log_cf(-i) = 0;
+//                           for a part of one, below, they are its log mass and log forward),
 //   moment_finite(p, tau)   whether E[exp(p x)] is finite for real p (with a safety margin in tau),
+//   mass(tau), forward(tau) E[1] and E[exp(x)] in closed form (1 for a law; the closed-form
+//                           transform can be 0/0 at u = 0 or -i, e.g. Heston at -i when kappa = rho sigma),
 // which is all the Fourier engines need: contours u - i c with real c are legal exactly where the
 // corresponding moment is finite.
 #pragma once
@@ -18,6 +21,24 @@ using cd = std::complex<double>;
 // divide by moduli between about 1e-150 and 1e150, where the plain formula is exact enough.
 inline cd divide(cd a, cd b) { return a * std::conj(b) / std::norm(b); }
 
+// e^z and the principal square root without libm's complex entry points (cexp's and csqrt's
+// special-case handling and csqrt's overflow-safe hypot cost a third of a characteristic-function
+// evaluation); valid for the finite, moderate arguments the engines produce (|z| < 1e150).
+inline cd exp_finite(cd z) {
+  const double m = std::exp(z.real());
+  return {m * std::cos(z.imag()), m * std::sin(z.imag())};
+}
+inline cd sqrt_finite(cd z) {
+  const double x = z.real(), y = z.imag(), r = std::sqrt(x * x + y * y);
+  if (r == 0.0) return {0.0, y};
+  if (x >= 0.0) {
+    const double t = std::sqrt(0.5 * (r + x));
+    return {t, 0.5 * y / t};
+  }
+  const double t = std::sqrt(0.5 * (r - x));
+  return {0.5 * std::abs(y) / t, std::copysign(t, y)};
+}
+
 struct BlackScholesModel {
   double vol;
 
@@ -26,6 +47,8 @@ struct BlackScholesModel {
     return -0.5 * vol * vol * tau * (iu + u * u);
   }
   bool moment_finite(double, double) const { return true; }
+  double mass(double) const { return 1.0; }
+  double forward(double) const { return 1.0; }
   bool valid() const { return vol > 0.0; }
 };
 
@@ -39,6 +62,8 @@ struct HestonModel {
   // Andersen & Piterbarg (2007) moment-explosion time T*(p) > 1.25 tau (margin keeps contours away
   // from the blow-up, where the integrand is huge and cancellation ruins accuracy).
   bool moment_finite(double p, double tau) const;
+  double mass(double) const { return 1.0; }
+  double forward(double) const { return 1.0; }
   bool valid() const {
     return v0 >= 0.0 && kappa > 0.0 && theta > 0.0 && sigma > 0.0 && rho > -1.0 && rho < 1.0;
   }
@@ -57,11 +82,51 @@ struct BatesModel {
 
   cd log_cf(cd u, double tau) const {
     const cd iu(-u.imag(), u.real());
-    const cd jump = std::exp(iu * mu - 0.5 * alpha * alpha * u * u) - 1.0;
+    const cd jump = exp_finite(iu * mu - 0.5 * alpha * alpha * u * u) - 1.0;
     return heston.log_cf(u, tau) + lam * tau * (jump - beta * iu);
   }
   bool moment_finite(double p, double tau) const { return heston.moment_finite(p, tau); }
+  double mass(double) const { return 1.0; }
+  double forward(double) const { return 1.0; }
   bool valid() const { return heston.valid() && lam >= 0.0 && beta > -1.0 && alpha >= 0.0; }
+};
+
+// Bates split by the number of jumps, phi = phi_0 + phi_J: phi_0 = phi_H e^{-lam tau (1 + i u beta)}
+// is the no-jump part (mass e^{-lam tau}) and phi_J = phi_0 (e^{lam tau psi_J(u)} - 1) the rest, with
+// psi_J(u) = E[e^{i u ln(1 + J)}]. Both are characteristic functions of positive measures (prices are
+// linear in the measure), and they are hard in different directions: phi_0 decays slowly in u (the
+// narrow diffusive peak of short maturities) but its damped price has thin tails in strike, while
+// phi_J decays like a Gaussian of the jump size in u but its price has the jumps' heavy tails. A
+// single transform of phi needs both the long u range and the long strike period; pricing the two
+// parts separately needs each only once.
+struct BatesNoJumpPart {
+  const BatesModel& bates;
+
+  cd log_cf(cd u, double tau) const {
+    const cd iu(-u.imag(), u.real());
+    return bates.heston.log_cf(u, tau) - bates.lam * tau * (1.0 + bates.beta * iu);
+  }
+  bool moment_finite(double p, double tau) const { return bates.moment_finite(p, tau); }
+  double mass(double tau) const { return std::exp(-bates.lam * tau); }
+  double forward(double tau) const { return std::exp(-bates.lam * tau * (1.0 + bates.beta)); }
+};
+
+struct BatesJumpPart {
+  const BatesModel& bates;
+
+  cd log_cf(cd u, double tau) const {
+    const cd iu(-u.imag(), u.real());
+    const cd log_psi_j = iu * bates.mu - 0.5 * bates.alpha * bates.alpha * u * u;
+    const cd z = bates.lam * tau * exp_finite(log_psi_j);
+    // ln(e^z - 1) = ln(lam tau) + ln psi_J + ln((e^z - 1)/z), the last by its series for small z
+    const cd ratio = std::abs(z) < 1e-2 ? 1.0 + z * (0.5 + z * (1.0 / 6 + z * (1.0 / 24 + z / 120.0)))
+                                        : divide(exp_finite(z) - 1.0, z);
+    return bates.heston.log_cf(u, tau) - bates.lam * tau * (1.0 + bates.beta * iu) + std::log(bates.lam * tau) +
+           log_psi_j + std::log(ratio);
+  }
+  bool moment_finite(double p, double tau) const { return bates.moment_finite(p, tau); }
+  double mass(double tau) const { return -std::expm1(-bates.lam * tau); }
+  double forward(double tau) const { return -std::expm1(-bates.lam * tau * (1.0 + bates.beta)); }
 };
 
 // The same law seen under the share measure (numeraire S_T) and reflected, x* = -x:
@@ -73,6 +138,8 @@ struct ShareMeasure {
 
   cd log_cf(cd u, double tau) const { return model.log_cf(cd(-u.real(), -u.imag() - 1.0), tau); }
   bool moment_finite(double p, double tau) const { return model.moment_finite(1.0 - p, tau); }
+  double mass(double tau) const { return model.forward(tau); }
+  double forward(double tau) const { return model.mass(tau); }
 };
 
 // ln E[exp(p x)] for real p (the cumulant generating function on the real axis).
