@@ -49,6 +49,8 @@ struct CarrMadanGrid {
 
 struct CarrMadanWorkspace {
   std::vector<cd> psi;
+  std::vector<double> ur, ui, lr, li;  // contour points to evaluate and their log_cf
+  std::vector<std::size_t> index;
   FftwBuffer<fftw_complex> spectrum;
   FftwBuffer<double> values;
 };
@@ -155,16 +157,23 @@ double choose_u_max(const Model& model, double tau, double a, double k_lo, doubl
 // a + 1 exceeds e^709). After the period doubles (du halves) the even points are the old ones.
 template <class Model>
 void sample_psi(const Model& model, double tau, double a, double k_lo, double du, std::size_t J, bool refine,
-                std::vector<cd>& psi) {
+                CarrMadanWorkspace& ws) {
+  std::vector<cd>& psi = ws.psi;
   const std::size_t kept = refine ? std::min(psi.size() - 1, J / 2) + 1 : 0;  // old samples reused
   psi.resize(J + 1);
   for (std::size_t j = kept; j-- > 0;) psi[2 * j] = psi[j];
+  ws.index.clear(), ws.ur.clear(), ws.ui.clear();
   for (std::size_t j = 0; j <= J; ++j) {
     if (j % 2 == 0 && j / 2 < kept) continue;
-    const double u = du * static_cast<double>(j);
-    const cd den(a * a + a - u * u, (2.0 * a + 1.0) * u);
-    psi[j] = divide(exp_finite(model.log_cf(cd(u, -(a + 1.0)), tau) - a * k_lo), den);
+    ws.index.push_back(j);
+    ws.ur.push_back(du * static_cast<double>(j));
+    ws.ui.push_back(-(a + 1.0));
   }
+  const std::size_t n = ws.index.size();
+  ws.lr.resize(n), ws.li.resize(n);
+  log_cf_many(model, ws.ur.data(), ws.ui.data(), n, tau, ws.lr.data(), ws.li.data());
+  damped_transform_batch(a, -a * k_lo, ws.ur.data(), ws.lr.data(), ws.li.data(), n, ws.lr.data(), ws.li.data());
+  for (std::size_t i = 0; i < n; ++i) psi[ws.index[i]] = cd(ws.lr[i], ws.li[i]);
 }
 
 // Smallest power-of-two FFT length whose output spacing dk = L/N meets the interpolation bound.
@@ -369,7 +378,7 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
   for (int attempt = 0;; ++attempt) {
     du = 2.0 * M_PI / L;
     J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
-    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws.psi);
+    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws);
     N = detail::choose_fft_size(ws.psi, du, L, m, log_tol);
     dk = L / static_cast<double>(N);
     k0 = k_lo - (m / 2 + 1) * dk;

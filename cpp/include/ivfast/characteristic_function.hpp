@@ -10,8 +10,10 @@
 // corresponding moment is finite.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstddef>
 
 namespace ivfast::fourier {
 
@@ -141,6 +143,53 @@ struct ShareMeasure {
   double mass(double tau) const { return model.forward(tau); }
   double forward(double tau) const { return model.mass(tau); }
 };
+
+// log_cf at many points u_j = ur[j] + i ui[j] into lr[j] + i li[j] (outputs must not alias inputs).
+// Heston and the no-jump part of Bates (whose transforms dominate the work) have a vectorised
+// evaluation (characteristic_function_batch.cpp); other models loop over log_cf.
+void heston_log_cf_batch(const HestonModel& h, const double* ur, const double* ui, std::size_t n, double tau,
+                         double* lr, double* li);
+
+// psi_j = exp(lr_j + shift + i li_j) / (a^2 + a - u_j^2 + i (2a + 1) u_j), the Carr–Madan integrand
+// on the contour Im u = -(a + 1) from its log_cf (in place allowed: out may be lr, li).
+void damped_transform_batch(double a, double shift, const double* ur, const double* lr, const double* li,
+                            std::size_t n, double* out_re, double* out_im);
+
+template <class Model>
+void log_cf_many(const Model& model, const double* ur, const double* ui, std::size_t n, double tau, double* lr,
+                 double* li) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const cd z = model.log_cf(cd(ur[j], ui[j]), tau);
+    lr[j] = z.real(), li[j] = z.imag();
+  }
+}
+
+inline void log_cf_many(const HestonModel& model, const double* ur, const double* ui, std::size_t n, double tau,
+                        double* lr, double* li) {
+  heston_log_cf_batch(model, ur, ui, n, tau, lr, li);
+}
+
+inline void log_cf_many(const BatesNoJumpPart& part, const double* ur, const double* ui, std::size_t n, double tau,
+                        double* lr, double* li) {
+  heston_log_cf_batch(part.bates.heston, ur, ui, n, tau, lr, li);
+  const double lt = part.bates.lam * tau, lt_beta = lt * part.bates.beta;
+  for (std::size_t j = 0; j < n; ++j) {  // - lam tau (1 + beta i u)
+    lr[j] -= lt - lt_beta * ui[j];
+    li[j] -= lt_beta * ur[j];
+  }
+}
+
+template <class Model>
+void log_cf_many(const ShareMeasure<Model>& share, const double* ur, const double* ui, std::size_t n, double tau,
+                 double* lr, double* li) {
+  constexpr std::size_t kChunk = 64;
+  double tr[kChunk], ti[kChunk];
+  for (std::size_t j0 = 0; j0 < n; j0 += kChunk) {
+    const std::size_t m = std::min(kChunk, n - j0);
+    for (std::size_t j = 0; j < m; ++j) tr[j] = -ur[j0 + j], ti[j] = -ui[j0 + j] - 1.0;
+    log_cf_many(share.model, tr, ti, m, tau, lr + j0, li + j0);
+  }
+}
 
 // ln E[exp(p x)] for real p (the cumulant generating function on the real axis).
 template <class Model>
