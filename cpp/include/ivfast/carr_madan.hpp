@@ -162,15 +162,12 @@ void sample_psi(const Model& model, double tau, double a, double k_lo, double du
   const std::size_t kept = refine ? std::min(psi.size() - 1, J / 2) + 1 : 0;  // old samples reused
   psi.resize(J + 1);
   for (std::size_t j = kept; j-- > 0;) psi[2 * j] = psi[j];
-  ws.index.clear(), ws.ur.clear(), ws.ui.clear();
+  ws.index.resize(J + 1), ws.ur.resize(J + 1), ws.ui.resize(J + 1), ws.lr.resize(J + 1), ws.li.resize(J + 1);
+  std::size_t n = 0;
   for (std::size_t j = 0; j <= J; ++j) {
     if (j % 2 == 0 && j / 2 < kept) continue;
-    ws.index.push_back(j);
-    ws.ur.push_back(du * static_cast<double>(j));
-    ws.ui.push_back(-(a + 1.0));
+    ws.index[n] = j, ws.ur[n] = du * static_cast<double>(j), ws.ui[n++] = -(a + 1.0);
   }
-  const std::size_t n = ws.index.size();
-  ws.lr.resize(n), ws.li.resize(n);
   log_cf_many(model, ws.ur.data(), ws.ui.data(), n, tau, ws.lr.data(), ws.li.data());
   damped_transform_batch(a, -a * k_lo, ws.ur.data(), ws.lr.data(), ws.li.data(), n, ws.lr.data(), ws.li.data());
   for (std::size_t i = 0; i < n; ++i) psi[ws.index[i]] = cd(ws.lr[i], ws.li[i]);
@@ -281,16 +278,24 @@ struct MomentTable {
 // stop there.
 template <class Model>
 MomentTable moment_table(const Model& model, double tau, double a_max) {
+  constexpr int kPos = MomentTable::kPositive, kNeg = 8;
+  constexpr double kNegOrders[kNeg] = {0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0};
+  // all orders in one batch: ln M(p) = Re log_cf(-i p)
+  double ur[kPos + kNeg] = {}, ui[kPos + kNeg], lr[kPos + kNeg], li[kPos + kNeg];
+  for (int j = 0; j < kPos; ++j) ui[j] = -(1.0 + a_max * (j + 1) / kPos);
+  for (int j = 0; j < kNeg; ++j) ui[kPos + j] = kNegOrders[j];
+  log_cf_many(model, ur, ui, kPos + kNeg, tau, lr, li);
   MomentTable t;
   ConvexScan up, down;
-  for (int j = 1; j <= MomentTable::kPositive; ++j) {
-    const double b = a_max * j / MomentTable::kPositive, log_m = log_moment(model, 1.0 + b, tau);
-    if (!up.accept(b, log_m)) break;
-    t.b_pos[t.n_pos] = b, t.m_pos[t.n_pos++] = MomentTable::log_cb(b) + log_m;
+  for (int j = 0; j < kPos; ++j) {
+    const double b = a_max * (j + 1) / kPos;
+    if (!up.accept(b, lr[j])) break;
+    t.b_pos[t.n_pos] = b, t.m_pos[t.n_pos++] = MomentTable::log_cb(b) + lr[j];
   }
-  for (double b : {0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0}) {
+  for (int j = 0; j < kNeg; ++j) {
+    const double b = kNegOrders[j];
     if (b > 0.0 && !model.moment_finite(-b, tau)) break;
-    const double log_m = b > 0.0 ? log_moment(model, -b, tau) : std::log(model.mass(tau));
+    const double log_m = b > 0.0 ? lr[kPos + j] : std::log(model.mass(tau));
     if (!down.accept(b, log_m)) break;
     t.b_neg[t.n_neg] = b, t.m_neg[t.n_neg++] = MomentTable::log_cb(b) + log_m;
   }

@@ -82,10 +82,12 @@ struct BatesModel {
   BatesModel(const HestonModel& h, double lam_, double beta_, double alpha_)
       : heston(h), lam(lam_), beta(beta_), alpha(alpha_), mu(std::log1p(beta_) - 0.5 * alpha_ * alpha_) {}
 
-  cd log_cf(cd u, double tau) const {
+  cd log_cf(cd u, double tau) const { return heston.log_cf(u, tau) + jump_terms(u, tau); }
+  // log_cf less Heston's
+  cd jump_terms(cd u, double tau) const {
     const cd iu(-u.imag(), u.real());
     const cd jump = exp_finite(iu * mu - 0.5 * alpha * alpha * u * u) - 1.0;
-    return heston.log_cf(u, tau) + lam * tau * (jump - beta * iu);
+    return lam * tau * (jump - beta * iu);
   }
   bool moment_finite(double p, double tau) const { return heston.moment_finite(p, tau); }
   double mass(double) const { return 1.0; }
@@ -116,15 +118,17 @@ struct BatesNoJumpPart {
 struct BatesJumpPart {
   const BatesModel& bates;
 
-  cd log_cf(cd u, double tau) const {
+  cd log_cf(cd u, double tau) const { return bates.heston.log_cf(u, tau) + jump_terms(u, tau); }
+  // log_cf less Heston's: -lam tau (1 + i u beta) + ln(e^z - 1), z = lam tau psi_J(u), as
+  // ln(lam tau) + ln psi_J + ln((e^z - 1)/z), the last by its series for small z
+  cd jump_terms(cd u, double tau) const {
     const cd iu(-u.imag(), u.real());
     const cd log_psi_j = iu * bates.mu - 0.5 * bates.alpha * bates.alpha * u * u;
     const cd z = bates.lam * tau * exp_finite(log_psi_j);
-    // ln(e^z - 1) = ln(lam tau) + ln psi_J + ln((e^z - 1)/z), the last by its series for small z
-    const cd ratio = std::abs(z) < 1e-2 ? 1.0 + z * (0.5 + z * (1.0 / 6 + z * (1.0 / 24 + z / 120.0)))
-                                        : divide(exp_finite(z) - 1.0, z);
-    return bates.heston.log_cf(u, tau) - bates.lam * tau * (1.0 + bates.beta * iu) + std::log(bates.lam * tau) +
-           log_psi_j + std::log(ratio);
+    const cd ratio = std::norm(z) < 1e-4 ? 1.0 + z * (0.5 + z * (1.0 / 6 + z * (1.0 / 24 + z / 120.0)))
+                                         : divide(exp_finite(z) - 1.0, z);
+    const cd log_ratio(0.5 * std::log(std::norm(ratio)), std::atan2(ratio.imag(), ratio.real()));
+    return -bates.lam * tau * (1.0 + bates.beta * iu) + std::log(bates.lam * tau) + log_psi_j + log_ratio;
   }
   bool moment_finite(double p, double tau) const { return bates.moment_finite(p, tau); }
   double mass(double tau) const { return -std::expm1(-bates.lam * tau); }
@@ -177,6 +181,25 @@ inline void log_cf_many(const BatesNoJumpPart& part, const double* ur, const dou
     lr[j] -= lt - lt_beta * ui[j];
     li[j] -= lt_beta * ur[j];
   }
+}
+
+// Bates and its jump part: Heston batched, the jump terms per point.
+template <class Model>
+void log_cf_many_heston_plus_jumps(const Model& model, const HestonModel& heston, const double* ur, const double* ui,
+                                   std::size_t n, double tau, double* lr, double* li) {
+  heston_log_cf_batch(heston, ur, ui, n, tau, lr, li);
+  for (std::size_t j = 0; j < n; ++j) {
+    const cd z = model.jump_terms(cd(ur[j], ui[j]), tau);
+    lr[j] += z.real(), li[j] += z.imag();
+  }
+}
+inline void log_cf_many(const BatesModel& model, const double* ur, const double* ui, std::size_t n, double tau,
+                        double* lr, double* li) {
+  log_cf_many_heston_plus_jumps(model, model.heston, ur, ui, n, tau, lr, li);
+}
+inline void log_cf_many(const BatesJumpPart& part, const double* ur, const double* ui, std::size_t n, double tau,
+                        double* lr, double* li) {
+  log_cf_many_heston_plus_jumps(part, part.bates.heston, ur, ui, n, tau, lr, li);
 }
 
 template <class Model>
