@@ -36,7 +36,7 @@ namespace ivfast::fourier {
 
 struct CarrMadanSettings {
   double tolerance = 1e-10;  // absolute, in units of the forward (undiscounted)
-  int stencil = 12;          // Lagrange interpolation points (even)
+  int stencil = 16;          // Lagrange interpolation points (even)
   double max_moment = 1000;  // cap on the moment order searched for the damping
   std::size_t max_points = std::size_t{1} << 21;  // cap on characteristic-function evaluations
 };
@@ -182,7 +182,8 @@ inline std::size_t choose_fft_size(const std::vector<cd>& psi, double du, double
   const double log_dk_max =
       (log_tol + std::log(M_PI / du) - log_lagrange_constant(m) - std::log(moment_m)) / m - std::log(u_max);
   std::size_t N = 256;
-  while (N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) N *= 2;
+  const std::size_t n_cap = std::max<std::size_t>(std::size_t{1} << 24, 4 * (J + 1));  // bound unreachable: cap
+  while ((N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) && N < n_cap) N *= 2;
   return N;
 }
 
