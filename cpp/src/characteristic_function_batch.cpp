@@ -53,14 +53,18 @@ struct Scalar {
   static V splat(double x) { return x; }
 };
 
+// libmvec's entry points for one vector width: _ZGV<isa>N<lanes>v_<function>.
+#define IVFAST_LIBMVEC_FUNCTIONS(isa, lanes)                                \
+  static V exp(V x) { return _ZGV##isa##N##lanes##v_exp(x); }               \
+  static V sin(V x) { return _ZGV##isa##N##lanes##v_sin(x); }               \
+  static V cos(V x) { return _ZGV##isa##N##lanes##v_cos(x); }               \
+  static V log(V x) { return _ZGV##isa##N##lanes##v_log(x); }               \
+  static V atan2(V y, V x) { return _ZGV##isa##N##lanes##vv_atan2(y, x); }
+
 #ifdef IVFAST_LANES2
 struct Lanes2 {
   using V = __m128d;
-  static V exp(V x) { return _ZGVbN2v_exp(x); }
-  static V sin(V x) { return _ZGVbN2v_sin(x); }
-  static V cos(V x) { return _ZGVbN2v_cos(x); }
-  static V log(V x) { return _ZGVbN2v_log(x); }
-  static V atan2(V y, V x) { return _ZGVbN2vv_atan2(y, x); }
+  IVFAST_LIBMVEC_FUNCTIONS(b, 2)
   static V sqrt(V x) { return _mm_sqrt_pd(x); }
   static V abs(V x) { return _mm_andnot_pd(_mm_set1_pd(-0.0), x); }
   static V blend(V mask, V a, V b) { return _mm_or_pd(_mm_and_pd(mask, a), _mm_andnot_pd(mask, b)); }
@@ -75,11 +79,7 @@ struct Lanes2 {
 #ifdef IVFAST_LANES4
 struct Lanes4 {
   using V = __m256d;
-  static V exp(V x) { return _ZGVdN4v_exp(x); }
-  static V sin(V x) { return _ZGVdN4v_sin(x); }
-  static V cos(V x) { return _ZGVdN4v_cos(x); }
-  static V log(V x) { return _ZGVdN4v_log(x); }
-  static V atan2(V y, V x) { return _ZGVdN4vv_atan2(y, x); }
+  IVFAST_LIBMVEC_FUNCTIONS(d, 4)
   static V sqrt(V x) { return _mm256_sqrt_pd(x); }
   static V abs(V x) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
   static V select_ge0(V c, V a, V b) { return _mm256_blendv_pd(b, a, _mm256_cmp_pd(c, _mm256_setzero_pd(), _CMP_GE_OQ)); }
