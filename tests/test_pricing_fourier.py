@@ -37,12 +37,14 @@ def seed_case(request):
     return p, ref
 
 
-def test_seed_sets_match_independent_quadrature(seed_case):
+@pytest.mark.parametrize(("tolerance", "bound"), [(None, 1e-10), (1e-13, 1e-12)])
+def test_seed_sets_match_independent_quadrature(seed_case, tolerance, bound):
     p, ref = seed_case
-    err = np.abs(_otm(p, SEED_STRIKES, SEED_TAUS) - ref)
-    # issue target 1e-10; the engine's own budget is 1e-13 per unit forward, and the reference's
-    # panel quadrature is good to ~1e-15 (checked against mpmath below)
-    assert err.max() <= 1e-12, f"max abs error {err.max():.2e} at {np.unravel_index(err.argmax(), err.shape)}"
+    kw = {} if tolerance is None else {"tolerance": tolerance}
+    err = np.abs(_otm(p, SEED_STRIKES, SEED_TAUS, **kw) - ref)
+    # issue target 1e-10 at the default tolerance (1e-10 per unit forward); 1e-12 at tolerance 1e-13.
+    # The reference's panel quadrature is good to ~1e-15 (checked against mpmath below).
+    assert err.max() <= bound, f"max abs error {err.max():.2e} at {np.unravel_index(err.argmax(), err.shape)}"
 
 
 def test_seed_surface_implied_vols(seed_case):
@@ -57,11 +59,36 @@ def test_seed_surface_implied_vols(seed_case):
     assert np.nanmax(np.abs(vol - ref_vol)[ref > 1e-6]) <= 1e-6
 
 
+# Random Bates sets from the benchmark's box, chosen to exercise the engine's paths: narrow and wide
+# jumps on both sides of the no-jump/jump split (alpha 0.05), no jumps, strong vol of vol with short
+# and long maturities, positive correlation (heavy right tail) and near-explosion moments.
+RANDOM_SETS = [
+    (0.005, 0.1, 0.25, 1.5, -0.95, 1.0, -0.3, 0.8),
+    (0.25, 5.0, 0.01, 0.1, 0.5, 0.5, 0.2, 0.03),
+    (0.04, 1.0, 0.04, 0.5, -0.5, 0.0, 0.0, 0.0),
+    (0.01, 0.3, 0.2, 1.4, 0.45, 0.8, 0.15, 0.07),
+    (0.1, 2.0, 0.09, 0.9, -0.2, 0.3, -0.1, 0.4),
+]
+
+
+@pytest.mark.parametrize("row", RANDOM_SETS)
+def test_random_sets_match_independent_quadrature(row):
+    p = ivfast.BatesParams(*row)
+    strikes, taus = np.array([0.3, 0.8, 0.975, 1.0, 1.05, 1.5, 3.0]), np.array([3 * 2 / 624, 0.25, 2.0])
+    # 3 panels per scale: at the default 1, row 3's long-maturity puts (damping near the moment
+    # explosion) are off by 3.5e-9 in the reference itself
+    ref = np.array([[otm_price(math.log(k), t, row, panels_per_scale=3.0)[0] for k in strikes] for t in taus])
+    err = np.abs(_otm(p, strikes, taus) - ref)  # default tolerance: the issue's 1e-10
+    assert err.max() <= 1e-10, f"max abs error {err.max():.2e} at {np.unravel_index(err.argmax(), err.shape)}"
+
+
 def test_black_scholes_closed_form():
     strikes, taus = np.geomspace(0.3, 3.0, 25), np.array([1 / 365, 0.1, 1.0, 5.0])
     for vol in (0.05, 0.3, 1.2):
         for rate, div in ((0.0, 0.0), (0.05, 0.02)):
-            got = ivfast.call_prices(ivfast.BlackScholesParams(vol), strikes, taus, spot=1.0, rate=rate, dividend=div)
+            # the closed-form target (1e-12) is below the default tolerance (1e-10): ask for it
+            got = ivfast.call_prices(ivfast.BlackScholesParams(vol), strikes, taus, spot=1.0, rate=rate, dividend=div,
+                                     tolerance=1e-13)
             t = taus[:, None]
             fwd, sd = np.exp((rate - div) * t), vol * np.sqrt(t)
             d1 = (np.log(fwd / strikes) + 0.5 * sd**2) / sd
@@ -154,18 +181,19 @@ bates_params = st.builds(
 
 
 @settings(max_examples=15, deadline=None)
-@given(p=bates_params, rate=st.floats(-0.02, 0.08), dividend=st.floats(0.0, 0.05))
-def test_no_arbitrage_properties(p, rate, dividend):
+@given(p=bates_params, rate=st.floats(-0.02, 0.08), dividend=st.floats(0.0, 0.05),
+       tolerance=st.sampled_from([1e-10, 1e-13]))
+def test_no_arbitrage_properties(p, rate, dividend, tolerance):
     strikes = np.linspace(0.5, 1.8, 14)
     taus = np.array([0.02, 0.25, 1.0, 2.0])
-    kw = dict(spot=1.0, rate=rate, dividend=dividend)
+    kw = dict(spot=1.0, rate=rate, dividend=dividend, tolerance=tolerance)
     calls = ivfast.call_prices(p, strikes, taus, **kw)
     puts = ivfast.put_prices(p, strikes, taus, **kw)
     assert np.isfinite(calls).all() and np.isfinite(puts).all()
     t = taus[:, None]
     # parity C - P = S e^{-qT} - K e^{-rT}: both from the same OTM price, so to rounding
     np.testing.assert_allclose(calls - puts, np.exp(-dividend * t) - strikes * np.exp(-rate * t), atol=1e-12)
-    tol = 1e-11  # a few times the engine's absolute error budget
+    tol = max(1e-11, 4 * tolerance)  # a few times the engine's absolute error budget
     assert (np.diff(calls, axis=1) <= tol).all()  # decreasing in strike
     assert (np.diff(calls, n=2, axis=1) >= -tol).all()  # convex in strike (uniform grid)
     # at-the-money-forward undiscounted call per unit forward increases with maturity

@@ -20,10 +20,47 @@ namespace {
 
 // Per-thread scratch: the two wings' log-moneyness, their prices, and the FFT buffers.
 struct SliceScratch {
-  std::vector<double> k_call, k_put, c_call, c_put;
+  std::vector<double> k_call, k_put, c_call, c_put, part_call, part_put;
   std::vector<std::size_t> idx_call, idx_put;
   CarrMadanWorkspace fft;
 };
+
+// Out-of-the-money calls at s.k_call and puts (as calls under the reflected share measure) at s.k_put.
+template <class Model>
+void otm_wings(const Model& model, double tau, SliceScratch& s, double* calls, double* puts,
+               const CarrMadanSettings& settings) {
+  otm_call_prices(model, tau, s.k_call.data(), s.k_call.size(), calls, s.fft, settings);
+  otm_call_prices(ShareMeasure<Model>{model}, tau, s.k_put.data(), s.k_put.size(), puts, s.fft, settings);
+}
+
+template <class Model>
+void price_wings(const Model& model, double tau, SliceScratch& s, double* calls, double* puts,
+                 const CarrMadanSettings& settings) {
+  otm_wings(model, tau, s, calls, puts, settings);
+}
+
+// Jump-size standard deviation from which Bates is priced in two parts (below that the jump part's
+// transform decays no faster than the no-jump part's and the split would only double the work).
+constexpr double kSplitJumpWidth = 0.05;
+
+// Bates with jumps wide enough to matter is priced as its no-jump part plus its jump part
+// (characteristic_function.hpp), each to half the tolerance: the no-jump part needs the long u range
+// and the jump part the long strike period, never both on one grid.
+void price_wings(const BatesModel& model, double tau, SliceScratch& s, double* calls, double* puts,
+               const CarrMadanSettings& settings) {
+  if (!(model.lam * tau > 0.0 && model.alpha >= kSplitJumpWidth)) {
+    otm_wings(model, tau, s, calls, puts, settings);
+    return;
+  }
+  CarrMadanSettings half = settings;
+  half.tolerance *= 0.5;
+  s.part_call.resize(s.k_call.size());
+  s.part_put.resize(s.k_put.size());
+  otm_wings(BatesNoJumpPart{model}, tau, s, calls, puts, half);
+  otm_wings(BatesJumpPart{model}, tau, s, s.part_call.data(), s.part_put.data(), half);
+  for (std::size_t j = 0; j < s.k_call.size(); ++j) calls[j] += s.part_call[j];
+  for (std::size_t j = 0; j < s.k_put.size(); ++j) puts[j] += s.part_put[j];
+}
 
 template <class Model>
 void price_slice(const Model& model, double tau, const SurfaceGrid& g, OptionSide side, double* row,
@@ -44,8 +81,7 @@ void price_slice(const Model& model, double tau, const SurfaceGrid& g, OptionSid
   }
   s.c_call.resize(s.k_call.size());
   s.c_put.resize(s.k_put.size());
-  otm_call_prices(model, tau, s.k_call.data(), s.k_call.size(), s.c_call.data(), s.fft, settings);
-  otm_call_prices(ShareMeasure<Model>{model}, tau, s.k_put.data(), s.k_put.size(), s.c_put.data(), s.fft, settings);
+  price_wings(model, tau, s, s.c_call.data(), s.c_put.data(), settings);
   // Normalised prices (units of the discounted forward); parity c - p = 1 - e^k.
   for (std::size_t j = 0; j < s.k_call.size(); ++j) {
     const double c = s.c_call[j], k = s.k_call[j];

@@ -254,7 +254,7 @@ def synthetic_chain(
     params : float or ivfast.BatesParams (or HestonParams, BlackScholesParams)
         A flat Black-Scholes volatility (closed form), or model parameters priced by
         :func:`ivfast.call_prices` / :func:`ivfast.put_prices` (Carr-Madan FFT, absolute
-        error ~1e-13 per unit of discounted forward).
+        error below 1e-10 per unit of discounted forward at the default tolerance).
     expiries : sequence of float
         Year fractions, rounded to whole days (ACT/365) from ``as_of``.
     strikes : sequence of float

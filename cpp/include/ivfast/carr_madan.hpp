@@ -10,7 +10,8 @@
 // 4/3 T_h - 1/3 T_2h inherits the much larger aliasing error of the coarse grid).
 // Each error source gets a quarter of the tolerance:
 //   left alias   copies e^{-a nL} c(k - nL): intrinsic part subtracted exactly, put part
-//                <= e^{-(a+1)L + k} <= tol/4,
+//                <= C_b M(-b) e^{-(a+1+b)L + (1+b)k} <= tol/4 for the best moment order -b <= 0
+//                (Chernoff: (1 - e^y)^+ <= C_b e^{-b y}, C_b = b^b/(1+b)^{1+b}),
 //   right alias  e^{a L} c(k + L) <= tol/4, estimated on the transform's own far field and capped
 //                by a moment (Chernoff) bound,
 //   truncation   e^{-a k} |psi(U)| U / pi <= tol/4                    (|psi| decays at least like 1/u^2),
@@ -34,8 +35,8 @@
 namespace ivfast::fourier {
 
 struct CarrMadanSettings {
-  double tolerance = 1e-13;  // absolute, in units of the forward (undiscounted)
-  int stencil = 12;          // Lagrange interpolation points (even)
+  double tolerance = 1e-10;  // absolute, in units of the forward (undiscounted)
+  int stencil = 16;          // Lagrange interpolation points (even)
   double max_moment = 1000;  // cap on the moment order searched for the damping
   std::size_t max_points = std::size_t{1} << 21;  // cap on characteristic-function evaluations
 };
@@ -48,6 +49,8 @@ struct CarrMadanGrid {
 
 struct CarrMadanWorkspace {
   std::vector<cd> psi;
+  std::vector<double> ur, ui, lr, li;  // contour points to evaluate and their log_cf
+  std::vector<std::size_t> index;
   FftwBuffer<fftw_complex> spectrum;
   FftwBuffer<double> values;
 };
@@ -80,12 +83,21 @@ double regular_log_moment(const Model& model, double p, double tau) {
 // Largest moment order p in [1, 1 + cap] with E[e^{px}] finite (and its logarithm representable).
 template <class Model>
 double max_moment_order(const Model& model, double tau, double cap) {
-  auto ok = [&](double p) { return model.moment_finite(p, tau) && std::isfinite(regular_log_moment(model, p, tau)); };
+  // The explosion criterion is closed-form and cheap: bisect on it to 1e-12 first, then (rarely
+  // needed) on the transform's regularity, to a relative 1e-3 (two transforms per step).
+  auto regular = [&](double p) { return std::isfinite(regular_log_moment(model, p, tau)); };
   double lo = 1.0, hi = 1.0 + cap;
-  if (ok(hi)) return hi;
-  for (int it = 0; it < 60; ++it) {
+  if (!model.moment_finite(hi, tau)) {
+    for (int it = 0; it < 40 && hi - lo > 1e-12 * hi; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (model.moment_finite(mid, tau) ? lo : hi) = mid;
+    }
+    hi = lo, lo = 1.0;
+  }
+  if (regular(hi)) return hi;
+  for (int it = 0; it < 60 && hi - lo > 1e-3 * hi; ++it) {
     const double mid = 0.5 * (lo + hi);
-    (ok(mid) ? lo : hi) = mid;
+    (regular(mid) ? lo : hi) = mid;
   }
   return lo;
 }
@@ -107,7 +119,7 @@ double choose_damping(const Model& model, double tau, double k_ref, double a_hi)
   const double r = 0.5 * (std::sqrt(5.0) - 1.0);
   double x1 = hi - r * (hi - lo), x2 = lo + r * (hi - lo);
   double f1 = bound(x1), f2 = bound(x2);
-  for (int it = 0; it < 60 && hi - lo > 1e-4; ++it) {
+  for (int it = 0; it < 60 && hi - lo > 1e-2; ++it) {  // 1% in a: the bound is flat at its minimum
     if (f1 < f2) {
       hi = x2, x2 = x1, f2 = f1;
       x1 = hi - r * (hi - lo), f1 = bound(x1);
@@ -134,7 +146,7 @@ double choose_u_max(const Model& model, double tau, double a, double k_lo, doubl
   while (!(excess(hi) <= 0.0) && doublings++ < 80) hi *= 2.0;
   if (doublings == 0) return hi;
   double lo = 0.5 * hi;
-  for (int it = 0; it < 20; ++it) {
+  for (int it = 0; it < 8; ++it) {  // U to 0.3%
     const double mid = std::sqrt(lo * hi);
     (excess(mid) <= 0.0 ? hi : lo) = mid;
   }
@@ -145,16 +157,20 @@ double choose_u_max(const Model& model, double tau, double a, double k_lo, doubl
 // a + 1 exceeds e^709). After the period doubles (du halves) the even points are the old ones.
 template <class Model>
 void sample_psi(const Model& model, double tau, double a, double k_lo, double du, std::size_t J, bool refine,
-                std::vector<cd>& psi) {
+                CarrMadanWorkspace& ws) {
+  std::vector<cd>& psi = ws.psi;
   const std::size_t kept = refine ? std::min(psi.size() - 1, J / 2) + 1 : 0;  // old samples reused
   psi.resize(J + 1);
   for (std::size_t j = kept; j-- > 0;) psi[2 * j] = psi[j];
+  ws.index.resize(J + 1), ws.ur.resize(J + 1), ws.ui.resize(J + 1), ws.lr.resize(J + 1), ws.li.resize(J + 1);
+  std::size_t n = 0;
   for (std::size_t j = 0; j <= J; ++j) {
     if (j % 2 == 0 && j / 2 < kept) continue;
-    const double u = du * static_cast<double>(j);
-    const cd den(a * a + a - u * u, (2.0 * a + 1.0) * u);
-    psi[j] = divide(std::exp(model.log_cf(cd(u, -(a + 1.0)), tau) - a * k_lo), den);
+    ws.index[n] = j, ws.ur[n] = du * static_cast<double>(j), ws.ui[n++] = -(a + 1.0);
   }
+  log_cf_many(model, ws.ur.data(), ws.ui.data(), n, tau, ws.lr.data(), ws.li.data());
+  damped_transform_batch(a, -a * k_lo, ws.ur.data(), ws.lr.data(), ws.li.data(), n, ws.lr.data(), ws.li.data());
+  for (std::size_t i = 0; i < n; ++i) psi[ws.index[i]] = cd(ws.lr[i], ws.li[i]);
 }
 
 // Smallest power-of-two FFT length whose output spacing dk = L/N meets the interpolation bound.
@@ -166,7 +182,8 @@ inline std::size_t choose_fft_size(const std::vector<cd>& psi, double du, double
   const double log_dk_max =
       (log_tol + std::log(M_PI / du) - log_lagrange_constant(m) - std::log(moment_m)) / m - std::log(u_max);
   std::size_t N = 256;
-  while (N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) N *= 2;
+  const std::size_t n_cap = std::max<std::size_t>(std::size_t{1} << 24, 4 * (J + 1));  // bound unreachable: cap
+  while ((N < 2 * (J + 1) || std::log(L / static_cast<double>(N)) > log_dk_max) && N < n_cap) N *= 2;
   return N;
 }
 
@@ -210,21 +227,80 @@ inline double interpolate(const double* y, double t, int m) {
   return num / den;
 }
 
-// A rigorous right-alias period from the moments: (e^y - 1)^+ <= C_b e^{(1+b)y} with
-// C_b = b^b/(1+b)^{1+b} gives e^{aL} c(k + L) <= C_b M(1+b) e^{-(b-a)L} for k >= 0 and any finite
-// moment order 1 + b > 1 + a. Often loose (compound-Poisson moments are huge), so it only caps the
-// transform-based estimate below.
-template <class Model>
-double chernoff_period(const Model& model, double tau, double a, double a_max, double log_tol) {
-  double best = HUGE_VAL;
-  for (int i = 1; i <= 32; ++i) {
-    const double b = a + (a_max - a) * i / 32.0;
-    if (!(b > a)) break;
-    const double log_cb = b * std::log(b) - (1.0 + b) * std::log1p(b);
-    const double L = (log_cb + regular_log_moment(model, 1.0 + b, tau) - log_tol) / (b - a);
-    if (std::isfinite(L)) best = std::min(best, L);
+// ln M(p) is convex in p; close to a moment explosion the closed forms can leave their branch and
+// return finite garbage, which shows as a loss of convexity. Scans in increasing order stop there.
+struct ConvexScan {
+  double x = NAN, y = NAN, slope = -HUGE_VAL;
+  bool accept(double x_new, double y_new) {
+    if (!std::isfinite(y_new)) return false;
+    if (std::isfinite(x) && x_new != x) {
+      const double s = (y_new - y) / (x_new - x);
+      if (s < slope - 1e-9 * (1.0 + std::abs(slope))) return false;
+      slope = s;
+    }
+    x = x_new, y = y_new;
+    return true;
   }
-  return best;
+};
+
+// ln M on a grid of moment orders, for the rigorous alias bounds below (one table per maturity and
+// wing, no transforms needed afterwards). With C_b = b^b/(1+b)^{1+b}:
+//   right  (e^y - 1)^+ <= C_b e^{(1+b)y} gives e^{aL} c(k + L) <= C_b M(1+b) e^{-(b-a)L} for k >= 0
+//          and any finite moment order 1 + b > 1 + a;
+//   left   (1 - e^y)^+ <= C_b e^{-b y} gives for the put part of the deep-in-the-money left copy
+//          e^{-aL} p(k - L) <= C_b M(-b) e^{(1+b)k - (a+1+b)L} (b = 0: the trivial p(k') <= M0 e^{k'}).
+struct MomentTable {
+  static constexpr int kPositive = 24;
+  // orders b and ln C_b + ln M at them
+  double b_pos[kPositive], m_pos[kPositive], b_neg[8], m_neg[8];
+  int n_pos = 0, n_neg = 0;
+
+  static double log_cb(double b) { return b > 0.0 ? b * std::log(b) - (1.0 + b) * std::log1p(b) : 0.0; }
+
+  // Shortest period with the right alias below the tolerance (HUGE_VAL when no moment helps).
+  double right_period(double a, double log_tol) const {
+    double best = HUGE_VAL;
+    for (int i = 0; i < n_pos; ++i)
+      if (b_pos[i] > a) best = std::min(best, (m_pos[i] - log_tol) / (b_pos[i] - a));
+    return best;
+  }
+  // Shortest period with the left copies' put parts below the tolerance at every k <= k_hi.
+  double left_period(double a, double k_hi, double log_tol) const {
+    double best = HUGE_VAL;
+    for (int i = 0; i < n_neg; ++i)
+      best = std::min(best, ((1.0 + b_neg[i]) * k_hi + m_neg[i] - log_tol) / (a + 1.0 + b_neg[i]));
+    return best;
+  }
+};
+
+// ln M(p) is convex in p, so ln M(1 + b) and ln M(-b) are convex in b; close to a moment explosion
+// the closed forms can leave their branch and return finite garbage, which shows as a loss of
+// convexity (as does an isolated 0/0, so one transform per order suffices). The scans (increasing b)
+// stop there.
+template <class Model>
+MomentTable moment_table(const Model& model, double tau, double a_max) {
+  constexpr int kPos = MomentTable::kPositive, kNeg = 8;
+  constexpr double kNegOrders[kNeg] = {0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0};
+  // all orders in one batch: ln M(p) = Re log_cf(-i p)
+  double ur[kPos + kNeg] = {}, ui[kPos + kNeg], lr[kPos + kNeg], li[kPos + kNeg];
+  for (int j = 0; j < kPos; ++j) ui[j] = -(1.0 + a_max * (j + 1) / kPos);
+  for (int j = 0; j < kNeg; ++j) ui[kPos + j] = kNegOrders[j];
+  log_cf_many(model, ur, ui, kPos + kNeg, tau, lr, li);
+  MomentTable t;
+  ConvexScan up, down;
+  for (int j = 0; j < kPos; ++j) {
+    const double b = a_max * (j + 1) / kPos;
+    if (!up.accept(b, lr[j])) break;
+    t.b_pos[t.n_pos] = b, t.m_pos[t.n_pos++] = MomentTable::log_cb(b) + lr[j];
+  }
+  for (int j = 0; j < kNeg; ++j) {
+    const double b = kNegOrders[j];
+    if (b > 0.0 && !model.moment_finite(-b, tau)) break;
+    const double log_m = b > 0.0 ? lr[kPos + j] : std::log(model.mass(tau));
+    if (!down.accept(b, log_m)) break;
+    t.b_neg[t.n_neg] = b, t.m_neg[t.n_neg++] = MomentTable::log_cb(b) + log_m;
+  }
+  return t;
 }
 
 // Right alias: the period needed, L itself when the current one suffices. The periodic copies of
@@ -234,12 +310,12 @@ double chernoff_period(const Model& model, double tau, double a, double a_max, d
 // copy D(k + L') that aliases onto k >= k_lo: a bound for log-concave tails (diffusions); heavier
 // compound-Poisson tails are caught by the rigorous moment bound that caps this estimate.
 inline double period_for_right_alias(const double* y, std::size_t N, double a, double k_lo, double k0, double L,
-                                     double du, double log_tol) {
+                                     double du, double log_tol, double mass, double forward) {
   const double dk = L / static_cast<double>(N);
   auto log_tail = [&](double frac) {
     const auto i = static_cast<std::size_t>(std::lround((k_lo + frac * L - k0) / dk)) % N;
     const double kl = k0 + static_cast<double>(i) * dk - L;
-    const double left = std::exp(a * (kl - k_lo)) * -std::expm1(kl);
+    const double left = std::exp(a * (kl - k_lo)) * (forward - mass * std::exp(kl));
     return std::log(std::abs(du / M_PI * y[i] - left));
   };
   const double near = log_tail(0.45), far = log_tail(0.5);
@@ -250,39 +326,70 @@ inline double period_for_right_alias(const double* y, std::size_t N, double a, d
   return std::max(L, 0.5 * L + (log_tol - far) / slope);
 }
 
+// The strikes must fit in one period with room for the interpolation stencils (a few dk = L/N at
+// each end); the aliasing is bounded separately (MomentTable).
+inline double shortest_period(double k_lo, double k_hi) { return 1.1 * (k_hi - k_lo) + 0.2; }
+
+// Cost-based damping. The work is (u range) x (strike period) / 2 pi, and the period is set by the
+// two alias bounds: the left one falls with the damping a (rate a + 1 + b), the right one rises
+// with it (rate b' - a, b' < a_max). Lord–Kahl's a (minimal truncation at the nearest strike) is
+// kept when its period is already within 10% of the shortest one possible; otherwise the a with
+// the shortest period from the moment table is used (when that is 10% shorter).
+inline double damping_for_period(const MomentTable& t, double k_lo, double k_hi, double a_max, double log_tol,
+                                 double a_lord_kahl) {
+  const double shortest = shortest_period(k_lo, k_hi);
+  auto period = [&](double a) {
+    return std::max({t.left_period(a, k_hi, log_tol), t.right_period(a, log_tol), shortest});
+  };
+  const double p_lk = period(a_lord_kahl);
+  if (!(t.n_pos > 0 && t.n_neg > 0) || p_lk <= 1.1 * shortest) return a_lord_kahl;
+  double best_a = a_lord_kahl, best_p = p_lk;
+  for (int i = 1; i <= 24; ++i) {
+    const double a = 0.75 * a_max * i / 24.0, p = period(a);
+    if (p < best_p) best_a = a, best_p = p;
+  }
+  return best_p < 0.9 * p_lk ? best_a : a_lord_kahl;
+}
+
 }  // namespace detail
 
 namespace detail {
 
 template <class Model>
 CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const double* k, std::size_t n, double* out,
-                                     CarrMadanWorkspace& ws, const CarrMadanSettings& s, double a, double a_max) {
+                                     CarrMadanWorkspace& ws, const CarrMadanSettings& s, double a,
+                                     const MomentTable& moments) {
   CarrMadanGrid grid;
   const double k_lo = *std::min_element(k, k + n), k_hi = *std::max_element(k, k + n);
   const double log_tol = std::log(0.25 * s.tolerance);
   const int m = s.stencil;
+  // Mass and forward of the measure (1 for a law; a part of one, characteristic_function.hpp, has less).
+  const double mass = model.mass(tau), forward = model.forward(tau);
+  const double log_mass = std::log(mass), log_fwd = std::log(forward);
   // Gaussian-equivalent standard deviation (exact for Black–Scholes): K(1/2) = -s^2/8.
-  const double scale = std::sqrt(std::max(-8.0 * log_moment(model, 0.5, tau), 1e-300));
+  const double convexity = log_moment(model, 0.5, tau) - 0.5 * (log_mass + log_fwd);
+  const double scale = std::sqrt(std::max(-8.0 * convexity, 1e-300));
   const double u_max = detail::choose_u_max(model, tau, a, k_lo, log_tol, scale);
-  // The left copies are deep in the money, c(k - nL) = 1 - e^{k - nL} + p(k - nL): their intrinsic
-  // part is subtracted exactly below, and the put part, at most e^{-(a+1)L + k}, is kept under
-  // tol/4. The right alias is checked on the transform and the period doubled (reusing every
-  // sample when it doubles) until it holds.
-  double L = std::max((k_hi - log_tol) / (a + 1.0), 1.25 * (k_hi - k_lo) + 0.5);
+  // The left copies are deep in the money, c(k - nL) = M1 - M0 e^{k - nL} + p(k - nL): their
+  // intrinsic part is subtracted exactly below, and the put part is kept under tol/4
+  // (left_alias_period). The right alias is checked on the transform and the period doubled
+  // (reusing every sample when it doubles) until it holds.
+  double L = std::max(moments.left_period(a, k_hi, log_tol), shortest_period(k_lo, k_hi));
   double du = 0, dk = 0, k0 = 0;
   std::size_t J = 0, N = 0;
   const double* y = nullptr;
-  const double L_safe = detail::chernoff_period(model, tau, a, a_max, log_tol);
+  const double L_safe = moments.right_period(a, log_tol);
+  L = std::max(L, std::min(L_safe, 3.0 * L));  // rigorous and usually close: no second sampling
   bool refine = false, converged = false;
   for (int attempt = 0;; ++attempt) {
     du = 2.0 * M_PI / L;
     J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
-    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws.psi);
+    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws);
     N = detail::choose_fft_size(ws.psi, du, L, m, log_tol);
     dk = L / static_cast<double>(N);
     k0 = k_lo - (m / 2 + 1) * dk;
     y = detail::damped_prices_on_grid(ws.psi, du, k0, N, ws);
-    const double needed = std::min(detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol), L_safe);
+    const double needed = std::min(detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol, mass, forward), L_safe);
     converged = needed <= L && J < s.max_points;
     if (converged || attempt == 8 || J >= s.max_points) break;
     // Doubling keeps every sample (the new grid nests the old one); a smaller step starts afresh.
@@ -294,7 +401,7 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
     return grid;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    const double left_intrinsic = 1.0 / std::expm1(a * L) - std::exp(k[i]) / std::expm1((a + 1.0) * L);
+    const double left_intrinsic = forward / std::expm1(a * L) - mass * std::exp(k[i]) / std::expm1((a + 1.0) * L);
     out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * detail::interpolate(y, (k[i] - k0) / dk, m) - left_intrinsic;
   }
   grid.damping = a;
@@ -316,13 +423,16 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   if (n == 0) return grid;
   const double k_lo = *std::min_element(k, k + n);
   const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
+  const double k_hi = *std::max_element(k, k + n);
   double a = detail::choose_damping(model, tau, k_lo, 0.5 * a_max);
+  const detail::MomentTable moments = detail::moment_table(model, tau, a_max);
+  a = detail::damping_for_period(moments, k_lo, k_hi, a_max, std::log(0.25 * s.tolerance), a);
   // Near a zero of the characteristic function's denominators (close to, but short of, a moment
   // explosion) the contour integrand varies too fast for the error estimates; the result then
   // breaks the no-arbitrage bounds 0 <= c(k) <= 1 by far more than the tolerance. Halve the
   // damping and retry; NaN if that does not help.
   for (int retry = 0; retry < 4; ++retry, a *= 0.5) {
-    grid = detail::otm_call_prices_damped(model, tau, k, n, out, ws, s, a, a_max);
+    grid = detail::otm_call_prices_damped(model, tau, k, n, out, ws, s, a, moments);
     const bool sane = std::all_of(out, out + n, [&](double c) { return c >= -s.tolerance && c <= 1.0 + s.tolerance; });
     if (sane) return grid;
   }
