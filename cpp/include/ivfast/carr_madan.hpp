@@ -95,6 +95,19 @@ double max_moment_order(const Model& model, double tau, double cap) {
     hi = lo, lo = 1.0;
   }
   if (regular(hi)) return hi;
+  // Most often the closed form fails beyond some order by overflowing (the jump part's e^{z} - 1,
+  // z growing like e^{alpha^2 p^2 / 2}): find that order with one transform per step, and bisect
+  // on regularity below it only if it is not regular there either.
+  auto finite = [&](double p) { return std::isfinite(model.log_cf(cd(0.0, -p), tau).real()); };
+  if (!finite(hi)) {
+    double f_lo = lo;
+    for (int it = 0; it < 60 && hi - f_lo > 1e-3 * hi; ++it) {
+      const double mid = 0.5 * (f_lo + hi);
+      (finite(mid) ? f_lo : hi) = mid;
+    }
+    if (regular(f_lo)) return f_lo;
+    hi = f_lo;
+  }
   for (int it = 0; it < 60 && hi - lo > 1e-3 * hi; ++it) {
     const double mid = 0.5 * (lo + hi);
     (regular(mid) ? lo : hi) = mid;
@@ -108,14 +121,16 @@ double log_abs_psi(const Model& model, double tau, double a, double u) {
   return model.log_cf(cd(u, -(a + 1.0)), tau).real() - std::log(std::abs(den));
 }
 
+// Lord–Kahl damping: golden-section search in ln a over [a_lo, a_hi] (the moment table narrows the
+// bracket first, damping_for_period).
 template <class Model>
-double choose_damping(const Model& model, double tau, double k_ref, double a_hi) {
+double choose_damping(const Model& model, double tau, double k_ref, double a_lo, double a_hi) {
   auto bound = [&](double log_a) {
     const double a = std::exp(log_a);
     const double value = -a * k_ref + regular_log_moment(model, a + 1.0, tau) - std::log(a * (a + 1.0));
     return std::isnan(value) ? HUGE_VAL : value;
   };
-  double lo = std::log(std::min(1e-3, 0.5 * a_hi)), hi = std::log(a_hi);
+  double lo = std::log(a_lo), hi = std::log(a_hi);
   const double r = 0.5 * (std::sqrt(5.0) - 1.0);
   double x1 = hi - r * (hi - lo), x2 = lo + r * (hi - lo);
   double f1 = bound(x1), f2 = bound(x2);
@@ -131,9 +146,14 @@ double choose_damping(const Model& model, double tau, double k_ref, double a_hi)
   return std::exp(0.5 * (lo + hi));
 }
 
-// Smallest U with the truncation bound met (doubling, then geometric bisection). The tail integral
-// is |psi(U)| / r, r the local logarithmic decay rate of |psi| (which only grows with u for these
-// models), and never less than the 1/u^2 decay that the denominator alone guarantees (r >= 1/U).
+// Smallest U with the truncation bound met. The tail integral is |psi(U)| / r, r the local
+// logarithmic decay rate of |psi| (which only grows with u for these models), and never less than
+// the 1/u^2 decay that the denominator alone guarantees (r >= 1/U). The answer lies between about 5
+// and 75 Gaussian-equivalent standard deviations' worth of 1/scale for these models, so the search
+// starts at 4/scale and doubles (or halves, down to 0.25/scale) to a bracket of ratio 2. The excess
+// is smooth in ln u (linear where |psi| decays exponentially, quadratic where it is Gaussian), so
+// regula falsi with the Illinois correction narrows the bracket to 0.3% in a few steps, where plain
+// bisection needs eight (each step is two transforms).
 template <class Model>
 double choose_u_max(const Model& model, double tau, double a, double k_lo, double log_tol, double scale) {
   auto excess = [&](double u) {
@@ -141,16 +161,41 @@ double choose_u_max(const Model& model, double tau, double a, double k_lo, doubl
     const double rate = (log_psi - log_abs_psi(model, tau, a, 1.01 * u)) / (0.01 * u);
     return log_psi - std::log(M_PI * std::max(rate, 1.0 / u)) - a * k_lo - log_tol;
   };
-  double hi = 0.25 / scale;
-  int doublings = 0;
-  while (!(excess(hi) <= 0.0) && doublings++ < 80) hi *= 2.0;
-  if (doublings == 0) return hi;
-  double lo = 0.5 * hi;
-  for (int it = 0; it < 8; ++it) {  // U to 0.3%
-    const double mid = std::sqrt(lo * hi);
-    (excess(mid) <= 0.0 ? hi : lo) = mid;
+  const double floor = 0.25 / scale;
+  double hi = 4.0 / scale, f_hi = excess(hi), lo = hi, f_lo = f_hi;
+  if (f_hi <= 0.0) {
+    for (;;) {  // halve to the last failing U (or the floor)
+      if (lo <= floor) return hi;
+      lo = std::max(0.5 * hi, floor), f_lo = excess(lo);
+      if (!(f_lo <= 0.0)) break;
+      hi = lo, f_hi = f_lo;
+    }
+  } else {
+    int doublings = 0;
+    while (!(f_hi <= 0.0) && doublings++ < 80) lo = hi, f_lo = f_hi, hi *= 2.0, f_hi = excess(hi);
+    if (!(f_hi <= 0.0)) return hi;  // bound never met: the point cap decides
   }
-  return hi;
+  // Now excess(lo) > 0 >= excess(hi). A non-finite excess at lo (psi overflowing) falls back to
+  // bisection, as does any step that would not shrink the bracket.
+  double x_lo = std::log(lo), x_hi = std::log(hi);
+  int side = 0;
+  for (int it = 0; it < 30 && x_hi - x_lo > 3e-3; ++it) {
+    double x = std::isfinite(f_lo) ? (x_lo * f_hi - x_hi * f_lo) / (f_hi - f_lo) : 0.5 * (x_lo + x_hi);
+    // keep the trial point well inside the bracket so both ends move
+    const double margin = 0.05 * (x_hi - x_lo);
+    if (!(x > x_lo + margin && x < x_hi - margin)) x = std::min(std::max(x, x_lo + margin), x_hi - margin);
+    const double f = excess(std::exp(x));
+    if (f <= 0.0) {
+      x_hi = x, f_hi = f;
+      if (side == -1) f_lo *= 0.5;  // Illinois: the stale end's weight halves
+      side = -1;
+    } else {
+      x_lo = x, f_lo = f;
+      if (side == 1) f_hi *= 0.5;
+      side = 1;
+    }
+  }
+  return std::exp(x_hi);
 }
 
 // psi_j e^{-a k_lo} at u_j = j du, j = 0..J (the scaling keeps psi finite when the moment of order
@@ -253,6 +298,7 @@ struct MomentTable {
   static constexpr int kPositive = 24;
   // orders b and ln C_b + ln M at them
   double b_pos[kPositive], m_pos[kPositive], b_neg[8], m_neg[8];
+  double log_m_pos[kPositive];  // ln M(1 + b) itself (for the Lord–Kahl bound)
   int n_pos = 0, n_neg = 0;
 
   static double log_cb(double b) { return b > 0.0 ? b * std::log(b) - (1.0 + b) * std::log1p(b) : 0.0; }
@@ -291,7 +337,7 @@ MomentTable moment_table(const Model& model, double tau, double a_max) {
   for (int j = 0; j < kPos; ++j) {
     const double b = a_max * (j + 1) / kPos;
     if (!up.accept(b, lr[j])) break;
-    t.b_pos[t.n_pos] = b, t.m_pos[t.n_pos++] = MomentTable::log_cb(b) + lr[j];
+    t.b_pos[t.n_pos] = b, t.log_m_pos[t.n_pos] = lr[j], t.m_pos[t.n_pos++] = MomentTable::log_cb(b) + lr[j];
   }
   for (int j = 0; j < kNeg; ++j) {
     const double b = kNegOrders[j];
@@ -332,22 +378,47 @@ inline double shortest_period(double k_lo, double k_hi) { return 1.1 * (k_hi - k
 
 // Cost-based damping. The work is (u range) x (strike period) / 2 pi, and the period is set by the
 // two alias bounds: the left one falls with the damping a (rate a + 1 + b), the right one rises
-// with it (rate b' - a, b' < a_max). Lord–Kahl's a (minimal truncation at the nearest strike) is
-// kept when its period is already within 10% of the shortest one possible; otherwise the a with
-// the shortest period from the moment table is used (when that is 10% shorter).
-inline double damping_for_period(const MomentTable& t, double k_lo, double k_hi, double a_max, double log_tol,
-                                 double a_lord_kahl) {
+// with it (rate b' - a, b' < a_max), so the period is unimodal in a and a scan of the moment table
+// (no transforms) finds its minimum. Lord–Kahl's a (minimal truncation at the nearest strike,
+// at most a_hi = a_max / 2) is kept when its period is within 10% of the shortest possible;
+// otherwise the scan's a is used when its period is 10% shorter.
+// Lord–Kahl's a costs tens of transforms (choose_damping). Its bound -a k + ln M(a + 1) - ln(a(a + 1))
+// is known on the table's orders without any, so the table's best order brackets it between its
+// neighbours; when the period at both ends of that bracket already loses (not within 10% of the
+// shortest, and 10% longer than the scan's best, which lies outside the bracket) the search is
+// skipped, as its result would be. Otherwise it runs inside the bracket only.
+template <class Model>
+double choose_damping_for_period(const Model& model, double tau, const MomentTable& t, double k_lo, double k_hi,
+                                 double a_max, double log_tol) {
+  const double a_hi = 0.5 * a_max, a_floor = std::min(1e-3, 0.5 * a_hi);
   const double shortest = shortest_period(k_lo, k_hi);
   auto period = [&](double a) {
     return std::max({t.left_period(a, k_hi, log_tol), t.right_period(a, log_tol), shortest});
   };
-  const double p_lk = period(a_lord_kahl);
-  if (!(t.n_pos > 0 && t.n_neg > 0) || p_lk <= 1.1 * shortest) return a_lord_kahl;
-  double best_a = a_lord_kahl, best_p = p_lk;
+  auto lord_kahl = [&](double lo, double hi) { return choose_damping(model, tau, k_lo, lo, hi); };
+  if (!(t.n_pos > 0 && t.n_neg > 0)) return lord_kahl(a_floor, a_hi);
+  double best_a = NAN, best_p = HUGE_VAL;
   for (int i = 1; i <= 24; ++i) {
     const double a = 0.75 * a_max * i / 24.0, p = period(a);
     if (p < best_p) best_a = a, best_p = p;
   }
+  // Lord–Kahl bracket from the table's orders b <= a_hi.
+  int j_best = -1;
+  double f_best = HUGE_VAL;
+  for (int j = 0; j < t.n_pos && t.b_pos[j] <= a_hi; ++j) {
+    const double b = t.b_pos[j], f = -b * k_lo + t.log_m_pos[j] - std::log(b * (b + 1.0));
+    if (f < f_best) f_best = f, j_best = j;
+  }
+  double lk_lo = a_floor, lk_hi = a_hi;
+  if (j_best >= 0) {
+    if (j_best > 0) lk_lo = t.b_pos[j_best - 1];
+    if (j_best + 1 < t.n_pos && t.b_pos[j_best + 1] <= a_hi) lk_hi = t.b_pos[j_best + 1];
+    const double p_edge = std::min(period(lk_lo), period(lk_hi));
+    const bool best_outside = best_a < lk_lo || best_a > lk_hi;
+    if (best_outside && p_edge > 1.1 * shortest && best_p < 0.9 * p_edge) return best_a;
+  }
+  const double a_lord_kahl = lord_kahl(lk_lo, lk_hi), p_lk = period(a_lord_kahl);
+  if (p_lk <= 1.1 * shortest) return a_lord_kahl;
   return best_p < 0.9 * p_lk ? best_a : a_lord_kahl;
 }
 
@@ -424,9 +495,8 @@ CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, s
   const double k_lo = *std::min_element(k, k + n);
   const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
   const double k_hi = *std::max_element(k, k + n);
-  double a = detail::choose_damping(model, tau, k_lo, 0.5 * a_max);
   const detail::MomentTable moments = detail::moment_table(model, tau, a_max);
-  a = detail::damping_for_period(moments, k_lo, k_hi, a_max, std::log(0.25 * s.tolerance), a);
+  double a = detail::choose_damping_for_period(model, tau, moments, k_lo, k_hi, a_max, std::log(0.25 * s.tolerance));
   // Near a zero of the characteristic function's denominators (close to, but short of, a moment
   // explosion) the contour integrand varies too fast for the error estimates; the result then
   // breaks the no-arbitrage bounds 0 <= c(k) <= 1 by far more than the tolerance. Halve the
