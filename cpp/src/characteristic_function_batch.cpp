@@ -8,6 +8,7 @@
 // near |w| = 1: only the absolute error of ln w matters for phi = exp(...), ~1e-16 either way).
 #include <cmath>
 #include <cstddef>
+#include <initializer_list>
 
 #include "ivfast/characteristic_function.hpp"
 
@@ -144,6 +145,38 @@ inline void damped_lanes(double a, double shift, const double* ur, const double*
   L::store(out_im, (ei * den_r - er * den_i) * inv);
 }
 
+// The jump part's log_cf less Heston's (BatesJumpPart::jump_terms, same formulas), added to out:
+// -lam tau (1 + i u beta) + ln(lam tau) + ln psi_J + ln((e^z - 1)/z), z = lam tau psi_J(u), the last
+// by its Taylor series where |z|^2 < 1e-4 (a select: both branches are computed).
+template <class L>
+inline void jump_part_lanes(const BatesModel& b, double tau, const double* ur, const double* ui, double* out_re,
+                            double* out_im) {
+  using V = typename L::V;
+  const V one = L::splat(1.0), zero = L::splat(0.0), half = L::splat(0.5);
+  const V xr = L::load(ur), xi = L::load(ui);
+  const V mu = L::splat(b.mu), ha2 = L::splat(0.5 * b.alpha * b.alpha), lt = L::splat(b.lam * tau);
+  // ln psi_J = i u mu - alpha^2 u^2 / 2 (i u = -xi + i xr)
+  const V pr = zero - xi * mu - ha2 * (xr * xr - xi * xi), pi = xr * mu - L::splat(2.0) * ha2 * xr * xi;
+  const V m = lt * L::exp(pr);
+  const V zr = m * L::cos(pi), zi = m * L::sin(pi);
+  // (e^z - 1) / z directly ...
+  const V ez = L::exp(zr), er = ez * L::cos(zi) - one, ei = ez * L::sin(zi);
+  const V inv_nz = one / (zr * zr + zi * zi);
+  const V dr = (er * zr + ei * zi) * inv_nz, di = (ei * zr - er * zi) * inv_nz;
+  // ... and by 1 + z (1/2 + z (1/6 + z (1/24 + z / 120)))
+  V sr = L::splat(1.0 / 24) + zr * L::splat(1.0 / 120), si = zi * L::splat(1.0 / 120);
+  for (double c : {1.0 / 6, 0.5, 1.0}) {
+    const V tr = zr * sr - zi * si + L::splat(c), ti = zr * si + zi * sr;
+    sr = tr, si = ti;
+  }
+  const V small = L::splat(1e-4);
+  const V rr = L::select_gt(small, zr * zr + zi * zi, sr, dr), ri = L::select_gt(small, zr * zr + zi * zi, si, di);
+  const V ln_abs = half * L::log(rr * rr + ri * ri), arg = L::atan2(ri, rr);
+  const V lt_beta = lt * L::splat(b.beta), log_lt = L::splat(std::log(b.lam * tau));
+  L::store(out_re, L::load(out_re) - lt + lt_beta * xi + log_lt + pr + ln_abs);
+  L::store(out_im, L::load(out_im) - lt_beta * xr + pi + arg);
+}
+
 }  // namespace
 
 #ifdef IVFAST_CF_BATCH_COPY
@@ -152,28 +185,40 @@ inline void damped_lanes(double a, double shift, const double* ur, const double*
 #define IVFAST_CF_ENTRY(name) name##_portable
 #endif
 
-void IVFAST_CF_ENTRY(damped_transform_batch)(double a, double shift, const double* ur, const double* lr,
-                                             const double* li, std::size_t n, double* out_re, double* out_im) {
+namespace {
+// f(lanes, j) over j = 0, 4, 8, ... with the widest lane type available, then the remainder.
+template <class F>
+void over_lanes(std::size_t n, F&& f) {
   std::size_t j = 0;
 #ifdef IVFAST_LANES4
-  for (; j + 4 <= n; j += 4) damped_lanes<Lanes4>(a, shift, ur + j, lr + j, li + j, out_re + j, out_im + j);
+  for (; j + 4 <= n; j += 4) f(Lanes4{}, j);
 #endif
 #ifdef IVFAST_LANES2
-  for (; j + 2 <= n; j += 2) damped_lanes<Lanes2>(a, shift, ur + j, lr + j, li + j, out_re + j, out_im + j);
+  for (; j + 2 <= n; j += 2) f(Lanes2{}, j);
 #endif
-  for (; j < n; ++j) damped_lanes<Scalar>(a, shift, ur + j, lr + j, li + j, out_re + j, out_im + j);
+  for (; j < n; ++j) f(Scalar{}, j);
+}
+}  // namespace
+
+void IVFAST_CF_ENTRY(damped_transform_batch)(double a, double shift, const double* ur, const double* lr,
+                                             const double* li, std::size_t n, double* out_re, double* out_im) {
+  over_lanes(n, [&](auto lanes, std::size_t j) {
+    damped_lanes<decltype(lanes)>(a, shift, ur + j, lr + j, li + j, out_re + j, out_im + j);
+  });
 }
 
 void IVFAST_CF_ENTRY(heston_log_cf_batch)(const HestonModel& h, const double* ur, const double* ui, std::size_t n,
                                           double tau, double* out_re, double* out_im) {
-  std::size_t j = 0;
-#ifdef IVFAST_LANES4
-  for (; j + 4 <= n; j += 4) heston_lanes<Lanes4>(h, tau, ur + j, ui + j, out_re + j, out_im + j);
-#endif
-#ifdef IVFAST_LANES2
-  for (; j + 2 <= n; j += 2) heston_lanes<Lanes2>(h, tau, ur + j, ui + j, out_re + j, out_im + j);
-#endif
-  for (; j < n; ++j) heston_lanes<Scalar>(h, tau, ur + j, ui + j, out_re + j, out_im + j);
+  over_lanes(n, [&](auto lanes, std::size_t j) {
+    heston_lanes<decltype(lanes)>(h, tau, ur + j, ui + j, out_re + j, out_im + j);
+  });
+}
+
+void IVFAST_CF_ENTRY(bates_jump_part_terms_batch)(const BatesModel& b, const double* ur, const double* ui,
+                                                  std::size_t n, double tau, double* out_re, double* out_im) {
+  over_lanes(n, [&](auto lanes, std::size_t j) {
+    jump_part_lanes<decltype(lanes)>(b, tau, ur + j, ui + j, out_re + j, out_im + j);
+  });
 }
 
 #ifndef IVFAST_CF_BATCH_COPY
@@ -182,6 +227,8 @@ void damped_transform_batch_x86_64_v3(double, double, const double*, const doubl
                                       double*, double*);
 void heston_log_cf_batch_x86_64_v3(const HestonModel&, const double*, const double*, std::size_t, double, double*,
                                    double*);
+void bates_jump_part_terms_batch_x86_64_v3(const BatesModel&, const double*, const double*, std::size_t, double,
+                                           double*, double*);
 #endif
 
 namespace {
@@ -198,20 +245,26 @@ bool use_x86_64_v3() {
 }
 }  // namespace
 
+// The AVX2 copy of an entry point where the CPU has it, else the portable one.
+#ifdef IVFAST_HAVE_X86_64_V3
+#define IVFAST_CF_PICK(name) (use_x86_64_v3() ? name##_x86_64_v3 : name##_portable)
+#else
+#define IVFAST_CF_PICK(name) name##_portable
+#endif
+
 void damped_transform_batch(double a, double shift, const double* ur, const double* lr, const double* li,
                             std::size_t n, double* out_re, double* out_im) {
-#ifdef IVFAST_HAVE_X86_64_V3
-  if (use_x86_64_v3()) return damped_transform_batch_x86_64_v3(a, shift, ur, lr, li, n, out_re, out_im);
-#endif
-  damped_transform_batch_portable(a, shift, ur, lr, li, n, out_re, out_im);
+  IVFAST_CF_PICK(damped_transform_batch)(a, shift, ur, lr, li, n, out_re, out_im);
 }
 
 void heston_log_cf_batch(const HestonModel& h, const double* ur, const double* ui, std::size_t n, double tau,
                          double* out_re, double* out_im) {
-#ifdef IVFAST_HAVE_X86_64_V3
-  if (use_x86_64_v3()) return heston_log_cf_batch_x86_64_v3(h, ur, ui, n, tau, out_re, out_im);
-#endif
-  heston_log_cf_batch_portable(h, ur, ui, n, tau, out_re, out_im);
+  IVFAST_CF_PICK(heston_log_cf_batch)(h, ur, ui, n, tau, out_re, out_im);
+}
+
+void bates_jump_part_terms_batch(const BatesModel& b, const double* ur, const double* ui, std::size_t n, double tau,
+                                 double* out_re, double* out_im) {
+  IVFAST_CF_PICK(bates_jump_part_terms_batch)(b, ur, ui, n, tau, out_re, out_im);
 }
 #endif
 

@@ -154,6 +154,10 @@ struct ShareMeasure {
 void heston_log_cf_batch(const HestonModel& h, const double* ur, const double* ui, std::size_t n, double tau,
                          double* lr, double* li);
 
+// Adds BatesJumpPart::jump_terms at the points to (lr, li), vectorised like the Heston batch.
+void bates_jump_part_terms_batch(const BatesModel& b, const double* ur, const double* ui, std::size_t n, double tau,
+                                 double* lr, double* li);
+
 // psi_j = exp(lr_j + shift + i li_j) / (a^2 + a - u_j^2 + i (2a + 1) u_j), the Carr–Madan integrand
 // on the contour Im u = -(a + 1) from its log_cf (in place allowed: out may be lr, li).
 void damped_transform_batch(double a, double shift, const double* ur, const double* lr, const double* li,
@@ -199,7 +203,8 @@ inline void log_cf_many(const BatesModel& model, const double* ur, const double*
 }
 inline void log_cf_many(const BatesJumpPart& part, const double* ur, const double* ui, std::size_t n, double tau,
                         double* lr, double* li) {
-  log_cf_many_heston_plus_jumps(part, part.bates.heston, ur, ui, n, tau, lr, li);
+  heston_log_cf_batch(part.bates.heston, ur, ui, n, tau, lr, li);
+  bates_jump_part_terms_batch(part.bates, ur, ui, n, tau, lr, li);
 }
 
 template <class Model>
