@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
     parser.add_argument("--config", type=pathlib.Path,
                         help="JSON file of SmoothingConfig fields (any subset); the options below override it")
-    parser.add_argument("--epochs", type=int, help="maximum training epochs (default 6000)")
+    parser.add_argument("--epochs", type=int, help="maximum training epochs (default 12000)")
     parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
     parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
     parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
