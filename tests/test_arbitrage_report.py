@@ -40,6 +40,15 @@ def test_counts_worst_and_tolerances():
     assert summary.loc["butterfly", "violations"] == 2
 
 
+def test_to_dict_is_a_json_digest():
+    import json
+
+    r = bad_report()
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["ok"] is False and d["counts"] == r.counts() and d["worst"] == pytest.approx(r.worst())
+    assert d["tol"] == 0.0 and d["grid"] == r.source and d["notes"] == list(r.notes)
+
+
 def test_table_columns_and_text():
     r = bad_report()
     assert list(r.violations.columns) == ["kind", "k", "strike", "tau", "value", "size", "detail"]

@@ -37,6 +37,18 @@ def test_session_counts_skip_weekends_and_holidays():
     np.testing.assert_array_equal(_sessions("2020-03-13", ["2020-03-21"]), [5])
 
 
+def test_dates_broadcast_and_bad_dates_raise():
+    np.testing.assert_array_equal(trading_days_between("2026-01-30", ["2026-02-02", "2026-01-29", "2026-01-30"]),
+                                  [1, 0, 0])
+    assert trading_days_between(np.array([], dtype="datetime64[D]"), []).shape == (0,)
+    with pytest.raises(ValueError, match="end: expected dates"):
+        trading_days_between("2026-01-30", "not a date")
+    with pytest.raises(ValueError, match="start: expected dates"):
+        trading_days_between(3.5, "2026-02-02")
+    with pytest.raises(ValueError, match="start, end: shapes"):
+        trading_days_between(["2026-01-30"] * 2, ["2026-02-02"] * 3)
+
+
 def test_missing_dates_give_nan():
     out = trading_days_between(np.array(["2026-01-30", "NaT"], dtype="datetime64[D]"),
                                np.array(["NaT", "2026-02-02"], dtype="datetime64[D]"))
@@ -61,6 +73,7 @@ def test_trading_time_keeps_total_variance_and_calendar_tau():
     np.testing.assert_array_equal(b["tau_calendar"], a["tau"])
     for col in ("iv_mid", "iv_bid", "iv_ask"):
         np.testing.assert_allclose(b[col] ** 2 * b["tau"], a[col] ** 2 * a["tau"], rtol=1e-14)
+    assert bus.in_trading_time() is bus  # already in trading time: tau_calendar stays calendar
 
 
 def test_trading_time_drops_expiries_without_a_session_and_needs_dates():

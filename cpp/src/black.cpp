@@ -146,11 +146,13 @@ OtmCall normalised_otm_call_and_vega(double x, double s, double b_max) {
 }
 
 OtmCall normalised_otm_call_at_inflection(double x, double b_max) {
-  const double s_c = std::sqrt(2.0 * std::fabs(x));
+  const double root = std::sqrt(std::fabs(x));  // sqrt|x| = s_c / sqrt(2) = sqrt(2) t
   // Below kSmallT the closed form's 1 - erfcx cancels; the t-series does not.
-  if (!(0.5 * s_c >= kSmallT)) return normalised_otm_call_and_vega(x, s_c, b_max);
+  if (!(root * normal::kInvSqrt2 >= kSmallT)) {
+    return normalised_otm_call_and_vega(x, 2.0 * normal::kInvSqrt2 * root, b_max);
+  }
   const double vega = normal::kInvSqrt2Pi * b_max;
-  return {0.5 * b_max * (1.0 - normal::erfcx(std::sqrt(std::fabs(x)))), vega};
+  return {0.5 * b_max * (1.0 - normal::erfcx(root)), vega};
 }
 
 double normalised_otm_call(double x, double s) { return normalised_otm_call_and_vega(x, s).b; }

@@ -119,6 +119,12 @@ class ArbitrageReport:
             index=pd.Index(list(self.checked), name="kind"),
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready digest: verdict, counts and worst size per kind, what was checked, tolerance
+        and notes (the violation table itself is left out)."""
+        return {"ok": self.ok(), "counts": self.counts(), "worst": self.worst(), "grid": self.source,
+                "tol": self.tol, "notes": list(self.notes)}
+
     def __str__(self) -> str:
         verdict = "no static arbitrage" if self.ok() else f"STATIC ARBITRAGE: {len(self.violations)} violations"
         lines = [f"Arbitrage check of {self.source or 'surface'} (tol={self.tol:g}): {verdict}",

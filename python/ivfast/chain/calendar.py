@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -81,11 +82,23 @@ def nyse_holidays(first_year: int, last_year: int) -> np.ndarray:
     return np.array(days, dtype="datetime64[D]")
 
 
-def trading_days_between(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _dates(values: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype="datetime64[D]")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected dates (datetime64[D] or ISO strings), got {values!r} ({exc})") from None
+
+
+def trading_days_between(start: Any, end: Any) -> np.ndarray:
     """Trading sessions in ``(start, end]``: sessions closed after a close on ``start`` up to and
-    including the one ending on ``end`` (NaN where either date is missing). Dates are
-    ``datetime64[D]`` arrays of one shape."""
-    start, end = np.asarray(start, dtype="datetime64[D]"), np.asarray(end, dtype="datetime64[D]")
+    including the one ending on ``end``; zero or negative when ``end`` is not after ``start``,
+    NaN where either date is missing. ``start`` and ``end`` are dates (``datetime64[D]`` or ISO
+    strings) that broadcast together; ValueError names the argument otherwise."""
+    start, end = _dates(start, "start"), _dates(end, "end")
+    try:
+        start, end = np.broadcast_arrays(start, end)
+    except ValueError:
+        raise ValueError(f"start, end: shapes {start.shape} and {end.shape} do not broadcast") from None
     valid = ~(np.isnat(start) | np.isnat(end))
     out = np.full(start.shape, np.nan)
     if valid.any():

@@ -125,12 +125,13 @@ class SurfaceQuotes:
         (reason ``no_trading_session``). Raises ValueError without ``info["as_of"]`` or expiry
         dates (a table given as ``tau`` only).
         """
+        if self.info.get("time_axis") == "trading":
+            return self  # tau is already in trading time; rescaling again would lose tau_calendar
         q = self.quotes
         if self.info.get("as_of") is None or q["expiry"].isna().any():
             raise ValueError("quotes: trading time needs the as-of date and every expiry date")
         ends = pd.to_datetime(q["expiry"]).dt.normalize().to_numpy(dtype="datetime64[D]")
-        starts = np.full(ends.shape, pd.Timestamp(self.info["as_of"]).to_datetime64(), dtype="datetime64[D]")
-        tau = trading_days_between(starts, ends) / TRADING_DAYS_PER_YEAR
+        tau = trading_days_between(pd.Timestamp(self.info["as_of"]).to_datetime64(), ends) / TRADING_DAYS_PER_YEAR
         keep = tau > 0
         scale = np.sqrt(q["tau"].to_numpy() / np.where(keep, tau, np.nan))
         table = q.assign(tau_calendar=q["tau"], tau=tau, **{c: q[c] * scale for c in ("iv_mid", "iv_bid", "iv_ask")})

@@ -43,10 +43,6 @@ _VERIFY_COOLDOWN = 10
 """Epochs between a failed stopping check and the next one."""
 _VERIFY_REFINEMENT = 2
 """The stopping check subdivides the periodic check grid's cells (about 4x the points)."""
-def certificate_summary(report: ArbitrageReport) -> dict[str, Any]:
-    """JSON-ready digest of a surface check: verdict, counts and worst size per kind, grid."""
-    return {"ok": report.ok(), "counts": report.counts(), "worst": report.worst(), "grid": report.source,
-            "tol": report.tol, "notes": list(report.notes)}
 
 
 def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
@@ -415,5 +411,5 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
-            "arbitrage": certificate_summary(certificate)}
+            "arbitrage": certificate.to_dict()}
     return FittedSurface(model.to("cpu").eval(), config, history, quotes, info, certificate)
