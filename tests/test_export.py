@@ -36,9 +36,12 @@ from ivfast.surface.prior import SSVIPrior  # noqa: E402
 # Exported float64 graphs run the same operations as FittedSurface, in another order at most
 # (traced graph, fused AOTInductor kernels): a few ulp of w, hence 1e-12 relative.
 RTOL_VALUE = 1e-12
-# Derivatives are differences of O(1) terms (product rule) whose magnitudes can cancel to ~1e-3,
-# so a few ulp of the terms are ~1e-13 relative to the result; 1e-10 leaves room for that.
-RTOL_DERIVATIVE = 1e-10
+# Derivatives are differences of large terms: at the shortest maturities in the far wings (tau =
+# 0.0045, k = -0.93, so k/sqrt(tau) = -14) the network's k-jets cancel terms up to ~1e5 times the
+# result, and two float64 paths (forward jets, reverse-mode autograd) agree to 5e-9 relative there
+# (measured on the fitted fixture; 1e-13 at ordinary points). 1e-7 still fails any wrong or missing
+# chain-rule term, which is an O(1) relative error.
+RTOL_DERIVATIVE = 1e-7
 # float32 weights and arithmetic: ~6e-8 per operation through ~10 layers of ops with O(1)-conditioned
 # intermediates; 1e-5 relative is the float32 acceptance target.
 RTOL_FLOAT32 = 1e-5

@@ -121,8 +121,10 @@ def test_same_seed_same_fit_and_history_columns():
     b = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
     pd_cols = ["epoch", "total_epoch", "best_loss", "loss", "rmse", "mape", "calendar", "butterfly",
                "asym", "atm", "lee", "lr"]
-    assert list(a.history.columns) == pd_cols and len(a.history) == 6
-    np.testing.assert_array_equal(a.history.to_numpy(), b.history.to_numpy())
+    assert list(a.history.columns) == [*pd_cols, "seconds"] and len(a.history) == 6
+    np.testing.assert_array_equal(a.history[pd_cols].to_numpy(), b.history[pd_cols].to_numpy())
+    assert a.history["seconds"].is_monotonic_increasing and a.history["seconds"].iloc[-1] <= a.info["seconds"]
+    assert a.first_reached(np.inf) == (5, a.history["seconds"].iloc[0]) and a.first_reached(0.0) is None
 
 
 def test_save_load_round_trip_is_bit_identical(tmp_path):
@@ -203,23 +205,36 @@ def test_plots_write_png_files(tmp_path):
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def acceptance_fit(seed: int):
+    """The seed's reference set fitted with the default config run on to SEED_FIT_TARGET_LOSS (0.012):
+    at the seed's own stopping level 0.02 the quote RMSE is 0.5-0.6 vol points (RMSE is about 0.3 x
+    the loss on this set; see the constant's docstring), so issue 4's two criteria, best loss <= 0.02
+    and RMSE <= 0.5 vol points, hold together only below it."""
+    k, tau, iv = bates_quotes(REFERENCE_BATES)
+    config = SmoothingConfig(progress=False, target_loss=ivfast.datasets.SEED_FIT_TARGET_LOSS, log_every=10)
+    return (k, tau, iv), fit_surface(k, tau, iv, config=config, seed=seed)
+
+
 @pytest.fixture(scope="module")
 def reference_fit():
-    k, tau, iv = bates_quotes(REFERENCE_BATES)
-    # Default config: the seed's loss and its stopping rule, best loss <= 0.02.
-    return (k, tau, iv), fit_surface(k, tau, iv, config=SmoothingConfig(progress=False), seed=0)
+    return acceptance_fit(0)
 
 
-def test_bates_reference_fit_meets_the_acceptance(reference_fit):
-    (k, tau, iv), fit = reference_fit
-    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= 0.02
-    # The quote RMSE at this stopping point is 0.50-0.58 vol points depending on the seed and on
-    # torch's thread count (issue 4's 0.5 is the xfail test below); 0.6 guards against regressions
-    # just above the largest value measured (0.579, seed 2).
-    assert np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)) <= 0.006
+def assert_meets_the_acceptance(quotes, fit):
+    (k, tau, iv) = quotes
+    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= ivfast.datasets.SEED_FIT_TARGET_LOSS
+    # It passed the seed's stopping level on the way (resolution: log_every epochs).
+    epoch, _ = fit.first_reached(0.02)
+    assert epoch <= fit.info["epochs"]
+    assert np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)) <= 0.005  # issue 4: 0.5 vol points
     report = check_surface(fit, *dense_axes(), tol=1e-8)
     assert report.counts()["calendar"] == 0 and report.counts()["butterfly"] == 0
     assert fit.info["arbitrage"]["counts"]["calendar"] == 0 and fit.info["arbitrage"]["counts"]["butterfly"] == 0
+
+
+def test_bates_reference_fit_meets_the_acceptance(reference_fit):
+    assert_meets_the_acceptance(*reference_fit)
+    fit = reference_fit[1]
     # Bounded model: SSVI parameters in the GJ region, network scale below its cap, linear wings
     # below Lee's slope 2 far out.
     params = fit.prior_parameters()
@@ -229,22 +244,10 @@ def test_bates_reference_fit_meets_the_acceptance(reference_fit):
     assert np.max(fit.total_variance(wings, dense_axes()[1]) / np.abs(wings)) < 2
 
 
-@pytest.mark.xfail(strict=False, reason="known gap (issue 4): at the stopping point seed 0 reaches 0.498 vol "
-                   "points on one torch thread but 0.528 on two")
-def test_bates_reference_fit_meets_the_rmse_acceptance(reference_fit):
-    (k, tau, iv), fit = reference_fit
-    assert np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)) <= 0.005  # acceptance: 0.5 vol points
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="known gap: at the stopping point seeds 1 and 2 reach 0.565 and "
-                   "0.579 vol points (best loss 0.0183 and 0.0196), above the 0.5 asked for")
 @pytest.mark.parametrize("seed", [1, 2])
-def test_bates_reference_fit_meets_the_rmse_acceptance_for_other_seeds(seed):
-    k, tau, iv = bates_quotes(REFERENCE_BATES)
-    fit = fit_surface(k, tau, iv, config=SmoothingConfig(progress=False), seed=seed)
-    assert fit.info["stop_reason"] == "target" and fit.info["best_loss"] <= 0.02
-    assert np.sqrt(np.mean((fit.implied_vol(k, tau) - iv) ** 2)) <= 0.005
+def test_bates_reference_fit_meets_the_acceptance_for_other_seeds(seed):
+    assert_meets_the_acceptance(*acceptance_fit(seed))
 
 
 def test_warm_start_converges_in_fewer_epochs_than_cold(reference_fit):

@@ -191,20 +191,29 @@ def test_network_jet_matches_autograd(activation, log_tau, moneyness):
     torch.testing.assert_close(v_k_p, v_k[:10], rtol=0, atol=0)
 
 
-def test_network_start_at_one_is_exactly_one_with_the_chosen_scale():
-    net = CorrectionNetwork((6, 5), "softplus", 10.0, (0.0,) * 4, (1.0,) * 4, True,
-                            generator=torch.Generator().manual_seed(1), moneyness=("scaled", "asinh"),
+def test_network_start_at_one_centres_the_output_and_keeps_every_gradient():
+    k, tau = (a.reshape(-1) for a in torch.meshgrid(torch.linspace(-1, 1, 21, dtype=f64),
+                                                      torch.logspace(-2, math.log10(2.0), 9, dtype=f64), indexing="ij"))
+    # Inputs standardised over the points, as the trainer does over the quotes.
+    inputs = torch.stack((k, torch.log(tau), k / tau.sqrt(), torch.asinh(k / (0.2 * tau.sqrt()))))
+    net = CorrectionNetwork((40, 40, 40, 40), "softplus", 10.0, inputs.mean(1).tolist(), inputs.std(1).tolist(),
+                            True, generator=torch.Generator().manual_seed(1), moneyness=("scaled", "asinh"),
                             moneyness_vol=0.2)
-    net.start_at_one(4.0)
-    k, tau = torch.linspace(-3, 3, 25, dtype=f64), torch.linspace(0.002, 3, 25, dtype=f64)
-    value, v_k, v_kk, v_t = net(k, tau)
-    # 4 (1 + tanh(atanh(-3/4))) = 1 up to rounding of atanh/tanh; plus the 1e-8 output floor.
-    torch.testing.assert_close(value, torch.full_like(value, 1.0 + 1e-8), rtol=0, atol=1e-14)
-    for d in (v_k, v_kk, v_t):
-        assert torch.all(d == 0)
+    net.start_at_one(4.0, k, tau)
+    value = net(k, tau)[0]
     assert float(net.output_scale().detach()) == pytest.approx(4.0, rel=1e-14)
+    with torch.no_grad():
+        z = torch.atanh((value - 1e-8) / 4.0 - 1.0)
+    # The mean head input is atanh(1/4 - 1), where 4 (1 + tanh) = 1; the seed's initialisation
+    # leaves the deep features nearly constant, so every point is within a few per cent of 1
+    # (13 % is the largest deviation measured on the trainer's quotes, seeds 0-2).
+    assert float(z.mean()) == pytest.approx(np.arctanh(-0.75), abs=1e-12)
+    assert float((value.detach() - 1.0).abs().max()) < 0.13
+    # Unlike a zeroed output layer, the start passes a gradient to every layer.
+    value.sum().backward()
+    assert all(float(p.grad.abs().max()) > 0 for p in net.parameters())
     with pytest.raises(ValueError, match="scale"):
-        net.start_at_one(0.4)
+        net.start_at_one(0.4, k, tau)
 
 
 def test_network_output_scale_is_bounded():

@@ -51,11 +51,12 @@ class SmoothingConfig:
         The network's time input t is ln(tau) (True) or tau (False, as in the seed). ln(tau)
         spreads the short maturities, where the smile changes fastest.
     identity_start : bool
-        Start the network at exactly 1 (zero output layer), so that a cold fit starts from the
-        L-BFGS prior instead of the prior times a random factor in (0, 2), with the head scale
-        sized to the largest ratio of quoted to prior total variance (the seed starts at a = 1,
-        and a bounded scale then grows only at Adam's step size). Hidden layers keep the seed's
-        N(0, 1/(n_in + n_out)) initialisation.
+        Start the network near 1 (within a few per cent, by centring its output bias on the quotes;
+        see :meth:`~ivfast.surface.network.CorrectionNetwork.start_at_one`), so that a cold fit
+        starts from the L-BFGS prior instead of the prior times a random factor in (0, 2), with
+        the head scale sized to the largest ratio of quoted to prior total variance (the seed
+        starts at a = 1, and a bounded scale then grows only at Adam's step size). All layers
+        keep the seed's N(0, 1/(n_in + n_out)) initialisation.
     moneyness_inputs : tuple of {'scaled', 'asinh'}
         Extra network inputs: ``k / sqrt(tau)`` ('scaled') and ``asinh(k / (s sqrt(tau)))`` with s
         the median ATM vol of the quotes ('asinh'); see :class:`~ivfast.surface.network.CorrectionNetwork`.

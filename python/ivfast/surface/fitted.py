@@ -38,7 +38,7 @@ class FittedSurface:
     config : SmoothingConfig
     history : pandas.DataFrame
         Loss columns every ``config.log_every`` epochs: epoch, total_epoch, best_loss, loss,
-        rmse, mape, calendar, butterfly, asym, atm, lee, lr.
+        rmse, mape, calendar, butterfly, asym, atm, lee, lr, and seconds since the fit began.
     quotes : Quotes
         The (clean) quotes it was fitted to.
     info : dict
@@ -64,6 +64,19 @@ class FittedSurface:
         rho, gamma, eta = self.prior_parameters().values()
         return (f"FittedSurface(best_loss={self.info.get('best_loss', float('nan')):.4g}, "
                 f"epochs={self.info.get('epochs')}, rho={rho:.4f}, gamma={gamma:.4f}, eta={eta:.4f})")
+
+    def first_reached(self, loss: float) -> tuple[int, float] | None:
+        """``(total_epoch, seconds)`` of the first history row whose best loss is ``<= loss``, or None.
+
+        Resolution: ``config.log_every`` epochs. Used to read off, from a fit run to a tighter
+        target, when it passed the seed's stopping level 0.02.
+        """
+        if "seconds" not in self.history.columns:  # files saved before the column existed
+            return None
+        hits = self.history[self.history["best_loss"] <= loss]
+        if hits.empty:
+            return None
+        return int(hits["total_epoch"].iloc[0]), float(hits["seconds"].iloc[0])
 
     # --- evaluation -----------------------------------------------------------------------
     def _evaluate(self, k, tau) -> tuple[tuple[int, ...], list[np.ndarray]]:

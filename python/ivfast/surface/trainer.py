@@ -35,7 +35,9 @@ from .prior import SSVIPrior
 
 __all__ = ["fit_surface", "fit_atm_curve", "fit_prior"]
 
-HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr")
+HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr", "seconds")
+"""``seconds``: wall time since :func:`fit_surface` began (prior fit included), so that the time to
+any loss level can be read off the history."""
 
 Callback = Callable[[dict[str, Any]], Any]
 
@@ -83,8 +85,8 @@ _HEAD_HEADROOM = 0.6
 
 def _start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
                    config: SmoothingConfig) -> None:
-    """With ``config.identity_start``: the network starts as exactly 1 (the surface as the fitted
-    prior), its head scale sized to the largest ratio of quoted to prior total variance."""
+    """With ``config.identity_start``: the network starts centred on 1 at the quotes (the surface
+    as the fitted prior), its head scale sized to the largest ratio of quoted to prior total variance."""
     if model.network is None or not config.identity_start:
         return
     with torch.no_grad():
@@ -92,7 +94,7 @@ def _start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: 
     # At least 1 (the seed's start); at most half the cap, where the sigmoid of the scale's
     # parameterisation is steepest, so the scale can still move both ways.
     scale = min(max(ratio / (1.0 + _HEAD_HEADROOM), 1.0), 0.5 * config.max_output_scale)
-    model.network.start_at_one(scale)
+    model.network.start_at_one(scale, k, tau)
 
 
 def _moneyness_vol(atm: MonotoneATMCurve, quotes: Quotes) -> float:
@@ -153,7 +155,8 @@ class _Trainer:
 
     def __init__(self, model: SurfaceModel, points: Collocation, quotes: Quotes, iv: torch.Tensor,
                  weights: torch.Tensor | None, config: SmoothingConfig, generator: torch.Generator,
-                 reinit: Callable[[], None]) -> None:
+                 reinit: Callable[[], None], started: float) -> None:
+        self.started = started
         self.model, self.points, self.quotes, self.iv, self.weights = model, points, quotes, iv, weights
         self.config, self.generator, self.reinit = config, generator, reinit
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -319,7 +322,8 @@ class _Trainer:
         return reason
 
     def _log(self, epoch: int, total: int, values: dict[str, float], bar) -> dict[str, Any]:
-        row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr}
+        row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr,
+               "seconds": time.perf_counter() - self.started}
         self.history.append([row[c] for c in HISTORY_COLUMNS])
         if bar is not None:
             bar.update(total - bar.n)
@@ -404,7 +408,7 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
 
     points = Collocation.build(quotes.k, quotes.tau, config, device)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
-    trainer = _Trainer(model, points, quotes, iv_t, w_t, config, train_generator, reinit)
+    trainer = _Trainer(model, points, quotes, iv_t, w_t, config, train_generator, reinit, started)
     reason = trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     certificate = trainer.certify()
