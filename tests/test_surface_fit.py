@@ -125,6 +125,18 @@ def test_same_seed_same_fit_and_history_columns():
     np.testing.assert_array_equal(a.history[pd_cols].to_numpy(), b.history[pd_cols].to_numpy())
     assert a.history["seconds"].is_monotonic_increasing and a.history["seconds"].iloc[-1] <= a.info["seconds"]
     assert a.first_reached(np.inf) == (5, a.history["seconds"].iloc[0]) and a.first_reached(0.0) is None
+    assert a.first_reached(-1.0) is None
+    for bad in (np.nan, "low", None):
+        with pytest.raises(ValueError, match="loss"):
+            a.first_reached(bad)
+
+
+def test_read_only_quotes_fit_like_writable_ones():
+    arrays = [np.array(a) for a in ssvi_quotes()]
+    for a in arrays:
+        a.flags.writeable = False
+    fit = fit_surface(*arrays, config=SMALL, seed=5)  # no warning (the suite turns warnings into errors)
+    np.testing.assert_array_equal(fit.history["loss"], fit_surface(*ssvi_quotes(), config=SMALL, seed=5).history["loss"])
 
 
 def test_save_load_round_trip_is_bit_identical(tmp_path):
@@ -207,7 +219,7 @@ def test_plots_write_png_files(tmp_path):
 
 def acceptance_fit(seed: int):
     """The seed's reference set fitted with the default config run on to SEED_FIT_TARGET_LOSS (0.012):
-    at the seed's own stopping level 0.02 the quote RMSE is 0.5-0.6 vol points (RMSE is about 0.3 x
+    at the seed's own stopping level 0.02 the quote RMSE is 0.55-0.70 vol points (RMSE is about 0.3 x
     the loss on this set; see the constant's docstring), so issue 4's two criteria, best loss <= 0.02
     and RMSE <= 0.5 vol points, hold together only below it."""
     k, tau, iv = bates_quotes(REFERENCE_BATES)

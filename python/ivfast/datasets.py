@@ -104,10 +104,11 @@ SEED_FIT_TARGET_LOSS = 0.012
 quote RMSE for every seed measured.
 
 At the seed's own stopping level (best loss <= 0.02, ``SmoothingConfig.target_loss``'s default) the
-quote RMSE is 0.5-0.6 vol points: the loss is RMSE + MAPE + penalties, and these fits end with
+quote RMSE is 0.55-0.70 vol points over seeds 0-5: the loss is RMSE + MAPE + penalties, and these fits end with
 MAPE about twice the RMSE (the remaining errors sit in the high-vol, short-maturity wings, where
 MAPE is cheap), so RMSE is about 0.3 x the loss, with a +-20 % scatter from one state to the next
-(0.39-0.51 vol points at 0.014 over seeds 0-5). At 0.012 seeds 0-5 give 0.35-0.42 (bench/README.md).
+(0.39-0.51 vol points at 0.014 over seeds 0-5). At 0.012 seeds 0-5 give 0.35-0.42
+(``bench/sweep_smoothing.py``; bench/README.md).
 The fit passes 0.02 on the way; :meth:`ivfast.surface.FittedSurface.first_reached` says when."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -71,6 +72,12 @@ class FittedSurface:
         Resolution: ``config.log_every`` epochs. Used to read off, from a fit run to a tighter
         target, when it passed the seed's stopping level 0.02.
         """
+        try:
+            loss = float(loss)
+        except (TypeError, ValueError):
+            raise ValueError(f"loss: expected a number, got {loss!r}") from None
+        if math.isnan(loss):
+            raise ValueError("loss: expected a number, got NaN")
         if "seconds" not in self.history.columns:  # files saved before the column existed
             return None
         hits = self.history[self.history["best_loss"] <= loss]

@@ -126,9 +126,8 @@ class CorrectionNetwork(torch.nn.Module):
         ``atanh(1/a - 1)``, where ``a (1 + tanh)`` is 1. Every weight keeps its random initial
         value: the seed's N(0, 1/(n_in + n_out)) layers shrink the variation of the hidden features
         across inputs layer by layer (to about 1 % of their size after four softplus layers), so the
-        output is close to 1 (99 % of the quotes within 2-4 %, all within 13 %, on the seed's Bates
-        set and SPX 2026-01-30, seeds 0-2), and the output weights pass a gradient to every hidden
-        layer from the first step. (Zeroing the output layer for an exact 1 cut that
+        output starts within a few per cent of 1 (the test of this method bounds it), and the output
+        weights pass a gradient to every hidden layer from the first step. (Zeroing the output layer for an exact 1 cut that
         gradient: on the SPX 2026-01-30 chain, where the prior already fits well, Adam then kept
         the output weights jittering around 0, and the loss sat at the prior's for 20,000 epochs.)
 
@@ -137,6 +136,9 @@ class CorrectionNetwork(torch.nn.Module):
         """
         if not 0.5 < scale < float(self.max_output_scale):
             raise ValueError(f"scale: expected a value in (0.5, {float(self.max_output_scale)}), got {scale}")
+        if k.ndim != 1 or k.shape != tau.shape or k.numel() == 0:
+            raise ValueError(f"k, tau: expected two non-empty 1-d tensors of one length, got shapes "
+                             f"{tuple(k.shape)} and {tuple(tau.shape)}")
         with torch.no_grad():
             logits = self._logits(k, tau, 0)[0]
             self.layers[-1].bias.add_(math.atanh(1.0 / scale - 1.0) - logits.mean())

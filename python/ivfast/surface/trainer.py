@@ -391,7 +391,8 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
     started = time.perf_counter()
     init_generator = torch.Generator().manual_seed(seed)
     model = _build_model(quotes, config, init, init_generator).to(device)
-    as_t = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64, device=device)  # noqa: E731
+    # A copy: the quotes may be read-only views of the caller's arrays, which torch will not wrap.
+    as_t = lambda a: None if a is None else torch.tensor(a, dtype=torch.float64, device=device)  # noqa: E731
     k_t, tau_t, iv_t, w_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), as_t(quotes.weights)
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
