@@ -20,8 +20,8 @@ TAU = np.geomspace(1 / 52, 3.0, 200)
 
 
 def product_ssvi():
-    """ivfast.ssvi's closed-form SSVI inside Gatheral-Jacquier's no-arbitrage region."""
-    from ivfast.ssvi import SSVI, MonotoneTheta
+    """ivfast.svi.ssvi's closed-form SSVI inside Gatheral-Jacquier's no-arbitrage region."""
+    from ivfast.svi import SSVI, MonotoneTheta
 
     theta = MonotoneTheta(np.geomspace(1 / 52, 3.0, 12), 0.04 * np.geomspace(1 / 52, 3.0, 12))
     surface = SSVI(rho=-0.7, phi_kind="power_law", phi_params=(1.1, 0.4), theta=theta)
@@ -44,13 +44,13 @@ def _table(ratio_table):
 def test_ssvi_closed_form(benchmark, ratio_table):
     report = benchmark(arbitrage.check_surface, product_ssvi(), K, TAU)
     assert report.ok()
-    _table(ratio_table).add("ivfast.ssvi.SSVI, analytic derivatives", benchmark, K.size * TAU.size)
+    _table(ratio_table).add("ivfast.svi.SSVI, analytic derivatives", benchmark, K.size * TAU.size)
 
 
 def test_ssvi_finite_differences(benchmark, ratio_table):
     report = benchmark(arbitrage.check_surface, ValuesOnly(product_ssvi()), K, TAU, 1e-6)
     assert report.ok()
-    _table(ratio_table).add("ivfast.ssvi.SSVI, finite differences (7 evaluations)", benchmark, K.size * TAU.size)
+    _table(ratio_table).add("ivfast.svi.SSVI, finite differences (7 evaluations)", benchmark, K.size * TAU.size)
 
 
 @pytest.fixture(scope="module")

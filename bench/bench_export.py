@@ -26,7 +26,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("cvxpy")
 
 from ivfast.surface import SmoothingConfig, fit_surface  # noqa: E402
-from ivfast.surface.export import export_surface  # noqa: E402
+from ivfast.export import export_surface  # noqa: E402
 
 N_POINTS = int(float(os.environ.get("IVFAST_BENCH_EXPORT_POINTS", "1e6")))
 CHUNK = int(float(os.environ.get("IVFAST_BENCH_EXPORT_CHUNK", "65536")))

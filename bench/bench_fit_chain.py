@@ -1,7 +1,7 @@
 """``ivfast fit`` on the real SPX snapshots: coverage, fit inside bid-ask, arbitrage, time.
 
 ``python bench/bench_fit_chain.py [--time-limit 900] [--out-root /tmp]`` (one torch thread each)
-runs :func:`ivfast.fit_chain.fit_chain` on
+runs :func:`ivfast.workflow.fit_chain` on
 
 * ``spx_2026-01-30_yahoo.csv`` with root SPXW  -> ``<out-root>/ivfast-spx-2026``
 * ``spx_2020-03-20_cboe.csv`` (root chosen automatically: SPXW) -> ``<out-root>/ivfast-spx-2020``
@@ -41,7 +41,7 @@ def main() -> int:
         return 1
     import torch
 
-    from ivfast.fit_chain import default_fit_config, fit_chain
+    from ivfast.workflow import default_fit_config, fit_chain
 
     torch.set_num_threads(1)
     changes = {"hidden_layers": tuple(int(h) for h in args.hidden.split(","))}

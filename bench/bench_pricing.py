@@ -29,10 +29,10 @@ import ivfast  # noqa: E402
 from seed_carr_madan import seed_call_surface  # noqa: E402
 from test_pricing_reference import otm_price  # noqa: E402
 
-STRIKES, TAUS = ivfast.datasets.seed_grid()
+STRIKES, TAUS = ivfast.datasets.ackerer_grid()
 SETS = {
-    "reference": ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES).as_tuple(),
-    "subsequent": ivfast.BatesParams(**ivfast.datasets.SEED_SUBSEQUENT_BATES).as_tuple(),
+    "reference": ivfast.BatesParams(**ivfast.datasets.ACKERER_REFERENCE_BATES).as_tuple(),
+    "subsequent": ivfast.BatesParams(**ivfast.datasets.ACKERER_SUBSEQUENT_BATES).as_tuple(),
 }
 
 

@@ -2,7 +2,7 @@
 
 ``python bench/bench_smoothing.py [--seeds 3] [--baseline-seconds 180]`` (one CPU thread):
 
-* ivfast ``fit_surface`` with default settings run on to ``datasets.SEED_FIT_TARGET_LOSS`` (0.012,
+* ivfast ``fit_surface`` with default settings run on to ``datasets.ACKERER_FIT_TARGET_LOSS`` (0.012,
   where the quote RMSE is below issue 4's 0.5 vol points): the time and epoch at which the best
   loss first reached the seed's 0.02 (from the history, every 5 epochs) and the quote RMSE there,
   then wall time, epochs, ms/epoch, quote RMSE and the dense-grid arbitrage check at 0.012, for
@@ -32,9 +32,9 @@ import ivfast
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from seed_style_trainer import train_seed_style  # noqa: E402
 
-REFERENCE = ivfast.datasets.SEED_REFERENCE_BATES
-SUBSEQUENT = ivfast.datasets.SEED_SUBSEQUENT_BATES
-quotes = ivfast.datasets.seed_quotes  # exact maturities, not whole days
+REFERENCE = ivfast.datasets.ACKERER_REFERENCE_BATES
+SUBSEQUENT = ivfast.datasets.ACKERER_SUBSEQUENT_BATES
+quotes = ivfast.datasets.ackerer_quotes  # exact maturities, not whole days
 SEED_LEVEL = 0.02
 """The seed's stopping level (its script's ``while best_loss > 0.02``)."""
 
@@ -60,7 +60,7 @@ def seed_level(fit) -> dict:
 
 
 def run_ivfast(data, seed: int, init=None, max_seconds: float = 600.0,
-               target: float = ivfast.datasets.SEED_FIT_TARGET_LOSS) -> tuple[dict, object]:
+               target: float = ivfast.datasets.ACKERER_FIT_TARGET_LOSS) -> tuple[dict, object]:
     k, tau, iv = data
     started = time.perf_counter()
     config = ivfast.SmoothingConfig(progress=False, target_loss=target, log_every=5)
@@ -93,7 +93,7 @@ def main() -> None:
         rows.append(row)
         print(f"ivfast seed {seed}: best loss <= 0.02 at epoch {row['seed_level_epoch']} / "
               f"{row['seed_level_seconds']:.1f} s (RMSE there {row['seed_level_rmse']:.3f} vol pts); "
-              f"to {ivfast.datasets.SEED_FIT_TARGET_LOSS}: {row['seconds']:.1f} s, {row['epochs']} epochs, "
+              f"to {ivfast.datasets.ACKERER_FIT_TARGET_LOSS}: {row['seconds']:.1f} s, {row['epochs']} epochs, "
               f"{row['ms_per_epoch']:.1f} ms/epoch, best {row['best_loss']:.4f}, RMSE {row['rmse_vol_points']:.3f} vol pts, "
               f"butterfly/calendar violations > 1e-8 on 301x200: "
               f"{row['butterfly_violations']}/{row['calendar_violations']}, "
@@ -119,7 +119,7 @@ def main() -> None:
     rmse = np.array([r["rmse_vol_points"] for r in rows])
     total = np.array([r["seconds"] for r in rows])
     print(f"  ivfast time to best loss <= 0.02: {np.median(secs):.1f} s (max {secs.max():.1f} s), "
-          f"{np.median(ms):.1f} ms/epoch; to {ivfast.datasets.SEED_FIT_TARGET_LOSS}: {np.median(total):.1f} s "
+          f"{np.median(ms):.1f} ms/epoch; to {ivfast.datasets.ACKERER_FIT_TARGET_LOSS}: {np.median(total):.1f} s "
           f"(max {total.max():.1f} s), all reached: {all(r['reached'] for r in rows)}; "
           f"quote RMSE {np.median(rmse):.3f} vol pts (max {rmse.max():.3f})")
     print(f"  seed-style ms/epoch / ivfast ms/epoch: {base['ms_per_epoch'] / np.median(ms):.1f}x")

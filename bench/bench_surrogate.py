@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ivfast
 from ivfast import surrogate
 from ivfast.surrogate.data import price_to_iv
 

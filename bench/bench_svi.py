@@ -19,11 +19,11 @@ import time
 import warnings
 
 import numpy as np
-import pytest
 from scipy import optimize
 
 import ivfast
-from ivfast import ssvi, svi
+from ivfast import svi
+from ivfast.svi import ssvi
 
 NOISE = 1e-4  # absolute noise on total variance
 
@@ -191,12 +191,12 @@ def _surface_ok(model, problem):
     return _succeeded(model.total_variance(k, tau), true.total_variance(k, tau), w)
 
 
-BATES_STRIKES, BATES_TAUS = ivfast.datasets.seed_grid()
+BATES_STRIKES, BATES_TAUS = ivfast.datasets.ackerer_grid()
 
 
 def bates_report() -> None:
     """Per-maturity RMSE (in vol) of SVI slices and SSVI surfaces on the seed's Bates surface."""
-    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
+    params = ivfast.BatesParams(**ivfast.datasets.ACKERER_REFERENCE_BATES)
     iv = ivfast.implied_vol_surface(params, BATES_STRIKES, BATES_TAUS)
     k = np.log(BATES_STRIKES)
     ok = np.isfinite(iv)

@@ -27,9 +27,10 @@ import time
 import numpy as np
 import torch
 
+from ivfast.arbitrage import butterfly_g
 from ivfast.surface import losses
 from ivfast.surface.inputs import validate_quotes
-from ivfast.surface.trainer import fit_atm_curve
+from ivfast.surface.start import fit_atm_curve
 
 __all__ = ["train_seed_style"]
 
@@ -100,7 +101,7 @@ def _loss(prior, net, data, grid_points, asym_points, atm_points):
     w = _surface(prior, net, k_bc, t_bc)
     w_k, w_t = torch.autograd.grad(w, (k_bc, t_bc), torch.ones_like(w), create_graph=True)
     (w_kk,) = torch.autograd.grad(w_k, k_bc, torch.ones_like(w_k), create_graph=True)
-    butterfly = losses.butterfly_penalty(losses.butterfly_density(k_bc, w, w_k, w_kk))
+    butterfly = losses.butterfly_penalty(butterfly_g(w, w_k, w_kk, k_bc))
     calendar = losses.calendar_penalty(w_t)
     k_a = torch.tensor([p[0] for p in asym_points], dtype=torch.float64, requires_grad=True)
     t_a = torch.tensor([p[1] for p in asym_points], dtype=torch.float64, requires_grad=True)

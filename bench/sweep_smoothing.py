@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 import ivfast
-from ivfast.fit_chain import _on_time_axis, choose_root, default_fit_config, prepare_quotes, read_chain
+from ivfast.chain import choose_root, prepare_quotes, read_chain
+from ivfast.workflow import default_fit_config
+from ivfast.workflow.run import _on_time_axis
 
 CHAINS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chains"
 
@@ -51,7 +53,7 @@ def main() -> None:
             print(f"{args.chain} seed {seed}: {fit.info['epochs']} epochs, best loss {fit.info['best_loss']:.5f}, "
                   f"{fit.info['seconds']:.1f} s", flush=True)
         return
-    k, tau, iv = ivfast.datasets.seed_quotes(ivfast.datasets.SEED_REFERENCE_BATES)
+    k, tau, iv = ivfast.datasets.ackerer_quotes(ivfast.datasets.ACKERER_REFERENCE_BATES)
     for target in args.targets:
         rmse = []
         for seed in args.seeds:

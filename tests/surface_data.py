@@ -10,11 +10,11 @@ import numpy as np
 
 from ivfast import datasets
 
-REFERENCE_BATES = datasets.SEED_REFERENCE_BATES
-SUBSEQUENT_BATES = datasets.SEED_SUBSEQUENT_BATES
+REFERENCE_BATES = datasets.ACKERER_REFERENCE_BATES
+SUBSEQUENT_BATES = datasets.ACKERER_SUBSEQUENT_BATES
 """The seed's reference model and its example 'subsequent model'."""
 
 
 def bates_quotes(params: dict = REFERENCE_BATES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(k, tau, iv) on the 18 x 18 grid (flat, tau-major): C++ pricer, out-of-the-money inversion."""
-    return datasets.seed_quotes(params)
+    return datasets.ackerer_quotes(params)

@@ -284,8 +284,8 @@ def test_arbitragerepair_single_quote_maturity_bug_is_not_copied():
 
 def test_bates_prices_on_the_seed_grid_are_arbitrage_free():
     # The seed's reference experiment: spot 1, r = q = 0, its grid and reference Bates set.
-    strikes, taus = ivfast.datasets.seed_grid()
-    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
+    strikes, taus = ivfast.datasets.ackerer_grid()
+    params = ivfast.BatesParams(**ivfast.datasets.ACKERER_REFERENCE_BATES)
     prices = ivfast.call_prices(params, strikes, taus)
     report = arbitrage.check_prices(strikes, taus, prices, 1.0)
     # tol = 0: the pricer's errors (~1e-13 of the forward) stay below the arbitrage margins here.

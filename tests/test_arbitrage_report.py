@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import ivfast
-from ivfast import _cli_check, arbitrage
+from ivfast import arbitrage
+from ivfast.cli import check as _cli_check
 
 from .test_arbitrage_surface import VOGT, RawSVISlices
 

@@ -192,7 +192,7 @@ def test_any_ssvi_in_the_sufficient_region_passes(rho, gamma, eta_frac, v, c):
 
 
 def test_product_ssvi_agrees_with_the_local_closed_form():
-    ssvi = pytest.importorskip("ivfast.ssvi")
+    ssvi = pytest.importorskip("ivfast.svi.ssvi")
     nodes = np.geomspace(1 / 52, 3.0, 12)
     theta = ssvi.MonotoneTheta(nodes, 0.04 * nodes)  # collinear nodes: theta = 0.04 tau exactly
     inside = ssvi.SSVI(rho=-0.7, phi_kind="power_law", phi_params=(1.1, 0.4), theta=theta)

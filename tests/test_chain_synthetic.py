@@ -149,7 +149,6 @@ def test_per_expiry_discounts_are_kept_alongside_pooled_ones(noisy):
     assert np.all(fw["discount_se"] > 0)
 
 
-@pytest.mark.skipif(not hasattr(ivfast, "BatesParams"), reason="Bates pricer ivfast.call_prices not built")
 def test_bates_chain_end_to_end():
     params = ivfast.BatesParams(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03,
                                 alpha=0.7)  # the seed's reference model

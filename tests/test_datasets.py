@@ -119,7 +119,6 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
 BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)  # seed 000
 
 
-@pytest.mark.skipif(not hasattr(ivfast, "BatesParams"), reason="Bates pricer ivfast.call_prices not built")
 def test_bates_chain_obeys_parity_and_inverts():
     chain = datasets.synthetic_chain(ivfast.BatesParams(**BATES), [0.1, 0.5, 1.0], STRIKES, spread=0, tick=0)
     calls = chain[chain["type"] == "call"].set_index(["tau", "strike"])

@@ -23,11 +23,12 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import ivfast  # noqa: E402
-from ivfast.export_loader import FORMAT, METADATA_FILE, load_exported, read_metadata  # noqa: E402
+from ivfast.export import load_exported, read_metadata  # noqa: E402
+from ivfast.export.load import FORMAT, METADATA_FILE  # noqa: E402
 from ivfast.protocols import DifferentiableSurface  # noqa: E402
 from ivfast.surface import FittedSurface, SmoothingConfig, fit_surface  # noqa: E402
 from ivfast.surface.atm import MonotoneATMCurve  # noqa: E402
-from ivfast.surface.export import export_surface  # noqa: E402
+from ivfast.export import export_surface  # noqa: E402
 from ivfast.surface.inputs import Quotes  # noqa: E402
 from ivfast.surface.model import SurfaceModel  # noqa: E402
 from ivfast.surface.network import CorrectionNetwork  # noqa: E402

@@ -25,7 +25,7 @@ from .test_export import (  # noqa: E402
     built_surface,
     random_points,
 )
-from ivfast.surface.export import export_surface  # noqa: E402
+from ivfast.export import export_surface  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SOURCE_DIR = REPO / "cpp" / "examples"

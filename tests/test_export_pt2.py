@@ -23,8 +23,9 @@ from .test_export import (  # noqa: E402
     run_without_ivfast,
 )
 from .test_export_cpp import python_reference, run_consumer  # noqa: E402
-from ivfast.export_loader import METADATA_KEY, load_exported, read_metadata  # noqa: E402
-from ivfast.surface.export import export_surface  # noqa: E402
+from ivfast.export import load_exported, read_metadata  # noqa: E402
+from ivfast.export.load import METADATA_KEY  # noqa: E402
+from ivfast.export import export_surface  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,10 @@ import ivfast
 from .test_pricing_reference import otm_price
 
 # The seed's grid: 18 strikes (spot 1) and 18 maturities from 3 * (2/624) y (3.5 days) to 2 y.
-SEED_STRIKES, SEED_TAUS = ivfast.datasets.seed_grid()
+PCA_STRIKES, PCA_TAUS = ivfast.datasets.ackerer_grid()
 SEED_SETS = {
-    "reference": ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES),
-    "subsequent": ivfast.BatesParams(**ivfast.datasets.SEED_SUBSEQUENT_BATES),
+    "reference": ivfast.BatesParams(**ivfast.datasets.ACKERER_REFERENCE_BATES),
+    "subsequent": ivfast.BatesParams(**ivfast.datasets.ACKERER_SUBSEQUENT_BATES),
 }
 
 
@@ -33,7 +33,7 @@ def _otm(params, strikes, taus, **kw):
 def seed_case(request):
     """(params, reference OTM prices on the seed grid) — the quadrature takes a few seconds per set."""
     p = SEED_SETS[request.param]
-    ref = np.array([[otm_price(math.log(k), t, p.as_tuple())[0] for k in SEED_STRIKES] for t in SEED_TAUS])
+    ref = np.array([[otm_price(math.log(k), t, p.as_tuple())[0] for k in PCA_STRIKES] for t in PCA_TAUS])
     return p, ref
 
 
@@ -41,7 +41,7 @@ def seed_case(request):
 def test_seed_sets_match_independent_quadrature(seed_case, tolerance, bound):
     p, ref = seed_case
     kw = {} if tolerance is None else {"tolerance": tolerance}
-    err = np.abs(_otm(p, SEED_STRIKES, SEED_TAUS, **kw) - ref)
+    err = np.abs(_otm(p, PCA_STRIKES, PCA_TAUS, **kw) - ref)
     # issue target 1e-10 at the default tolerance (1e-10 per unit forward); 1e-12 at tolerance 1e-13.
     # The reference's panel quadrature is good to ~1e-15 (checked against mpmath below).
     assert err.max() <= bound, f"max abs error {err.max():.2e} at {np.unravel_index(err.argmax(), err.shape)}"
@@ -49,9 +49,9 @@ def test_seed_sets_match_independent_quadrature(seed_case, tolerance, bound):
 
 def test_seed_surface_implied_vols(seed_case):
     p, ref = seed_case
-    vol, status = ivfast.implied_vol_surface(p, SEED_STRIKES, SEED_TAUS, return_status=True)
-    tt = SEED_TAUS[:, None]
-    ref_vol = ivfast.implied_vol(ref, 1.0, SEED_STRIKES[None, :], tt, is_call=SEED_STRIKES[None, :] >= 1.0)
+    vol, status = ivfast.implied_vol_surface(p, PCA_STRIKES, PCA_TAUS, return_status=True)
+    tt = PCA_TAUS[:, None]
+    ref_vol = ivfast.implied_vol(ref, 1.0, PCA_STRIKES[None, :], tt, is_call=PCA_STRIKES[None, :] >= 1.0)
     informative = ref > 1e-12
     assert np.isfinite(vol[informative]).all() and (status[informative] == 0).all()
     # issue targets: 1e-4 vol where the OTM price exceeds 1e-12, 1e-6 where it exceeds 1e-6

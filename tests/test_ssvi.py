@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import ivfast
-from ivfast import ssvi, svi
+from ivfast import svi
+from ivfast.svi import ssvi
 from ivfast.protocols import DifferentiableSurface
 
 K_GRID = np.linspace(-3.0, 3.0, 241)
@@ -110,7 +111,7 @@ def _assert_arbitrage_free(surface):
     """GJ: g >= 0 (no butterfly) and dw/dtau >= 0 (no calendar) on a dense (k, tau) grid."""
     kk, tt = np.meshgrid(K_GRID, TAU_GRID)
     w, dw, d2w, dwt = surface.total_variance_derivatives(kk, tt)
-    g = svi.butterfly_g(w, dw, d2w, kk)
+    g = ivfast.arbitrage.butterfly_g(w, dw, d2w, kk)
     assert np.isfinite(w).all()
     assert g.min() >= -1e-12  # round-off in g's terms (each O(1))
     assert dwt.min() >= 0.0
@@ -176,12 +177,12 @@ def test_fit_ssvi_validates_inputs(args, kwargs, name):
 
 # ---------------------------------------------------------------- Bates reference surface
 
-BATES_STRIKES, BATES_TAUS = ivfast.datasets.seed_grid()
+BATES_STRIKES, BATES_TAUS = ivfast.datasets.ackerer_grid()
 
 
 def _bates_vols():
     """The seed's reference Bates surface (spot 1, r = q = 0) as out-of-the-money implied vols."""
-    params = ivfast.BatesParams(**ivfast.datasets.SEED_REFERENCE_BATES)
+    params = ivfast.BatesParams(**ivfast.datasets.ACKERER_REFERENCE_BATES)
     return ivfast.implied_vol_surface(params, BATES_STRIKES, BATES_TAUS)
 
 

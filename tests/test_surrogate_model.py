@@ -16,7 +16,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ivfast import _cli_surrogate, surrogate  # noqa: E402
+from ivfast import surrogate  # noqa: E402
+from ivfast.cli import surrogate as _cli_surrogate  # noqa: E402
 from ivfast.surrogate import training as strain  # noqa: E402
 from ivfast.surrogate.evaluation import accuracy_metrics, arbitrage_share  # noqa: E402
 from ivfast.surrogate.loss import LossWeights, SurrogateLoss, second_difference  # noqa: E402

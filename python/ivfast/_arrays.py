@@ -1,4 +1,5 @@
-"""Argument checking and broadcasting shared by the array-valued public functions."""
+"""Argument checking and broadcasting shared by the array-valued public functions, and the
+validation of the quote vectors that the SVI, SSVI and deep-smoothing calibrators consume."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_bool_array", "broadcast_flat", "resolve_threads"]
+__all__ = ["as_float_array", "as_bool_array", "broadcast_flat", "resolve_threads", "quote_vector", "quote_weights"]
 
 
 def as_float_array(value: Any, name: str) -> np.ndarray:
@@ -65,3 +66,26 @@ def resolve_threads(threads: int | None) -> int:
         raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
     return int(threads)
 
+
+def quote_vector(value: Any, name: str, *, size: int | None = None, positive: bool = False) -> np.ndarray:
+    """A finite 1-D float64 vector (of length ``size`` when given), else ``ValueError`` naming it."""
+    arr = as_float_array(value, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if size is not None and arr.size != size:
+        raise ValueError(f"{name}: expected {size} values (one per quote), got {arr.size}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name}: contains NaN or infinite values; drop those quotes first")
+    if positive and not (arr > 0.0).all():
+        raise ValueError(f"{name}: expected values > 0")
+    return arr
+
+
+def quote_weights(weights: Any, size: int) -> np.ndarray:
+    """Non-negative weights of the squared residuals (ones when ``None``), not all zero."""
+    if weights is None:
+        return np.ones(size)
+    arr = quote_vector(weights, "weights", size=size)
+    if (arr < 0.0).any() or not (arr > 0.0).any():
+        raise ValueError("weights: expected values >= 0 with at least one > 0")
+    return arr

@@ -14,11 +14,11 @@ from .black import black_price, black_vega, implied_vol
 __all__ = [
     "synthetic_chain",
     "iv_stress_set",
-    "seed_grid",
-    "seed_quotes",
-    "SEED_REFERENCE_BATES",
-    "SEED_SUBSEQUENT_BATES",
-    "SEED_FIT_TARGET_LOSS",
+    "ackerer_grid",
+    "ackerer_quotes",
+    "ACKERER_REFERENCE_BATES",
+    "ACKERER_SUBSEQUENT_BATES",
+    "ACKERER_FIT_TARGET_LOSS",
     "PLANTED_QUOTE_KINDS",
     "PLANTED_SLICE_KINDS",
 ]
@@ -57,7 +57,7 @@ def iv_stress_set(n: int, seed: int = 0, forward: float = 100.0):
     return strike, tau, sigma, is_call
 
 
-def seed_grid() -> tuple[np.ndarray, np.ndarray]:
+def ackerer_grid() -> tuple[np.ndarray, np.ndarray]:
     """The seed experiment's grid (spot 1): 18 strikes 0.3...3 and 18 maturities in years.
 
     Maturities are QuantLib ``TimeGrid(2, 624)`` points 3, 6, 12, 18, 26, 52, ..., 312, 468, 624
@@ -68,8 +68,8 @@ def seed_grid() -> tuple[np.ndarray, np.ndarray]:
     return strikes, steps * (2.0 / 624.0)
 
 
-def seed_quotes(fields: dict[str, float] | None = None, threads: int | None = 1):
-    """Implied vols of a Bates parameter set on :func:`seed_grid` (spot 1, r = q = 0, so F = 1).
+def ackerer_quotes(fields: dict[str, float] | None = None, threads: int | None = 1):
+    """Implied vols of a Bates parameter set on :func:`ackerer_grid` (spot 1, r = q = 0, so F = 1).
 
     Prices come from the C++ Carr-Madan pricer and are inverted out of the money with exact
     maturities (:func:`ivfast.implied_vol_surface`); points whose price carries no volatility
@@ -78,7 +78,7 @@ def seed_quotes(fields: dict[str, float] | None = None, threads: int | None = 1)
     Parameters
     ----------
     fields : dict, optional
-        BatesParams fields (default :data:`SEED_REFERENCE_BATES`).
+        BatesParams fields (default :data:`ACKERER_REFERENCE_BATES`).
 
     Returns
     -------
@@ -88,18 +88,18 @@ def seed_quotes(fields: dict[str, float] | None = None, threads: int | None = 1)
     from .models import BatesParams
     from .pricing import implied_vol_surface
 
-    strikes, taus = seed_grid()
-    vols = implied_vol_surface(BatesParams(**(fields or SEED_REFERENCE_BATES)), strikes, taus, threads=threads)
+    strikes, taus = ackerer_grid()
+    vols = implied_vol_surface(BatesParams(**(fields or ACKERER_REFERENCE_BATES)), strikes, taus, threads=threads)
     k, tau = np.meshgrid(np.log(strikes), taus)
     ok = np.isfinite(vols)
     return k[ok], tau[ok], vols[ok]
 
 
-SEED_REFERENCE_BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)
-"""The seed's reference Bates parameter set (spot 1, r = q = 0): ``BatesParams(**SEED_REFERENCE_BATES)``."""
-SEED_SUBSEQUENT_BATES = dict(v0=0.02, kappa=0.4, theta=0.05, sigma=0.8, rho=-0.65, lam=0.3, beta=-0.04, alpha=0.5)
+ACKERER_REFERENCE_BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)
+"""The seed's reference Bates parameter set (spot 1, r = q = 0): ``BatesParams(**ACKERER_REFERENCE_BATES)``."""
+ACKERER_SUBSEQUENT_BATES = dict(v0=0.02, kappa=0.4, theta=0.05, sigma=0.8, rho=-0.65, lam=0.3, beta=-0.04, alpha=0.5)
 """The seed's subsequent-model Bates parameter set (warm-start experiment)."""
-SEED_FIT_TARGET_LOSS = 0.012
+ACKERER_FIT_TARGET_LOSS = 0.012
 """Target loss at which deep-smoothing fits of the seed's reference set meet issue 4's 0.5 vol-point
 quote RMSE for every seed measured.
 

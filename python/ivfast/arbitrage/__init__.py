@@ -6,11 +6,13 @@
   strike grid (price bounds, call spreads, butterflies, calendar spreads; Carr-Madan 2005,
   Cohen-Reisinger-Wang 2020). :func:`check_quotes` takes a long-format table.
 
-All return an :class:`ArbitrageReport`.
+All return an :class:`ArbitrageReport`. :func:`butterfly_g` is the Gatheral-Jacquier density
+factor that the checks, the SVI fits and the deep-smoothing penalties share.
 """
 
 from __future__ import annotations
 
+from .density import butterfly_g
 from .continuous import DEFAULT_K, DEFAULT_TAU, check_surface
 from .discrete import check_prices, check_vols
 from .quotes import QUOTE_COLUMNS, check_quotes
@@ -26,4 +28,5 @@ __all__ = [
     "check_quotes",
     "check_surface",
     "check_vols",
+    "butterfly_g",
 ]

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from .._arrays import as_float_array
-from .._svi_slice import butterfly_g
+from .density import butterfly_g
 from .report import ArbitrageReport, violation_rows, violation_table
 
 __all__ = ["check_surface", "surface_derivatives", "DEFAULT_K", "DEFAULT_TAU"]

@@ -140,11 +140,9 @@ class ArbitrageReport:
         Uses the Agg canvas directly, so no display is needed and pyplot's state is untouched.
         Marker area grows with the violation size relative to the worst of its kind.
         """
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from .._plotting import new_figure
 
-        fig = Figure(figsize=(7.0, 4.5), layout="constrained")
-        FigureCanvasAgg(fig)
+        fig = new_figure(7.0, 4.5)
         ax = fig.add_subplot()
         if self.points is not None:
             ax.scatter(*self.points, s=2.0, color="0.8", label="checked", zorder=0)

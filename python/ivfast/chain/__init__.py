@@ -20,6 +20,7 @@ from .normalize import normalize_quotes, year_fraction
 from .parity import ParityFit, fit_parity
 from .quotes import SurfaceQuotes, prepare_quotes, select_otm
 from .readers import AmericanExerciseWarning, read_cboe, read_chain, read_yahoo
+from .roots import choose_root
 
 __all__ = [
     "AmericanExerciseWarning",
@@ -28,6 +29,7 @@ __all__ = [
     "ParityFit",
     "SurfaceQuotes",
     "analyze_chain",
+    "choose_root",
     "fit_parity",
     "normalize_quotes",
     "prepare_quotes",

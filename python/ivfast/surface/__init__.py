@@ -25,7 +25,7 @@ Differences from the seed implementation, each closing a hole measured on its fi
 
 The seed's stopping level, best loss <= 0.02, is ``SmoothingConfig.target_loss``'s default. On the
 seed's Bates set it leaves a quote RMSE of 0.55-0.70 vol points (RMSE is about 0.3 x the loss there);
-:data:`ivfast.datasets.SEED_FIT_TARGET_LOSS` (0.012) is the target at which it is below 0.5.
+:data:`ivfast.datasets.ACKERER_FIT_TARGET_LOSS` (0.012) is the target at which it is below 0.5.
 
 Plots (matplotlib, PNG): :mod:`ivfast.surface.plots`.
 """

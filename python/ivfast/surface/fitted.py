@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from .._arrays import as_float_array, broadcast_flat
-from . import losses
+from ..arbitrage.density import butterfly_g
 from .atm import MonotoneATMCurve
 from .config import SmoothingConfig
 from .inputs import Quotes
@@ -167,7 +167,7 @@ class FittedSurface:
         w, w_k, w_kk, w_t = self.total_variance_derivatives(k, tau)
         k_b = np.broadcast_to(as_float_array(k, "k"), w.shape)
         # torch.tensor copies: the inputs may be read-only broadcast views.
-        g = losses.butterfly_density(*(torch.tensor(a) for a in (k_b, w, w_k, w_kk)))
+        g = butterfly_g(*(torch.tensor(a) for a in (w, w_k, w_kk, k_b)))
         g = g.numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             lee = np.where(k_b != 0, w / np.abs(k_b), np.nan)
@@ -183,9 +183,9 @@ class FittedSurface:
                device: str = "cpu") -> os.PathLike:
         """Self-contained inference file (TorchScript or AOTInductor .pt2) that needs only torch.
 
-        See :func:`ivfast.surface.export.export_surface`; load it with :func:`ivfast.load_exported`.
+        See :func:`ivfast.export.export_surface`; load it with :func:`ivfast.load_exported`.
         """
-        from .export import export_surface
+        from ..export.write import export_surface
 
         return export_surface(self, path, format=format, dtype=dtype, device=device)
 

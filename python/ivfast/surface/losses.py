@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 
 __all__ = [
-    "butterfly_density",
     "rmse",
     "mape",
     "calendar_penalty",
@@ -32,15 +31,6 @@ def rmse(model_iv: torch.Tensor, iv: torch.Tensor, weights: torch.Tensor | None 
 def mape(model_iv: torch.Tensor, iv: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """(Weighted) mean absolute relative implied-vol error."""
     return _mean((model_iv - iv).abs() / iv, weights)
-
-
-def butterfly_density(k: torch.Tensor, w: torch.Tensor, w_k: torch.Tensor, w_kk: torch.Tensor) -> torch.Tensor:
-    """Gatheral-Jacquier g(k) = (1 - k w'/(2w))^2 - (w')^2/4 (1/w + 1/4) + w''/2.
-
-    g >= 0 is equivalent to a non-negative risk-neutral density (GJ 2014, Lemma 2.2). The seed
-    drops the square on w' in the second term; this is the published form.
-    """
-    return (1.0 - k * w_k / (2.0 * w)).square() - 0.25 * w_k.square() * (1.0 / w + 0.25) + 0.5 * w_kk
 
 
 def calendar_penalty(w_tau: torch.Tensor, margin: float = 0.0) -> torch.Tensor:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
+from .. import _xp
 from .config import validate_moneyness
 
-__all__ = ["CorrectionNetwork", "Jet"]
+__all__ = ["CorrectionNetwork", "Jet", "input_values"]
 
 Jet = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """``(value, d/dk, d2/dk2, d/dtau)``, each of shape (n,)."""
@@ -49,6 +51,33 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tenso
     "tanh": _tanh_derivatives,
     "sigmoid": _sigmoid_derivatives,
 }
+
+
+def input_values(k: Any, tau: Any, moneyness: Sequence[str], moneyness_vol: Any, log_tau_input: bool) -> list[Any]:
+    """The network's raw inputs ``(k, t, *moneyness features)`` before standardisation.
+
+    Parameters
+    ----------
+    k, tau : ndarray or torch.Tensor
+        Log-moneyness ``ln(K/F)`` and year fraction (> 0), one per point.
+    moneyness : sequence of {'scaled', 'asinh'}
+        Extra features (:class:`CorrectionNetwork`): ``k / sqrt(tau)``, ``asinh(k / (s sqrt(tau)))``.
+    moneyness_vol : float or torch.Tensor
+        The volatility s of 'asinh'.
+    log_tau_input : bool
+        ``t = ln(tau)`` instead of ``tau``.
+
+    Returns
+    -------
+    list of ndarray or torch.Tensor
+        One column per input. The trainer standardises with their NumPy mean and deviation, and
+        the network evaluates the same function on tensors.
+    """
+    root = _xp.sqrt(tau)
+    columns = [k, _xp.log(tau) if log_tau_input else tau]
+    for name in moneyness:
+        columns.append(k / root if name == "scaled" else _xp.asinh(k / (moneyness_vol * root)))
+    return columns
 
 
 class CorrectionNetwork(torch.nn.Module):
@@ -150,22 +179,22 @@ class CorrectionNetwork(torch.nn.Module):
 
     def _inputs(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> list[tuple[torch.Tensor, ...]]:
         """Raw inputs with their derivatives at the first n points: ``(x, dx/dk, d2x/dk2, dx/dtau)``."""
+        vol = self.moneyness_vol if "asinh" in self.moneyness else 1.0
+        values = input_values(k, tau, self.moneyness, vol, self.log_tau_input)
         zero = torch.zeros_like(tau[:n])
-        time = (torch.log(tau), zero, zero, 1.0 / tau[:n]) if self.log_tau_input else (tau, zero, zero, zero + 1.0)
-        inputs = [(k, zero + 1.0, zero, zero), time]
-        root = torch.sqrt(tau)
-        for name in self.moneyness:
+        one = zero + 1.0
+        derivatives = [(one, zero, zero), (zero, zero, 1.0 / tau[:n]) if self.log_tau_input else (zero, zero, one)]
+        root = torch.sqrt(tau[:n])
+        for name, m in zip(self.moneyness, values[2:]):
             if name == "scaled":  # m = k / sqrt(tau): m_k = 1/sqrt(tau), m_tau = -m/(2 tau)
-                m = k / root
-                inputs.append((m, 1.0 / root[:n], zero, -0.5 * m[:n] / tau[:n]))
+                derivatives.append((1.0 / root, zero, -0.5 * m[:n] / tau[:n]))
             else:  # m = asinh(u), u = k/w, w = s sqrt(tau), r = sqrt(1 + u^2):
                 # m_k = 1/(w r), m_kk = -u/(w^2 r^3), m_tau = -u/(2 tau r)
-                width = self.moneyness_vol * root
-                u = k / width
-                un, wn = u[:n], width[:n]
+                wn = vol * root
+                un = k[:n] / wn
                 r = torch.sqrt(1.0 + un * un)
-                inputs.append((torch.asinh(u), 1.0 / (wn * r), -un / (wn * wn * r.pow(3)), -0.5 * un / (tau[:n] * r)))
-        return inputs
+                derivatives.append((1.0 / (wn * r), -un / (wn * wn * r.pow(3)), -0.5 * un / (tau[:n] * r)))
+        return [(x, *d) for x, d in zip(values, derivatives)]
 
     def _first_layer(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
         """Pre-activations of the first layer and their derivatives d/dk, d2/dk2 and d/dtau at the

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..arbitrage.density import butterfly_g
 from . import losses
 from .collocation import Collocation
 from .config import SmoothingConfig
@@ -46,7 +47,7 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, we
     model_iv = torch.sqrt(w[q] / points.tau[q])
     rmse = losses.rmse(model_iv, iv, weights)
     mape = losses.mape(model_iv, iv, weights)
-    g = losses.butterfly_density(points.k[arb], w[arb], w_k[arb], w_kk[arb])
+    g = butterfly_g(w[arb], w_k[arb], w_kk[arb], points.k[arb])
     calendar = losses.calendar_penalty(w_t[arb], config.margin_calendar)
     butterfly = losses.butterfly_penalty(g, config.margin_butterfly)
     asym = losses.asym_penalty(w_kk[wing])

@@ -1,7 +1,6 @@
 """PNG plots of a deep-smoothing fit: fit against quotes per maturity, the IV surface, loss curves.
 
-Uses matplotlib's object API (``Figure`` with the Agg canvas), so it never touches pyplot's global
-state or needs a display.
+Figures come from :func:`ivfast._plotting.new_figure` (Agg canvas, no display).
 """
 
 from __future__ import annotations
@@ -11,8 +10,8 @@ import os
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from .._plotting import new_figure
 from .fitted import FittedSurface
 
 __all__ = ["plot_fit_per_maturity", "plot_iv_surface", "plot_loss_curves"]
@@ -31,7 +30,7 @@ def plot_fit_per_maturity(surface: FittedSurface, path: str | os.PathLike, *, k=
     maturities = np.unique(tau)
     cols = min(6, maturities.size)
     rows = math.ceil(maturities.size / cols)
-    fig = Figure(figsize=(3.0 * cols, 2.4 * rows), layout="constrained")
+    fig = new_figure(3.0 * cols, 2.4 * rows)
     k_line = np.linspace(k.min(), k.max(), n_points)
     for i, t in enumerate(maturities):
         ax = fig.add_subplot(rows, cols, i + 1)
@@ -56,7 +55,7 @@ def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike, *, k_range=
     k = np.linspace(k_lo, k_hi, n_k)
     tau = np.exp(np.linspace(np.log(t_lo), np.log(t_hi), n_tau))
     kk, tt = np.meshgrid(k, tau)
-    fig = Figure(figsize=(7, 5), layout="constrained")
+    fig = new_figure(7, 5)
     ax = fig.add_subplot(projection="3d")
     ax.plot_surface(kk, tt, surface.implied_vol(kk, tt), cmap="viridis", linewidth=0, antialiased=True)
     ax.set_xlabel("k = ln(K/F)")
@@ -70,7 +69,7 @@ def plot_loss_curves(history: pd.DataFrame | FittedSurface, path: str | os.PathL
     """Log-scale training curves of the loss terms against total epochs."""
     if isinstance(history, FittedSurface):
         history = history.history
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = new_figure(7, 4)
     ax = fig.add_subplot()
     x = history["total_epoch"]
     for column in ("best_loss", "loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee"):

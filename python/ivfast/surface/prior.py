@@ -1,37 +1,13 @@
-"""SSVI prior with the power-law phi, parameterised so that it is always free of static arbitrage.
+"""The deep-smoothing SSVI prior: power-law SSVI, parameterised so that it is always free of
+static arbitrage.
 
-SSVI (Gatheral & Jacquier 2014, "Arbitrage-free SVI volatility surfaces", Quant. Finance 14(1),
-eq. 4.1), in its published form:
-
-    w(k, tau) = theta/2 * (1 + rho*phi*k + sqrt((phi*k + rho)^2 + 1 - rho^2)),
-    phi(theta) = eta * theta^(-gamma) * (1 + theta)^(gamma - 1),
-
-with theta = theta(tau) the ATM total variance. (The seed's blog writes
-``sqrt(phi*(k + rho)^2 + 1 - rho^2)``, which is not SSVI; its code uses the published form.)
-
-Sufficient conditions used here (Gatheral & Jacquier 2014):
-
-* Theorem 4.1 (no calendar spread arbitrage): theta non-decreasing in tau and
-  ``0 <= d(theta*phi)/dtheta <= (1 + sqrt(1 - rho^2)) / rho^2 * phi``. For the power law
-  ``theta*phi = eta * (theta/(1+theta))^(1-gamma)`` is increasing for gamma <= 1 and
-  ``d(theta*phi)/dtheta = (1-gamma) * phi/(1+theta) <= phi``, below the bound since
-  ``(1 + sqrt(1-rho^2))/rho^2 >= 1``.
-* Theorem 4.2 (no butterfly arbitrage): ``theta*phi*(1 + |rho|) < 4`` and
-  ``theta*phi^2*(1 + |rho|) <= 4`` for all theta > 0. For the power law
-  ``theta*phi = eta * (theta/(1+theta))^(1-gamma) < eta``, so the first holds when
-  ``eta*(1 + |rho|) <= 4``; ``theta*phi^2 = eta^2 * f(theta)`` with
-  ``f = theta^(1-2 gamma) (1+theta)^(2 gamma-2)``, bounded on theta > 0 only for gamma <= 1/2,
-  with supremum ``f* = (1-2 gamma)^(1-2 gamma) (2-2 gamma)^(2 gamma-2)`` (at theta = 1 - 2 gamma;
-  f* = 1 at gamma = 1/2), so the second holds when ``eta^2 (1 + |rho|) f* <= 4``. (GJ's own
-  corollary, ``eta*(1 + |rho|) <= 2`` with gamma in (0, 1/2], is the special case f* <= 1.)
-* Large moneyness: the wings have slope ``theta*phi*(1 +- rho)/2 < eta*(1+|rho|)/2 <= 2``
-  (Lee's moment bound).
-
-The trainable raw parameters map onto that region for every real value:
-``rho = tanh(r_rho)``, ``gamma = sigmoid(r_gamma)/2``,
-``eta = sigmoid(r_eta) * min(4/(1+|rho|), 2/sqrt((1+|rho|) f*(gamma)))``. The ATM curve
-theta(tau) is strictly increasing by construction (:mod:`ivfast.surface.atm`), so the prior on
-its own satisfies all of the above.
+The formulas are :mod:`ivfast.svi.ssvi`'s (published SSVI, Gatheral & Jacquier 2014, Definition
+4.1, with the power-law phi); its docstring derives the no-arbitrage set
+``|rho| < 1, 0 < gamma <= 1/2, 0 < eta <= eta_max(rho, gamma)`` (Theorems 4.1 and 4.2, and Lee's
+wing bound). The trainable raw parameters map onto that set for every real value:
+``rho = tanh(r_rho)``, ``gamma = sigmoid(r_gamma)/2``, ``eta = sigmoid(r_eta) * eta_max(rho, gamma)``.
+The ATM curve theta(tau) is strictly increasing by construction (:mod:`ivfast.svi.atm`), so the
+prior on its own satisfies all of the conditions.
 """
 
 from __future__ import annotations
@@ -39,6 +15,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from ..svi.ssvi import power_law_eta_max, power_law_phi, ssvi_derivatives
 
 __all__ = ["SSVIPrior", "PriorJet"]
 
@@ -50,13 +28,6 @@ _DEFAULT_RHO, _DEFAULT_GAMMA, _DEFAULT_ETA = 0.0, 0.25, 1.0
 
 def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
-
-
-def _eta_bound(abs_rho: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    """Largest eta meeting GJ Theorem 4.2 for the power law on all theta > 0 (module docstring)."""
-    e = (1.0 - 2.0 * gamma).clamp_min(1e-12)  # gamma -> 1/2: 0^0 = 1, keep the gradient finite
-    f_star = e.pow(e) * (2.0 - 2.0 * gamma).pow(-1.0 - e)  # (2-2g)^(2g-2) = (2-2g)^(-1-e)
-    return torch.minimum(4.0 / (1.0 + abs_rho), 2.0 / torch.sqrt((1.0 + abs_rho) * f_star))
 
 
 class SSVIPrior(torch.nn.Module):
@@ -72,7 +43,7 @@ class SSVIPrior(torch.nn.Module):
 
     def set_parameters(self, rho: float, gamma: float, eta: float) -> None:
         """Set (rho, gamma, eta) strictly inside the region: |rho| < 1, 0 < gamma < 1/2, 0 < eta < eta_max."""
-        eta_max = float(_eta_bound(torch.tensor(abs(rho), dtype=torch.float64), torch.tensor(gamma, dtype=torch.float64)))
+        eta_max = float(power_law_eta_max(torch.tensor(rho, dtype=torch.float64), torch.tensor(gamma, dtype=torch.float64)))
         if not (abs(rho) < 1 and 0 < gamma < 0.5 and 0 < eta < eta_max):
             raise ValueError(f"SSVI parameters outside the arbitrage-free region: {rho=}, {gamma=}, {eta=} "
                              f"(eta must be below {eta_max:.6g})")
@@ -89,7 +60,7 @@ class SSVIPrior(torch.nn.Module):
         """``(rho, gamma, eta)`` as differentiable tensors."""
         rho = torch.tanh(self.raw_rho)
         gamma = 0.5 * torch.sigmoid(self.raw_gamma)
-        eta = torch.sigmoid(self.raw_eta) * _eta_bound(rho.abs(), gamma)
+        eta = torch.sigmoid(self.raw_eta) * power_law_eta_max(rho, gamma)
         return rho, gamma, eta
 
     def values(self) -> dict[str, float]:
@@ -101,14 +72,6 @@ class SSVIPrior(torch.nn.Module):
     def forward(self, k: torch.Tensor, theta: torch.Tensor, dtheta: torch.Tensor) -> PriorJet:
         """SSVI total variance and its derivatives, given theta(tau) and dtheta/dtau at each point."""
         rho, gamma, eta = self.constrained()
-        phi = eta * theta.pow(-gamma) * (1.0 + theta).pow(gamma - 1.0)
-        dphi_dtheta = phi * ((gamma - 1.0) / (1.0 + theta) - gamma / theta)
-        x = phi * k
-        shifted = x + rho
-        root = torch.sqrt(shifted * shifted + (1.0 - rho * rho))
-        skew = rho + shifted / root  # d(rho*x + root)/dx
-        w = 0.5 * theta * (1.0 + rho * x + root)
-        w_k = 0.5 * theta * phi * skew
-        w_kk = 0.5 * theta * phi * phi * (1.0 - rho * rho) / root.pow(3)
-        dw_dtheta = w / theta + 0.5 * theta * k * dphi_dtheta * skew
+        phi, dphi_dtheta = power_law_phi(theta, eta, gamma)
+        w, w_k, w_kk, dw_dtheta = ssvi_derivatives(k, theta, phi, dphi_dtheta, rho)
         return w, w_k, w_kk, dw_dtheta * dtheta

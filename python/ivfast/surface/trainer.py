@@ -22,18 +22,16 @@ import pandas as pd
 import torch
 
 from ..arbitrage import ArbitrageReport, check_surface
-from . import losses
-from .atm import MonotoneATMCurve, atm_total_variances, isotonic_fit
+from ..arbitrage.density import butterfly_g
 from .collocation import Collocation
 from .config import SmoothingConfig
 from .fitted import FittedSurface
 from .inputs import Quotes, validate_quotes
 from .model import SurfaceModel
-from .network import CorrectionNetwork
 from .objective import LOSS_COLUMNS, evaluate_loss
-from .prior import SSVIPrior
+from .start import build_model, fit_prior, start_network
 
-__all__ = ["fit_surface", "fit_atm_curve", "fit_prior"]
+__all__ = ["fit_surface"]
 
 HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr", "seconds")
 """``seconds``: wall time since :func:`fit_surface` began (prior fit included), so that the time to
@@ -45,109 +43,6 @@ _VERIFY_COOLDOWN = 10
 """Epochs between a failed stopping check and the next one."""
 _VERIFY_REFINEMENT = 2
 """The stopping check subdivides the periodic check grid's cells (about 4x the points)."""
-
-
-def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
-    """ATM total variance per maturity -> isotonic least squares (cvxpy) -> smooth monotone curve."""
-    taus, theta = atm_total_variances(quotes.k, quotes.tau, quotes.iv**2 * quotes.tau)
-    theta = np.maximum(isotonic_fit(theta), np.finfo(float).tiny)
-    return MonotoneATMCurve.fit(taus, theta)
-
-
-def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
-              weights: torch.Tensor | None, iterations: int) -> None:
-    """Fit (rho, gamma, eta) of the prior alone to the quotes by L-BFGS on RMSE + MAPE, in place."""
-    if iterations <= 0:
-        return
-    theta, dtheta = atm(tau)
-    optimiser = torch.optim.LBFGS(prior.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        w = prior(k, theta, dtheta)[0]
-        model_iv = torch.sqrt(w / tau)
-        loss = losses.rmse(model_iv, iv, weights) + losses.mape(model_iv, iv, weights)
-        loss.backward()
-        return loss
-
-    before = [p.detach().clone() for p in prior.parameters()]
-    optimiser.step(closure)
-    if not all(torch.isfinite(p).all() for p in prior.parameters()):
-        with torch.no_grad():
-            for p, b in zip(prior.parameters(), before):
-                p.copy_(b)
-
-
-_HEAD_HEADROOM = 0.6
-"""The start puts the largest quoted/prior ratio at tanh(z) = 0.6, where the head's slope
-1 - tanh^2 is still 0.64 of its peak, so the network can fit it without saturating."""
-
-
-def _start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
-                   config: SmoothingConfig) -> None:
-    """With ``config.identity_start``: the network starts centred on 1 at the quotes (the surface
-    as the fitted prior), its head scale sized to the largest ratio of quoted to prior total variance."""
-    if model.network is None or not config.identity_start:
-        return
-    with torch.no_grad():
-        ratio = float((iv.square() * tau / model.prior(k, *model.atm(tau))[0]).max())
-    # At least 1 (the seed's start); at most half the cap, where the sigmoid of the scale's
-    # parameterisation is steepest, so the scale can still move both ways.
-    scale = min(max(ratio / (1.0 + _HEAD_HEADROOM), 1.0), 0.5 * config.max_output_scale)
-    model.network.start_at_one(scale, k, tau)
-
-
-def _moneyness_vol(atm: MonotoneATMCurve, quotes: Quotes) -> float:
-    """Median ATM volatility sqrt(theta(tau)/tau) over the quotes' maturities: the typical width
-    (times sqrt(tau)) of a smile near the money, which scales the network's moneyness input."""
-    taus = torch.as_tensor(np.unique(quotes.tau))
-    with torch.no_grad():
-        return float(torch.sqrt(atm(taus)[0] / taus).median())
-
-
-def _input_standardisation(quotes: Quotes, config: SmoothingConfig, moneyness_vol: float
-                           ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Mean and standard deviation over the quotes of each network input."""
-    root = np.sqrt(quotes.tau)
-    features = {"scaled": quotes.k / root, "asinh": np.arcsinh(quotes.k / (moneyness_vol * root))}
-    inputs = [quotes.k, np.log(quotes.tau) if config.log_tau_input else quotes.tau]
-    inputs += [features[name] for name in config.moneyness_inputs]
-    if not config.standardise_inputs:
-        return (0.0,) * len(inputs), (1.0,) * len(inputs)
-    # The floor keeps a degenerate input (one maturity, one strike) from dividing by zero.
-    return tuple(float(x.mean()) for x in inputs), tuple(max(float(x.std()), 1e-3) for x in inputs)
-
-
-def _build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | None,
-                 generator: torch.Generator) -> SurfaceModel:
-    atm = fit_atm_curve(quotes)
-    prior = SSVIPrior()
-    network = None
-    if config.use_network:
-        vol = _moneyness_vol(atm, quotes)
-        mean, scale = _input_standardisation(quotes, config, vol)
-        network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
-                                    mean, scale, config.log_tau_input, generator=generator,
-                                    moneyness=config.moneyness_inputs, moneyness_vol=vol)
-    model = SurfaceModel(atm, prior, network)
-    if init is not None:
-        _warm_start(model, init)
-    return model
-
-
-def _warm_start(model: SurfaceModel, init: FittedSurface) -> None:
-    """Copy the prior parameters and network weights (with its input standardisation) of ``init``."""
-    if not isinstance(init, FittedSurface):
-        raise ValueError(f"init: expected a FittedSurface, got {type(init).__name__}")
-    source = init.model
-    model.prior.load_state_dict(source.prior.state_dict())
-    if model.network is not None:
-        if source.network is None:
-            raise ValueError("init: a prior-only surface cannot warm-start a model with a network")
-        try:
-            model.network.load_state_dict(source.network.state_dict())
-        except RuntimeError as exc:
-            raise ValueError(f"init: network shapes differ from config.hidden_layers ({exc})") from None
 
 
 class _Trainer:
@@ -217,7 +112,7 @@ class _Trainer:
         k, tau = (a.reshape(-1) for a in torch.meshgrid(*axes, indexing="ij"))
         with torch.no_grad():
             w, w_k, w_kk, w_t, _ = self.model(k, tau)
-            g = losses.butterfly_density(k, w, w_k, w_kk)
+            g = butterfly_g(w, w_k, w_kk, k)
         # Rank by the worse of the two conditions, each relative to the margin its penalty keeps.
         badness = torch.maximum(-g / max(c.margin_butterfly, 1e-12), -w_t / max(c.margin_calendar, 1e-12))
         bad = torch.nonzero(badness > 0).squeeze(1)
@@ -390,13 +285,13 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
         raise ValueError("device: CUDA requested but torch.cuda.is_available() is False")
     started = time.perf_counter()
     init_generator = torch.Generator().manual_seed(seed)
-    model = _build_model(quotes, config, init, init_generator).to(device)
+    model = build_model(quotes, config, init, init_generator).to(device)
     # A copy: the quotes may be read-only views of the caller's arrays, which torch will not wrap.
     as_t = lambda a: None if a is None else torch.tensor(a, dtype=torch.float64, device=device)  # noqa: E731
     k_t, tau_t, iv_t, w_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), as_t(quotes.weights)
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
-        _start_network(model, k_t, tau_t, iv_t, config)
+        start_network(model, k_t, tau_t, iv_t, config)
     prior_start = {name: p.detach().clone() for name, p in model.prior.named_parameters()}
 
     def reinit() -> None:
@@ -405,7 +300,7 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
                 p.copy_(prior_start[name])
         if model.network is not None:
             model.network.reset_parameters(init_generator)
-            _start_network(model, k_t, tau_t, iv_t, config)
+            start_network(model, k_t, tau_t, iv_t, config)
 
     points = Collocation.build(quotes.k, quotes.tau, config, device)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 
 from .data import SurrogateDataset, load_dataset, make_dataset, split_indices
-from .grids import DEFAULT_RANGES, HORVATH_STRIKES, HORVATH_TAUS, SEED_STRIKES, SEED_TAUS
+from .grids import DEFAULT_RANGES, HORVATH_STRIKES, HORVATH_TAUS, PCA_STRIKES, PCA_TAUS
 from .pca import GridPCA, fit_pca
 
 _LAZY = {
@@ -30,7 +30,7 @@ _LAZY = {
 }
 
 __all__ = ["SurrogateDataset", "make_dataset", "load_dataset", "split_indices", "DEFAULT_RANGES", "HORVATH_STRIKES",
-           "HORVATH_TAUS", "SEED_STRIKES", "SEED_TAUS", "GridPCA", "fit_pca", *_LAZY]
+           "HORVATH_TAUS", "PCA_STRIKES", "PCA_TAUS", "GridPCA", "fit_pca", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -5,7 +5,7 @@ Strikes are relative to spot (spot = 1) and maturities are in years. Two grids a
 * ``HORVATH_STRIKES`` x ``HORVATH_TAUS``: the 11 x 8 grid of Horvath, Muguruza & Tomas (2021),
   "Deep learning volatility", strikes 0.5, 0.6, ..., 1.5 and maturities 0.1, 0.3, 0.6, 0.9, 1.2,
   1.5, 1.8, 2.0 years (the default);
-* ``SEED_STRIKES`` x ``SEED_TAUS``: the 10 x 6 grid of the seed notebook (30 to 360 days).
+* ``PCA_STRIKES`` x ``PCA_TAUS``: the 10 x 6 grid of the seed notebook (30 to 360 days).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import numpy as np
 
 from ..models import DOMAIN, BatesParams, HestonParams
 
-__all__ = ["MODELS", "DEFAULT_RANGES", "HORVATH_STRIKES", "HORVATH_TAUS", "SEED_STRIKES", "SEED_TAUS",
+__all__ = ["MODELS", "DEFAULT_RANGES", "HORVATH_STRIKES", "HORVATH_TAUS", "PCA_STRIKES", "PCA_TAUS",
            "model_class", "resolve_ranges", "validate_grid"]
 
 HORVATH_STRIKES = np.round(np.linspace(0.5, 1.5, 11), 12)
 HORVATH_TAUS = np.array([0.1, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.0])
-SEED_STRIKES = np.array([0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5])
-SEED_TAUS = np.array([30.0, 60.0, 90.0, 180.0, 270.0, 360.0]) / 365.0
+PCA_STRIKES = np.array([0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5])
+PCA_TAUS = np.array([30.0, 60.0, 90.0, 180.0, 270.0, 360.0]) / 365.0
 
 MODELS: dict[str, type] = {"heston": HestonParams, "bates": BatesParams}
 

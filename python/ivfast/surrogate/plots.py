@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
+from .._plotting import new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["save_figures"]
 
 
-def _figure(size: tuple[float, float]):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def _figure(size: tuple[float, float]) -> Figure:
     # Fixed margins: a layout engine measures every tick label and costs seconds per figure.
-    fig = Figure(figsize=size)
-    fig.subplots_adjust(left=0.07, right=0.97, bottom=0.14, top=0.92, wspace=0.35, hspace=0.45)
-    FigureCanvasAgg(fig)
-    return fig
+    return new_figure(*size, layout=None, margins=_MARGINS)
+
+
+_MARGINS = {"left": 0.07, "right": 0.97, "bottom": 0.14, "top": 0.92, "wspace": 0.35, "hspace": 0.45}
 
 
 def _grid_axes(ax, surrogate) -> None:

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_float_array
-from ._quotes import quote_vector, quote_weights
-from ._svi_fit import fit_slice
-from ._svi_slice import RawSVI
+from .._arrays import as_float_array, quote_vector, quote_weights
+from .fit import fit_slice
+from .slices import RawSVI
 
 __all__ = ["SviSurface"]
 

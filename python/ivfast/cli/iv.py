@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .cli import CLIError
+from .errors import CLIError, column_map
 
 _OUTPUT_COLUMNS = ["source", "root", "expiry", "tau", "strike", "type", "bid", "ask", "mid", "forward", "discount",
                    "k", "iv_bid", "iv_mid", "iv_ask", "reason"]
@@ -35,24 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _column_map(text: str | None) -> dict[str, str]:
-    if not text:
-        return {}
-    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
-    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
-        raise CLIError(f"--columns: expected old=new,... got {text!r}")
-    return {old.strip(): new.strip() for old, new in pairs}
-
-
 def run(args: argparse.Namespace) -> int:
-    from .chain import analyze_chain
+    from ..chain import analyze_chain
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             analysis = analyze_chain(
                 args.chain, as_of=args.as_of, spot=args.spot, rate=args.rate, dividend=args.dividend,
-                columns=_column_map(args.columns), day_count=args.day_count, min_strikes=args.min_strikes,
+                columns=column_map(args.columns), day_count=args.day_count, min_strikes=args.min_strikes,
                 roots=args.roots.split(",") if args.roots else None)
         except ValueError as exc:
             raise CLIError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""Load a surface written by :func:`ivfast.surface.export.export_surface` (TorchScript or pt2).
+"""Load a surface written by :func:`ivfast.export.export_surface` (TorchScript or pt2).
 
 Needs torch (imported when a file is loaded, not when this module is imported), NumPy and the
 standard library only: no ivfast code runs to evaluate the file, so a serving process can copy
@@ -157,7 +157,7 @@ def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: i
     ----------
     path : str or os.PathLike
         A ``.pt`` (TorchScript) or ``.pt2`` (AOTInductor) file from
-        :func:`ivfast.surface.export.export_surface`.
+        :func:`ivfast.export.export_surface`.
     device : str
         Where to evaluate: TorchScript files load on any device (``'cpu'``, ``'cuda'``,
         ``'cuda:1'``); a pt2 package only on the device type it was compiled for.

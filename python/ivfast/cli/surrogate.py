@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .cli import CLIError
+from .errors import CLIError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,10 +92,10 @@ def _ranges(items: list[str]) -> dict[str, tuple[float, float]]:
 
 
 def _make_data(args: argparse.Namespace) -> int:
-    from . import surrogate
+    from .. import surrogate
 
     strikes, taus = ((surrogate.HORVATH_STRIKES, surrogate.HORVATH_TAUS) if args.grid == "horvath"
-                     else (surrogate.SEED_STRIKES, surrogate.SEED_TAUS))
+                     else (surrogate.PCA_STRIKES, surrogate.PCA_TAUS))
     try:
         ds = surrogate.make_dataset(args.model, args.n, _ranges(args.range), strikes, taus, args.seed, args.threads,
                                     args.out, design=args.design, chunk_size=args.chunk_size, rate=args.rate,
@@ -108,7 +108,7 @@ def _make_data(args: argparse.Namespace) -> int:
 
 
 def _load_data(path: str):
-    from .surrogate import load_dataset
+    from ..surrogate import load_dataset
 
     try:
         return load_dataset(path)
@@ -117,7 +117,7 @@ def _load_data(path: str):
 
 
 def _load_model(path: str):
-    from .surrogate import Surrogate
+    from ..surrogate import Surrogate
 
     try:
         return Surrogate.load(path)
@@ -126,7 +126,7 @@ def _load_model(path: str):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .surrogate import TrainConfig, train
+    from ..surrogate import TrainConfig, train
 
     ds = _load_data(args.data)
     try:
@@ -148,7 +148,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .surrogate import evaluate, split_indices
+    from ..surrogate import evaluate, split_indices
 
     sur, ds = _load_model(args.model), _load_data(args.data)
     info = sur.info
@@ -170,8 +170,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from .pricing import implied_vol_surface
-    from .surrogate import calibrate
+    from ..pricing import implied_vol_surface
+    from ..surrogate import calibrate
 
     sur = _load_model(args.model)
     if args.iv:

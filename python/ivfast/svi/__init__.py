@@ -17,11 +17,12 @@ SVI model".
 
 from __future__ import annotations
 
-from ._svi_fit import fit_slice, fit_slice_vols
-from ._svi_slice import JumpWings, NaturalSVI, RawSVI, butterfly_g, jw_to_raw, raw_to_jw
-from ._svi_surface import SviSurface
+from .atm import MonotoneTheta
+from .fit import fit_slice, fit_slice_vols
 from .resample import resample, resample_moneyness_days
+from .slices import JumpWings, NaturalSVI, RawSVI, jw_to_raw, raw_to_jw
 from .ssvi import SSVI, fit_ssvi
+from .surface import SviSurface
 
 __all__ = [
     "RawSVI",
@@ -29,7 +30,7 @@ __all__ = [
     "JumpWings",
     "raw_to_jw",
     "jw_to_raw",
-    "butterfly_g",
+    "MonotoneTheta",
     "fit_slice",
     "fit_slice_vols",
     "SviSurface",

@@ -1,12 +1,13 @@
-"""Surface SVI (SSVI): formulas, a monotone ATM term structure and a surface calibrator.
+"""Surface SVI (SSVI): formulas and an arbitrage-free surface calibrator.
 
 Reference: J. Gatheral and A. Jacquier (2014), "Arbitrage-free SVI volatility surfaces" ("GJ").
 The PUBLISHED SSVI form (GJ Definition 4.1) is used:
 
     w(k, theta) = theta / 2 * (1 + rho phi(theta) k + sqrt((phi(theta) k + rho)^2 + 1 - rho^2)),
 
-with theta(tau) the ATM total variance. (The seed blog writes a different, wrong form.)
-The formula functions below are pure NumPy and small so the torch prior can mirror them.
+with theta(tau) the ATM total variance (a widely copied blog form, sqrt(phi (k + rho)^2 + 1 - rho^2),
+is not SSVI). The formula functions take NumPy arrays or torch tensors: the deep-smoothing prior
+(:mod:`ivfast.surface.prior`) evaluates these same functions.
 
 Conditions (GJ): Theorem 4.1 (no calendar arbitrage) needs theta non-decreasing and
 0 <= d(theta phi)/dtheta <= phi (1 + sqrt(1 - rho^2)) / rho^2; Theorem 4.2 (no butterfly
@@ -32,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_float_array
-from ._quotes import quote_vector, quote_weights
+from .. import _xp
+from .._arrays import as_float_array, quote_vector, quote_weights
+from .atm import MonotoneTheta, atm_total_variances
 
 __all__ = [
     "ssvi_total_variance",
@@ -41,45 +43,102 @@ __all__ = [
     "power_law_phi",
     "power_law_eta_max",
     "heston_phi",
-    "MonotoneTheta",
     "SSVI",
     "fit_ssvi",
 ]
 
 
-def ssvi_total_variance(k: Any, theta: Any, phi: Any, rho: Any) -> np.ndarray:
-    """SSVI total variance w(k) for ATM total variance ``theta``, curvature ``phi``, skew ``rho``."""
-    k, theta, phi, rho = (np.asarray(x, dtype=np.float64) for x in (k, theta, phi, rho))
-    y = phi * k
-    return theta / 2.0 * (1.0 + rho * y + np.sqrt((y + rho) ** 2 + 1.0 - rho**2))
+def ssvi_total_variance(k: Any, theta: Any, phi: Any, rho: Any) -> Any:
+    """SSVI total variance w(k) (GJ Definition 4.1).
+
+    Parameters
+    ----------
+    k : array_like or torch.Tensor
+        Log-moneyness ``ln(K/F)``.
+    theta, phi, rho : array_like or torch.Tensor
+        ATM total variance theta(tau) (> 0), curvature phi(theta) (> 0) and skew rho (|rho| < 1),
+        broadcastable with ``k``.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        ``w = theta/2 (1 + rho phi k + sqrt((phi k + rho)^2 + 1 - rho^2))``, dimensionless; float64
+        for NumPy inputs, a tensor for tensors (the deep-smoothing prior evaluates this function).
+    """
+    k, theta, phi, rho = _xp.as_arrays(k, theta, phi, rho)
+    x = phi * k
+    shifted = x + rho
+    return 0.5 * theta * (1.0 + rho * x + _xp.sqrt(shifted * shifted + (1.0 - rho * rho)))
 
 
-def ssvi_derivatives(
-    k: Any, theta: Any, phi: Any, dphi: Any, rho: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(w, dw/dk, d2w/dk2, dw/dtheta)`` of SSVI; ``dphi`` is d phi / d theta."""
-    k, theta, phi, dphi, rho = (np.asarray(x, dtype=np.float64) for x in (k, theta, phi, dphi, rho))
-    y = phi * k
-    r = np.sqrt((y + rho) ** 2 + 1.0 - rho**2)
-    w = theta / 2.0 * (1.0 + rho * y + r)
-    dw = theta * phi / 2.0 * (rho + (y + rho) / r)
-    d2w = theta * phi**2 / 2.0 * (1.0 - rho**2) / r**3
-    dw_dtheta = w / theta + theta / 2.0 * dphi * k * (rho + (y + rho) / r)
-    return w, dw, d2w, dw_dtheta
+def ssvi_derivatives(k: Any, theta: Any, phi: Any, dphi: Any, rho: Any) -> tuple[Any, Any, Any, Any]:
+    """SSVI total variance and its derivatives in k and theta, in closed form.
+
+    Parameters
+    ----------
+    k, theta, phi, rho : array_like or torch.Tensor
+        As in :func:`ssvi_total_variance`.
+    dphi : array_like or torch.Tensor
+        d phi / d theta.
+
+    Returns
+    -------
+    tuple of ndarray or torch.Tensor
+        ``(w, dw/dk, d2w/dk2, dw/dtheta)``; multiply the last by dtheta/dtau for dw/dtau.
+    """
+    k, theta, phi, dphi, rho = _xp.as_arrays(k, theta, phi, dphi, rho)
+    x = phi * k
+    shifted = x + rho
+    root = _xp.sqrt(shifted * shifted + (1.0 - rho * rho))
+    skew = rho + shifted / root  # d(rho x + root)/dx
+    w = 0.5 * theta * (1.0 + rho * x + root)
+    w_k = 0.5 * theta * phi * skew
+    w_kk = 0.5 * theta * phi * phi * (1.0 - rho * rho) / root**3
+    dw_dtheta = w / theta + 0.5 * theta * k * dphi * skew
+    return w, w_k, w_kk, dw_dtheta
 
 
-def power_law_phi(theta: Any, eta: float, gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Power-law phi(theta) = eta theta^-gamma (1 + theta)^(gamma - 1) and d phi / d theta."""
-    theta = np.asarray(theta, dtype=np.float64)
+def power_law_phi(theta: Any, eta: Any, gamma: Any) -> tuple[Any, Any]:
+    """Power-law curvature ``phi(theta) = eta theta^-gamma (1 + theta)^(gamma - 1)`` and d phi / d theta.
+
+    Parameters
+    ----------
+    theta : array_like or torch.Tensor
+        ATM total variance (> 0).
+    eta, gamma : float or torch.Tensor
+        Level (> 0) and decay (0 < gamma <= 1/2 for the no-arbitrage set).
+
+    Returns
+    -------
+    tuple of ndarray or torch.Tensor
+        ``(phi, dphi/dtheta)``.
+    """
+    theta = _xp.as_arrays(theta)[0]
     phi = eta * theta ** (-gamma) * (1.0 + theta) ** (gamma - 1.0)
-    return phi, phi * (-gamma / theta + (gamma - 1.0) / (1.0 + theta))
+    return phi, phi * ((gamma - 1.0) / (1.0 + theta) - gamma / theta)
 
 
-def power_law_eta_max(rho: float, gamma: float) -> float:
-    """Largest eta for which the power-law SSVI meets GJ Theorems 4.1 and 4.2 (0 < gamma <= 1/2)."""
-    e = 1.0 - 2.0 * gamma
-    f = (e**e if e > 0.0 else 1.0) * (2.0 - 2.0 * gamma) ** (2.0 * gamma - 2.0)
-    return min(4.0 / (1.0 + abs(rho)), 2.0 / np.sqrt((1.0 + abs(rho)) * f))
+def power_law_eta_max(rho: Any, gamma: Any) -> Any:
+    """Largest eta for which the power-law SSVI meets GJ Theorems 4.1 and 4.2 (0 < gamma <= 1/2).
+
+    ``min(4/(1 + |rho|), 2/sqrt((1 + |rho|) f*))`` with
+    ``f* = (1 - 2 gamma)^(1 - 2 gamma) (2 - 2 gamma)^(2 gamma - 2)`` (module docstring).
+
+    Parameters
+    ----------
+    rho, gamma : float or torch.Tensor
+        Skew (|rho| < 1) and power-law decay.
+
+    Returns
+    -------
+    float or torch.Tensor
+        eta_max; a tensor (differentiable) for tensor arguments.
+    """
+    abs_rho = abs(rho)
+    # 1 - 2 gamma -> 0 at gamma = 1/2, where e^e -> 1: the floor keeps e^e and its gradient finite.
+    e = _xp.clamp_min(1.0 - 2.0 * gamma, 1e-12)
+    f_star = e**e * (2.0 - 2.0 * gamma) ** (-1.0 - e)
+    return _xp.minimum(4.0 / (1.0 + abs_rho), 2.0 / _xp.sqrt((1.0 + abs_rho) * f_star))
 
 
 # Taylor coefficients of phi(x) = (x + expm1(-x)) / x^2 = sum_j (-x)^j / (j + 2)!; 22 terms
@@ -102,38 +161,6 @@ def heston_phi(theta: Any, lam: float) -> tuple[np.ndarray, np.ndarray]:
     closed = (1.0 + em / xl) / xl  # finite (0) at x = inf, unlike (x + expm1(-x)) / x^2
     dclosed = -(2.0 + em) / xl**2 - 2.0 * em / xl**3  # -(1 + e^-x)/x^2 + 2 (1 - e^-x)/x^3
     return np.where(small, series, closed), lam * np.where(small, dseries, dclosed)
-
-
-class MonotoneTheta:
-    """Non-decreasing ATM total variance theta(tau) through (0, 0) and nodes (tau_j, theta_j).
-
-    Shape-preserving PCHIP (Fritsch-Carlson) between nodes, so theta stays monotone and C1;
-    beyond the last node theta grows linearly in tau at the last ATM variance theta_N/tau_N.
-    """
-
-    def __init__(self, taus: Any, thetas: Any) -> None:
-        taus = quote_vector(taus, "taus", positive=True)
-        thetas = quote_vector(thetas, "thetas", size=taus.size, positive=True)
-        if not (np.diff(taus) > 0.0).all():
-            raise ValueError("taus: expected strictly increasing year fractions")
-        if not (np.diff(thetas) >= 0.0).all():
-            raise ValueError("thetas: expected non-decreasing ATM total variances (calendar arbitrage)")
-        self.taus, self.thetas = taus, thetas
-        from scipy.interpolate import PchipInterpolator  # deferred: keeps ``import ivfast`` light
-
-        self._pchip = PchipInterpolator(np.r_[0.0, taus], np.r_[0.0, thetas], extrapolate=False)
-        self._dpchip = self._pchip.derivative()
-
-    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(theta, dtheta/dtau)``; NaN for tau < 0 or non-finite tau."""
-        tau = as_float_array(tau, "tau")
-        last = self.taus[-1]
-        inside = (tau >= 0.0) & (tau <= last)
-        t_in = np.where(inside, tau, 0.0)
-        theta = np.where(inside, self._pchip(t_in), self.thetas[-1] * tau / last)
-        slope = np.where(inside, self._dpchip(t_in), self.thetas[-1] / last)
-        bad = ~(tau >= 0.0) | ~np.isfinite(tau)
-        return np.where(bad, np.nan, theta), np.where(bad, np.nan, slope)
 
 
 @dataclass(frozen=True)
@@ -218,14 +245,9 @@ def _unpack(z: np.ndarray, phi_kind: str) -> tuple[float, tuple[float, ...], np.
     return rho, params, np.cumsum(np.exp(z[3:]))
 
 
-def _atm_guess(k: np.ndarray, w: np.ndarray, tau_index: np.ndarray, n_tau: int) -> np.ndarray:
-    """ATM total variance per maturity from the quotes nearest k = 0, made increasing."""
-    theta = np.empty(n_tau)
-    for j in range(n_tau):
-        sel = tau_index == j
-        order = np.argsort(k[sel])
-        theta[j] = np.interp(0.0, k[sel][order], w[sel][order])
-    theta = np.maximum.accumulate(theta)
+def _atm_increments(k: np.ndarray, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Start values of the theta increments: the quotes' ATM total variances, made increasing."""
+    theta = np.maximum.accumulate(atm_total_variances(k, tau, w)[1])
     return np.maximum(np.diff(np.r_[0.0, theta]), 1e-4 * theta[-1])
 
 
@@ -272,7 +294,7 @@ def fit_ssvi(k: Any, tau: Any, w: Any, *, phi: str = "power_law", weights: Any =
 
     from scipy import optimize  # deferred: importing it adds ~0.5 s to ``import ivfast``
 
-    incr = np.log(_atm_guess(k, w, tau_index, taus.size))
+    incr = np.log(_atm_increments(k, tau, w))
     best = None
     for rho0 in (-0.7, -0.3, 0.0, 0.4):
         z0 = np.r_[np.arctanh(rho0), 0.0, 0.0, incr]

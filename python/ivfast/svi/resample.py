@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._quotes import quote_vector
-from .protocols import TotalVarianceSurface
+from .._arrays import quote_vector
+from ..protocols import TotalVarianceSurface
 
 __all__ = ["resample", "resample_moneyness_days", "STANDARD_MONEYNESS", "STANDARD_DAYS"]
 

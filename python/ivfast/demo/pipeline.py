@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import datasets
-from .models import BatesParams
-from .pricing import call_prices
+from .. import datasets
+from ..models import BatesParams
+from ..pricing import call_prices
 
-__all__ = ["SeedSurface", "seed_surface", "run_pipeline"]
+__all__ = ["ReferenceSurface", "reference_surface", "run_pipeline"]
 
 
 @dataclass(frozen=True)
-class SeedSurface:
+class ReferenceSurface:
     """Implied vols of a Bates parameter set on the seed grid and the pricing time."""
 
     k: np.ndarray
@@ -33,25 +33,25 @@ class SeedSurface:
     seconds_per_surface: float
 
 
-def seed_surface(fields: dict[str, float], repeats: int = 5) -> SeedSurface:
+def reference_surface(fields: dict[str, float], repeats: int = 5) -> ReferenceSurface:
     """Price and invert one seed parameter set; time the pricing (median of ``repeats``, 1 thread)."""
-    strikes, taus = datasets.seed_grid()
+    strikes, taus = datasets.ackerer_grid()
     params = BatesParams(**fields)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call_prices(params, strikes, taus, threads=1)
         times.append(time.perf_counter() - start)
-    k, tau, iv = datasets.seed_quotes(fields)
-    return SeedSurface(k, tau, iv, strikes.size * taus.size, float(np.median(times)))
+    k, tau, iv = datasets.ackerer_quotes(fields)
+    return ReferenceSurface(k, tau, iv, strikes.size * taus.size, float(np.median(times)))
 
 
 def _rmse_vol_points(model_iv: np.ndarray, iv: np.ndarray) -> float:
     return float(np.sqrt(np.mean((model_iv - iv) ** 2)) * 100.0)
 
 
-def _baselines(surface: SeedSurface) -> dict[str, float]:
-    from . import svi
+def _baselines(surface: ReferenceSurface) -> dict[str, float]:
+    from .. import svi
 
     k, tau, iv = surface.k, surface.tau, surface.iv
     w = iv**2 * tau
@@ -68,14 +68,14 @@ def _baselines(surface: SeedSurface) -> dict[str, float]:
     return out
 
 
-def _fit(surface: SeedSurface, init=None, seed: int = 0):
-    """Fit to datasets.SEED_FIT_TARGET_LOSS, where the quote RMSE is under 0.5 vol points (at the seed's
+def _fit(surface: ReferenceSurface, init=None, seed: int = 0):
+    """Fit to datasets.ACKERER_FIT_TARGET_LOSS, where the quote RMSE is under 0.5 vol points (at the seed's
     0.02 it is 0.55-0.70)."""
-    from .surface import SmoothingConfig, fit_surface
+    from ..surface import SmoothingConfig, fit_surface
 
     k, tau, iv = surface.k, surface.tau, surface.iv
     start = time.perf_counter()
-    config = SmoothingConfig(target_loss=datasets.SEED_FIT_TARGET_LOSS, log_every=10)
+    config = SmoothingConfig(target_loss=datasets.ACKERER_FIT_TARGET_LOSS, log_every=10)
     fitted = fit_surface(k, tau, iv, init=init, seed=seed, config=config)
     seconds = time.perf_counter() - start
     rmse = _rmse_vol_points(fitted.implied_vol(k, tau), iv)
@@ -83,15 +83,15 @@ def _fit(surface: SeedSurface, init=None, seed: int = 0):
 
 
 def _certify(fitted) -> str:
-    from . import arbitrage
+    from .. import arbitrage
 
     k = np.linspace(-1.5, 1.5, 200)
     tau = np.geomspace(1 / 365, 2.0, 200)
     return str(arbitrage.check_surface(fitted, k=k, tau=tau, tol=1e-8))
 
 
-def _figures(fitted, surface: SeedSurface, out: pathlib.Path) -> list[str]:
-    from .surface import plots
+def _figures(fitted, surface: ReferenceSurface, out: pathlib.Path) -> list[str]:
+    from ..surface import plots
 
     k, tau, iv = surface.k, surface.tau, surface.iv
     return [
@@ -107,8 +107,8 @@ def run_pipeline(out_dir: str | pathlib.Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     print("\n== 2. Bates prices on the seed grid (C++ Carr-Madan) -> implied vols ==")
-    reference = seed_surface(datasets.SEED_REFERENCE_BATES)
-    subsequent = seed_surface(datasets.SEED_SUBSEQUENT_BATES)
+    reference = reference_surface(datasets.ACKERER_REFERENCE_BATES)
+    subsequent = reference_surface(datasets.ACKERER_SUBSEQUENT_BATES)
     for name, s in (("reference", reference), ("subsequent", subsequent)):
         print(f"{name:<11} 18x18 surface priced in {s.seconds_per_surface * 1e3:.1f} ms (1 thread); "
               f"implied vols recovered at {s.iv.size}/{s.grid_points} points")
@@ -142,8 +142,8 @@ def run_pipeline(out_dir: str | pathlib.Path) -> None:
 def _export_stage(fitted, out: pathlib.Path) -> None:
     import torch
 
-    from .export_loader import load_exported
-    from .surface.export import export_surface
+    from ..export import load_exported
+    from ..export.write import export_surface
 
     print("\n== 6. Export for inference (TorchScript) and evaluation of the exported model ==")
     device = "cuda" if torch.cuda.is_available() else "cpu"

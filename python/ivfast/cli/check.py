@@ -6,6 +6,8 @@ import argparse
 import pathlib
 import pickle
 
+from .errors import CLIError
+
 _EPILOG = """\
 quotes CSV (long format, one row per option; header names case-insensitive):
   tau, strike, forward, and call_price (discounted) or iv (Black-76 vol); optional discount
@@ -36,7 +38,7 @@ def _report(args: argparse.Namespace):
     import numpy as np
     import pandas as pd
 
-    from . import arbitrage
+    from .. import arbitrage
 
     if args.path.suffix.lower() == ".csv":
         try:
@@ -45,7 +47,7 @@ def _report(args: argparse.Namespace):
             raise OSError(f"cannot read {args.path}: {exc}") from None
         return arbitrage.check_quotes(quotes, tol=args.tol)
     try:
-        from .surface.fitted import FittedSurface
+        from ..surface.fitted import FittedSurface
     except ImportError as exc:
         raise OSError(f"{args.path} is not a .csv; surface files need the torch extra ({exc})") from None
     if not args.path.is_file():
@@ -61,8 +63,6 @@ def _report(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import CLIError
-
     if args.top < 0:
         raise CLIError("--top: expected a count >= 0")
     try:

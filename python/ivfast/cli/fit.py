@@ -8,8 +8,7 @@ import pathlib
 import sys
 import warnings
 
-from ._cli_iv import _column_map
-from .cli import CLIError
+from .errors import CLIError, column_map
 
 _EPILOG = """\
 files written into DIR: surface.pt (FittedSurface.load), surface_torchscript.pt (when the export
@@ -52,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from .fit_chain import default_fit_config
+    from ..workflow import default_fit_config
 
     changes = _config_file(args.config) if args.config else {}
     if args.epochs is not None:
@@ -82,12 +81,12 @@ def _config_file(path: pathlib.Path) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from .fit_chain import fit_chain
+        from ..workflow import fit_chain
         import torch  # noqa: F401  (fail here with a clear message, not inside the fit)
     except ImportError as exc:
         raise CLIError(f"needs the torch extra: pip install ivfast[torch] ({exc})") from None
     config = _config(args)
-    options = {"columns": _column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes}
+    options = {"columns": column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .black import attainable_iv_accuracy, black_price, implied_vol
-from .datasets import iv_stress_set
+from ..black import attainable_iv_accuracy, black_price, implied_vol
+from ..datasets import iv_stress_set
 
 __all__ = ["IVBenchmark", "iv_demo_table", "run_iv_stage"]
 

@@ -1,5 +1,4 @@
-"""SVI slice parameterisations (raw, natural, jump-wings), exact conversions, derivatives in k
-and the Gatheral-Jacquier butterfly density factor g(k).
+"""SVI slice parameterisations (raw, natural, jump-wings), exact conversions and derivatives in k.
 
 Reference: J. Gatheral and A. Jacquier (2014), "Arbitrage-free SVI volatility surfaces",
 Quantitative Finance 14(1), section 3 (here "GJ").
@@ -21,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_float_array
+from .._arrays import as_float_array
+from ..arbitrage.density import butterfly_g
 
 __all__ = [
     "RawSVI",
@@ -29,7 +29,6 @@ __all__ = [
     "JumpWings",
     "raw_to_jw",
     "jw_to_raw",
-    "butterfly_g",
     "raw_svi_total_variance",
     "raw_svi_derivatives",
 ]
@@ -46,18 +45,6 @@ def _finite_params(**params: float) -> dict[str, float]:
             raise ValueError(f"{name}: expected a finite number, got {value!r}")
         out[name] = v
     return out
-
-
-def butterfly_g(w: Any, dw: Any, d2w: Any, k: Any) -> np.ndarray:
-    """Gatheral-Jacquier density factor g(k) from w and its k-derivatives.
-
-    g(k) = (1 - k w'/(2w))^2 - (w')^2/4 (1/w + 1/4) + w''/2; a slice has no butterfly
-    arbitrage iff g >= 0 (and d_+ -> -inf), GJ Lemma 2.2. Returns NaN where w <= 0.
-    """
-    w, dw, d2w, k = (np.asarray(x, dtype=np.float64) for x in (w, dw, d2w, k))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = (1.0 - k * dw / (2.0 * w)) ** 2 - dw**2 / 4.0 * (1.0 / w + 0.25) + d2w / 2.0
-    return np.where(w > 0.0, g, np.nan)
 
 
 def raw_svi_total_variance(

@@ -45,7 +45,8 @@ from typing import Any
 
 import torch
 
-from ..export_loader import FORMAT, METADATA_FILE, METADATA_KEY, PT2_MODELS
+from .._version import __version__
+from .load import FORMAT, METADATA_FILE, METADATA_KEY, PT2_MODELS
 
 __all__ = ["export_surface"]
 
@@ -145,7 +146,6 @@ def surface_model(surface) -> torch.nn.Module:
 
 def export_metadata(surface, kind: str, dtype: torch.dtype, device: torch.device) -> dict[str, Any]:
     """The JSON record stored with an exported file (see the module docstring)."""
-    from .. import __version__
 
     config = surface.config
     history = surface.history
@@ -196,7 +196,7 @@ def export_surface(surface, path: str | os.PathLike, *, format: str = "torchscri
     Notes
     -----
     Read the file back with :func:`ivfast.load_exported`, which adds chunking, NumPy in/out and
-    the stored metadata; the module docstring of :mod:`ivfast.surface.export` describes the layout.
+    the stored metadata; the module docstring of :mod:`ivfast.export.write` describes the layout.
     """
     model = surface_model(surface)
     if format not in _FORMATS:

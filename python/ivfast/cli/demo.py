@@ -14,15 +14,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import demo
+    from ..demo import iv_stage
 
     n = 100_000 if args.quick else 1_000_000
     print(f"== 1. Implied volatility (Let's Be Rational), {n:,} random options ==")
-    print(demo.iv_demo_table(demo.run_iv_stage(n)))
+    print(iv_stage.iv_demo_table(iv_stage.run_iv_stage(n)))
     if importlib.util.find_spec("torch") is None:
         print("\n(stages 2-6 need the torch extra: pip install 'ivfast[torch]')")
         return 0
-    from . import demo_pipeline
+    from ..demo import pipeline
 
-    demo_pipeline.run_pipeline(args.out)
+    pipeline.run_pipeline(args.out)
     return 0

@@ -1,0 +1,124 @@
+"""The starting point of a deep-smoothing fit: ATM curve, SSVI prior fitted alone, network.
+
+The ATM curve is fitted once to the quotes' ATM total variances (isotonic, then the softplus
+curve of :mod:`ivfast.svi.atm`) and stays fixed; the SSVI prior starts from an L-BFGS fit of its
+three parameters alone, so the network only learns a correction; the network's inputs are
+standardised with their mean and deviation over the quotes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..svi.atm import atm_total_variances, isotonic_fit
+from . import losses
+from .atm import MonotoneATMCurve
+from .config import SmoothingConfig
+from .fitted import FittedSurface
+from .inputs import Quotes
+from .model import SurfaceModel
+from .network import CorrectionNetwork, input_values
+from .prior import SSVIPrior
+
+__all__ = ["fit_atm_curve", "fit_prior", "build_model", "start_network"]
+
+
+def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
+    """ATM total variance per maturity -> isotonic least squares (cvxpy) -> smooth monotone curve."""
+    taus, theta = atm_total_variances(quotes.k, quotes.tau, quotes.iv**2 * quotes.tau)
+    theta = np.maximum(isotonic_fit(theta), np.finfo(float).tiny)
+    return MonotoneATMCurve.fit(taus, theta)
+
+
+def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
+              weights: torch.Tensor | None, iterations: int) -> None:
+    """Fit (rho, gamma, eta) of the prior alone to the quotes by L-BFGS on RMSE + MAPE, in place."""
+    if iterations <= 0:
+        return
+    theta, dtheta = atm(tau)
+    optimiser = torch.optim.LBFGS(prior.parameters(), lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        w = prior(k, theta, dtheta)[0]
+        model_iv = torch.sqrt(w / tau)
+        loss = losses.rmse(model_iv, iv, weights) + losses.mape(model_iv, iv, weights)
+        loss.backward()
+        return loss
+
+    before = [p.detach().clone() for p in prior.parameters()]
+    optimiser.step(closure)
+    if not all(torch.isfinite(p).all() for p in prior.parameters()):
+        with torch.no_grad():
+            for p, b in zip(prior.parameters(), before):
+                p.copy_(b)
+
+
+_HEAD_HEADROOM = 0.6
+"""The start puts the largest quoted/prior ratio at tanh(z) = 0.6, where the head's slope
+1 - tanh^2 is still 0.64 of its peak, so the network can fit it without saturating."""
+
+
+def start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
+                   config: SmoothingConfig) -> None:
+    """With ``config.identity_start``: the network starts centred on 1 at the quotes (the surface
+    as the fitted prior), its head scale sized to the largest ratio of quoted to prior total variance."""
+    if model.network is None or not config.identity_start:
+        return
+    with torch.no_grad():
+        ratio = float((iv.square() * tau / model.prior(k, *model.atm(tau))[0]).max())
+    # At least 1 (the seed's start); at most half the cap, where the sigmoid of the scale's
+    # parameterisation is steepest, so the scale can still move both ways.
+    scale = min(max(ratio / (1.0 + _HEAD_HEADROOM), 1.0), 0.5 * config.max_output_scale)
+    model.network.start_at_one(scale, k, tau)
+
+
+def _moneyness_vol(atm: MonotoneATMCurve, quotes: Quotes) -> float:
+    """Median ATM volatility sqrt(theta(tau)/tau) over the quotes' maturities: the typical width
+    (times sqrt(tau)) of a smile near the money, which scales the network's moneyness input."""
+    taus = torch.as_tensor(np.unique(quotes.tau))
+    with torch.no_grad():
+        return float(torch.sqrt(atm(taus)[0] / taus).median())
+
+
+def _input_standardisation(quotes: Quotes, config: SmoothingConfig, moneyness_vol: float
+                           ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation over the quotes of each network input."""
+    inputs = input_values(quotes.k, quotes.tau, config.moneyness_inputs, moneyness_vol, config.log_tau_input)
+    if not config.standardise_inputs:
+        return (0.0,) * len(inputs), (1.0,) * len(inputs)
+    # The floor keeps a degenerate input (one maturity, one strike) from dividing by zero.
+    return tuple(float(x.mean()) for x in inputs), tuple(max(float(x.std()), 1e-3) for x in inputs)
+
+
+def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | None,
+                 generator: torch.Generator) -> SurfaceModel:
+    atm = fit_atm_curve(quotes)
+    prior = SSVIPrior()
+    network = None
+    if config.use_network:
+        vol = _moneyness_vol(atm, quotes)
+        mean, scale = _input_standardisation(quotes, config, vol)
+        network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
+                                    mean, scale, config.log_tau_input, generator=generator,
+                                    moneyness=config.moneyness_inputs, moneyness_vol=vol)
+    model = SurfaceModel(atm, prior, network)
+    if init is not None:
+        _warm_start(model, init)
+    return model
+
+
+def _warm_start(model: SurfaceModel, init: FittedSurface) -> None:
+    """Copy the prior parameters and network weights (with its input standardisation) of ``init``."""
+    if not isinstance(init, FittedSurface):
+        raise ValueError(f"init: expected a FittedSurface, got {type(init).__name__}")
+    source = init.model
+    model.prior.load_state_dict(source.prior.state_dict())
+    if model.network is not None:
+        if source.network is None:
+            raise ValueError("init: a prior-only surface cannot warm-start a model with a network")
+        try:
+            model.network.load_state_dict(source.network.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(f"init: network shapes differ from config.hidden_layers ({exc})") from None

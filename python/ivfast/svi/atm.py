@@ -1,0 +1,216 @@
+"""ATM total-variance term structures theta(tau): from quotes to a monotone curve.
+
+theta(tau) = w(0, tau) must be non-decreasing for a surface to be free of calendar arbitrage
+(Gatheral & Jacquier 2014, Theorem 4.1). Two monotone curves serve two jobs:
+
+* :class:`MonotoneTheta` interpolates fitted node values exactly (shape-preserving PCHIP), which
+  an SSVI calibration needs: its parameters *are* theta at the quoted maturities;
+* :class:`SoftplusCurve` is a least-squares curve ``theta = exp(h(ln tau))`` built from softplus
+  ramps, smooth on the whole half-line and a closed form in ``log``, ``exp``, ``softplus`` and
+  ``sigmoid``, so the deep-smoothing prior (:class:`ivfast.surface.atm.MonotoneATMCurve`) and its
+  exporters evaluate the same expression in torch (:func:`softplus_log_curve` takes both).
+
+The softplus curve is ``h(u) = a + c_lo (u - u_0) + sum_j d_j s softplus((u - u_j)/s)``: a
+*non-negative* combination of strictly increasing pieces (a left ramp of slope ``c_lo`` below the
+first knot, soft clamps of slope ``c_j`` between consecutive knots, a right ramp of slope
+``c_hi`` above the last; ``d_0 = c_0 - c_lo``, ``d_j = c_j - c_(j-1)``, ``d_n = c_hi - c_(n-1)``).
+With ``c_lo, c_hi > 0`` and ``c_j >= 0``, ``h'(u) = c_lo + sum_j d_j sigmoid((u - u_j)/s) > 0``, so
+theta is positive, strictly increasing, tends to 0 as tau -> 0 and cannot turn down between or
+beyond the data (an unconstrained polynomial in tau can).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _xp
+from .._arrays import as_float_array, quote_vector
+
+__all__ = [
+    "atm_total_variances",
+    "isotonic_fit",
+    "MonotoneTheta",
+    "SoftplusCurve",
+    "fit_softplus_curve",
+    "softplus_log_curve",
+]
+
+_MIN_EDGE_SLOPE = 0.1
+"""Lower bound of the log-log slope below the first and above the last knot: total variance
+grows at least like tau^0.1 there (diffusive surfaces have slope about 1)."""
+_MAX_KNOTS = 6
+_ISOTONIC_STEP = 1e-10
+"""Smallest increase between consecutive isotonic values (keeps theta strictly increasing)."""
+
+
+def atm_total_variances(k: np.ndarray, tau: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ATM (k = 0) total variance per distinct maturity, sorted by maturity.
+
+    Parameters
+    ----------
+    k, tau, w : ndarray, shape (n,)
+        Log-moneyness ``ln(K/F)``, year fraction and total implied variance of each quote.
+
+    Returns
+    -------
+    taus, theta : ndarray
+        The distinct maturities (increasing) and w at k = 0 for each: interpolated linearly in k
+        between the nearest quotes on either side of 0, or the quote nearest to 0 when all quotes
+        of that maturity lie on one side. Not made monotone (see :func:`isotonic_fit`).
+    """
+    taus = np.unique(tau)
+    out = np.empty_like(taus)
+    for i, t in enumerate(taus):
+        sel = tau == t
+        ks, ws = k[sel], w[sel]
+        order = np.argsort(ks)
+        ks, ws = ks[order], ws[order]
+        if ks[0] <= 0.0 <= ks[-1]:
+            out[i] = np.interp(0.0, ks, ws)
+        else:
+            out[i] = ws[np.argmin(np.abs(ks))]
+    return taus, out
+
+
+def isotonic_fit(values: Any) -> np.ndarray:
+    """Least-squares increasing fit ``min sum (z - values)^2`` subject to ``z_i >= z_(i-1) + 1e-10``.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Values in maturity order (e.g. ATM total variances).
+
+    Returns
+    -------
+    ndarray
+        The fitted, strictly increasing values (solved by cvxpy, part of the torch extra).
+    """
+    from .._optional import require
+
+    cp = require("cvxpy", "the isotonic ATM fit")
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return values.copy()
+    z = cp.Variable(values.size)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(z - values)), [cp.diff(z) >= _ISOTONIC_STEP])
+    problem.solve()
+    if z.value is None:
+        raise RuntimeError(f"isotonic ATM fit failed: cvxpy status {problem.status}")
+    return np.asarray(z.value, dtype=np.float64)
+
+
+class MonotoneTheta:
+    """Non-decreasing ATM total variance theta(tau) through (0, 0) and nodes (tau_j, theta_j).
+
+    Shape-preserving PCHIP (Fritsch-Carlson) between nodes, so theta stays monotone and C1;
+    beyond the last node theta grows linearly in tau at the last ATM variance theta_N/tau_N.
+    """
+
+    def __init__(self, taus: Any, thetas: Any) -> None:
+        taus = quote_vector(taus, "taus", positive=True)
+        thetas = quote_vector(thetas, "thetas", size=taus.size, positive=True)
+        if not (np.diff(taus) > 0.0).all():
+            raise ValueError("taus: expected strictly increasing year fractions")
+        if not (np.diff(thetas) >= 0.0).all():
+            raise ValueError("thetas: expected non-decreasing ATM total variances (calendar arbitrage)")
+        self.taus, self.thetas = taus, thetas
+        from scipy.interpolate import PchipInterpolator  # deferred: keeps ``import ivfast`` light
+
+        self._pchip = PchipInterpolator(np.r_[0.0, taus], np.r_[0.0, thetas], extrapolate=False)
+        self._dpchip = self._pchip.derivative()
+
+    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(theta, dtheta/dtau)``; NaN for tau < 0 or non-finite tau."""
+        tau = as_float_array(tau, "tau")
+        last = self.taus[-1]
+        inside = (tau >= 0.0) & (tau <= last)
+        t_in = np.where(inside, tau, 0.0)
+        theta = np.where(inside, self._pchip(t_in), self.thetas[-1] * tau / last)
+        slope = np.where(inside, self._dpchip(t_in), self.thetas[-1] / last)
+        bad = ~(tau >= 0.0) | ~np.isfinite(tau)
+        return np.where(bad, np.nan, theta), np.where(bad, np.nan, slope)
+
+
+def softplus_log_curve(u: Any, knots: Any, width: Any, offset: Any, slope_lo: Any,
+                       slope_changes: Any) -> tuple[Any, Any]:
+    """``h(u)`` and ``h'(u)`` of the softplus curve (module docstring) at ``u = ln tau``.
+
+    Takes NumPy arrays or torch tensors (all of one kind); ``knots`` and ``slope_changes`` have
+    one entry per knot, ``u`` any shape.
+    """
+    z = (u[..., None] - knots) / width
+    h = offset + slope_lo * (u - knots[0]) + width * (_xp.softplus(z) @ slope_changes)
+    dh = slope_lo + _xp.sigmoid(z) @ slope_changes
+    return h, dh
+
+
+@dataclass(frozen=True)
+class SoftplusCurve:
+    """A fitted softplus ATM curve ``theta(tau) = exp(h(ln tau))`` (module docstring), in NumPy.
+
+    Attributes
+    ----------
+    knots : ndarray
+        Knot positions ``u_j`` in ``ln tau``.
+    width : float
+        Softplus width s (the knot spacing).
+    offset, slope_lo : float
+        ``a`` and ``c_lo`` of h.
+    slope_changes : ndarray
+        ``d_j`` (all >= 0 except where the left ramp is steeper than the first clamp).
+    """
+
+    knots: np.ndarray
+    width: float
+    offset: float
+    slope_lo: float
+    slope_changes: np.ndarray
+
+    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(theta, dtheta/dtau)`` at year fractions ``tau`` > 0."""
+        tau = as_float_array(tau, "tau")
+        h, dh = softplus_log_curve(np.log(tau), self.knots, self.width, self.offset, self.slope_lo,
+                                   self.slope_changes)
+        theta = np.exp(h)
+        return theta, theta * dh / tau
+
+
+def fit_softplus_curve(taus: Any, theta: Any) -> SoftplusCurve:
+    """Least-squares fit of ``ln theta`` on ``ln tau`` under the monotonicity constraints.
+
+    Parameters
+    ----------
+    taus : array_like, shape (n,)
+        Increasing maturities in years (> 0).
+    theta : array_like, shape (n,)
+        Non-decreasing positive ATM total variances at ``taus`` (e.g. from :func:`isotonic_fit`).
+
+    Returns
+    -------
+    SoftplusCurve
+        Up to six knots spread evenly over ``ln taus``, fitted by bounded least squares.
+    """
+    from scipy.optimize import lsq_linear
+
+    u = np.log(quote_vector(taus, "taus", positive=True))
+    y = np.log(quote_vector(theta, "theta", size=u.size, positive=True))
+    n_knots = int(np.clip(u.size - 1, 2, _MAX_KNOTS))
+    if u[-1] - u[0] < 1e-12:
+        knots = np.array([u[0] - 0.5, u[0] + 0.5])
+    else:
+        knots = np.linspace(u[0], u[-1], n_knots)
+    width = knots[1] - knots[0]
+    ramps = width * np.logaddexp(0.0, (u[:, None] - knots[None, :]) / width)  # s*softplus
+    # Columns: offset, left ramp, soft clamps between knots, right ramp (see module docstring).
+    left = (u - knots[0]) - ramps[:, 0]
+    clamps = ramps[:, :-1] - ramps[:, 1:]
+    right = ramps[:, -1]
+    design = np.column_stack([np.ones_like(u), left, clamps, right])
+    lower = np.r_[-np.inf, _MIN_EDGE_SLOPE, np.zeros(clamps.shape[1]), _MIN_EDGE_SLOPE]
+    solution = lsq_linear(design, y, bounds=(lower, np.full_like(lower, np.inf)), method="bvls")
+    offset, c_lo, c_mid, c_hi = solution.x[0], solution.x[1], solution.x[2:-1], solution.x[-1]
+    slopes = np.r_[c_lo, c_mid, c_hi]
+    return SoftplusCurve(knots, float(width), float(offset), float(c_lo), np.diff(slopes))

@@ -1,0 +1,88 @@
+"""The result of :func:`~ivfast.workflow.fit_chain` and the fit-quality measures it reports."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..chain import SurfaceQuotes
+from .summary import format_summary
+
+if TYPE_CHECKING:
+    from ..arbitrage import ArbitrageReport
+    from ..surface import FittedSurface
+
+__all__ = ["FitChainResult", "inside_bid_ask", "check_grid"]
+
+_CHECK_K_PAD = 0.1
+"""The arbitrage grid extends the quoted k range by this fraction of its width on each side."""
+
+@dataclass(frozen=True)
+class FitChainResult:
+    """Everything :func:`fit_chain` produced.
+
+    Attributes
+    ----------
+    quotes : SurfaceQuotes
+        The cleaned quotes the surface was fitted to (and the dropped ones, with reasons).
+    surface : FittedSurface
+        The deep-smoothing fit (``k = ln(K/F)``, ``tau`` in years, ``w = sigma^2 tau``).
+    report : ArbitrageReport
+        Static-arbitrage check of the surface on :func:`check_grid`.
+    fitted_iv : ndarray
+        Fitted implied vol at each kept quote (same order as ``quotes.quotes``).
+    inside : ndarray of bool
+        Whether ``fitted_iv`` lies in the quote's bid-ask implied-vol interval.
+    summary : dict
+        The JSON summary (counts, accuracy, arbitrage counts, timings, file names, notes).
+    files : dict
+        Path of each file written, keyed as :data:`FILES`.
+    """
+
+    quotes: SurfaceQuotes
+    surface: FittedSurface
+    report: ArbitrageReport
+    fitted_iv: np.ndarray
+    inside: np.ndarray
+    summary: dict[str, Any]
+    files: dict[str, pathlib.Path] = field(default_factory=dict)
+
+    @property
+    def inside_fraction(self) -> float:
+        """Share of kept quotes whose fitted vol lies inside the bid-ask vol interval."""
+        return float(self.inside.mean()) if self.inside.size else math.nan
+
+    @property
+    def rmse(self) -> float:
+        """Root mean square of fitted minus mid implied vol (vol units, 0.01 = one vol point)."""
+        return float(np.sqrt(np.mean((self.fitted_iv - self.quotes.iv) ** 2)))
+
+    def summary_text(self) -> str:
+        """A few lines for the terminal (what ``ivfast fit`` prints)."""
+        return format_summary(self.summary)
+
+def inside_bid_ask(fitted_iv: np.ndarray, iv_bid: np.ndarray, iv_ask: np.ndarray) -> np.ndarray:
+    """``iv_bid <= fitted_iv <= iv_ask``, elementwise.
+
+    A NaN bid vol means the bid is below the discounted intrinsic value, so every vol prices at
+    or above it (lower bound 0); a NaN ask vol means the ask is at or above the no-arbitrage
+    upper bound (no upper bound).
+    """
+    low = np.where(np.isnan(iv_bid), 0.0, iv_bid)
+    high = np.where(np.isnan(iv_ask), np.inf, iv_ask)
+    return (fitted_iv >= low) & (fitted_iv <= high)
+
+def check_grid(quotes: SurfaceQuotes, n_k: int = 201, n_tau: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (k, tau) grid of the arbitrage check: the quoted k range widened by 10 % of its
+    width on each side, times log-spaced maturities from the first to the last expiry (plus
+    every quoted maturity, where the fit is anchored)."""
+    k, tau = quotes.k, quotes.tau
+    pad = _CHECK_K_PAD * max(k.max() - k.min(), 0.1)
+    k_grid = np.linspace(k.min() - pad, k.max() + pad, n_k)
+    tau_grid = np.unique(np.r_[np.geomspace(tau.min(), tau.max(), n_tau), tau])
+    return k_grid, tau_grid
+
