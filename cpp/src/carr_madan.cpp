@@ -46,10 +46,6 @@ inline double log_lagrange_constant(int m) {
   return log_c;
 }
 
-// ln E[e^{px}] from the characteristic function at u = -ip, or NaN where the closed form is not
-// regular there: at isolated points short of the moment explosion its denominators vanish (0/0)
-// and the formula returns garbage, which would mislead the damping choice. Regular means a step
-// of 1e-4 along the real direction changes it by little.
 // log_cf at two points in one batched call (two SIMD lanes instead of two scalar evaluations: the
 // setup searches below evaluate in pairs).
 template <class Model>
@@ -60,6 +56,10 @@ void log_cf_pair(const Model& model, cd u1, cd u2, double tau, cd& out1, cd& out
   out1 = cd(lr[0], li[0]), out2 = cd(lr[1], li[1]);
 }
 
+// ln E[e^{px}] from the characteristic function at u = -ip, or NaN where the closed form is not
+// regular there: at isolated points short of the moment explosion its denominators vanish (0/0)
+// and the formula returns garbage, which would mislead the damping choice. Regular means a step
+// of 1e-4 along the real direction changes it by little.
 template <class Model>
 double regular_log_moment(const Model& model, double p, double tau) {
   cd at, near;
