@@ -1,4 +1,4 @@
-"""The C++ consumer (cpp/examples) loads an exported TorchScript surface through libtorch and
+"""The C++ consumer (examples/cpp_consumer) loads an exported TorchScript surface through libtorch and
 agrees with Python.
 
 The example is built once against the libtorch inside the torch wheel into build/surface-consumer
@@ -28,7 +28,7 @@ from .test_export import (  # noqa: E402
 from ivfast.export import export_surface  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO / "cpp" / "examples"
+SOURCE_DIR = REPO / "examples" / "cpp_consumer"
 BUILD_DIR = REPO / "build" / "surface-consumer"
 
 

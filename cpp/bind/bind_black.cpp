@@ -1,3 +1,4 @@
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -6,6 +7,7 @@
 #include <tuple>
 
 #include "ivfast/black_batch.hpp"
+#include "ivfast/lets_be_rational.hpp"
 #include "strided.hpp"
 
 namespace py = pybind11;
@@ -52,6 +54,19 @@ py::tuple implied_vol(const CArray<double>& price, const CArray<double>& forward
 }  // namespace
 
 void register_black(py::module_& m) {
+  using Status = ivfast::lbr::Status;
+  py::native_enum<Status>(m, "IVStatus", "enum.IntEnum",
+                          "Reason codes returned with ``return_status=True`` (int8) by the implied-vol functions.")
+      .value("OK", Status::kOk, "Inverted; the volatility is finite (0 for a price exactly at intrinsic value).")
+      .value("BELOW_INTRINSIC", Status::kBelowIntrinsic,
+             "Undiscounted price below max(theta*(F-K), 0): no volatility reproduces it.")
+      .value("ABOVE_UPPER_BOUND", Status::kAboveUpperBound, "Undiscounted price at or above F (calls) or K (puts).")
+      .value("INVALID_INPUT", Status::kInvalidInput,
+             "Zero, negative or non-finite price, forward, strike, tau or discount.")
+      .value("BELOW_PRICE_ACCURACY", Status::kBelowPriceAccuracy,
+             "Only from :func:`ivfast.implied_vol_surface`: the model's out-of-the-money price is below\n"
+             "the pricer's absolute accuracy, so it carries no volatility information.")
+      .finalize();
   for (const auto& [name, kernel, doc] :
        {std::tuple<const char*, Black, const char*>{"black_price", bb::price,
                                                     "Discounted Black-76 prices over n broadcast elements."},

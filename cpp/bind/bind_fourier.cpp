@@ -1,3 +1,4 @@
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -12,17 +13,14 @@ namespace fr = ivfast::fourier;
 
 namespace {
 
-py::array_t<double> fourier_prices(int kind, const CArray<double>& params, const CArray<double>& strikes,
-                                   const CArray<double>& taus, double spot, double rate, double dividend, int side,
-                                   int threads, double tolerance) {
-  if (kind < 0 || kind > 2) throw py::value_error("model kind: expected 0 (Black-Scholes), 1 (Heston) or 2 (Bates)");
-  const auto model = static_cast<fr::ModelKind>(kind);
-  const auto n_par = static_cast<py::ssize_t>(fr::parameter_count(model));
+py::array_t<double> fourier_prices(fr::ModelKind kind, const CArray<double>& params, const CArray<double>& strikes,
+                                   const CArray<double>& taus, double spot, double rate, double dividend,
+                                   fr::OptionSide side, int threads, double tolerance) {
+  const auto n_par = static_cast<py::ssize_t>(fr::parameter_count(kind));
   if (params.ndim() != 2 || params.shape(1) != n_par) {
     throw py::value_error("params: expected shape (n_sets, " + std::to_string(n_par) + ")");
   }
   if (strikes.ndim() != 1 || taus.ndim() != 1) throw py::value_error("strikes, taus: expected 1-D arrays");
-  if (side < 0 || side > 2) throw py::value_error("side: expected 0 (put), 1 (call) or 2 (out of the money)");
   if (!(tolerance > 0.0)) throw py::value_error("tolerance: expected a positive number");
   const py::ssize_t n_sets = params.shape(0), n_k = strikes.shape(0), n_t = taus.shape(0);
   py::array_t<double> out({n_sets, n_t, n_k});
@@ -33,8 +31,8 @@ py::array_t<double> fourier_prices(int kind, const CArray<double>& params, const
   double* dst = out.mutable_data();
   {
     py::gil_scoped_release release;
-    fr::price_surfaces(model, params.data(), static_cast<std::size_t>(n_sets), static_cast<std::size_t>(n_par), grid,
-                       static_cast<fr::OptionSide>(side), dst, threads, settings);
+    fr::price_surfaces(kind, params.data(), static_cast<std::size_t>(n_sets), static_cast<std::size_t>(n_par), grid,
+                       side, dst, threads, settings);
   }
   return out;
 }
@@ -42,6 +40,16 @@ py::array_t<double> fourier_prices(int kind, const CArray<double>& params, const
 }  // namespace
 
 void register_fourier(py::module_& m) {
+  py::native_enum<fr::ModelKind>(m, "ModelKind", "enum.Enum", "Model of fourier_prices' parameter rows.")
+      .value("BLACK_SCHOLES", fr::ModelKind::black_scholes, "Columns: vol.")
+      .value("HESTON", fr::ModelKind::heston, "Columns: v0, kappa, theta, sigma, rho.")
+      .value("BATES", fr::ModelKind::bates, "Columns: v0, kappa, theta, sigma, rho, lam, beta, alpha.")
+      .finalize();
+  py::native_enum<fr::OptionSide>(m, "OptionSide", "enum.Enum", "Which price fourier_prices returns.")
+      .value("PUT", fr::OptionSide::put)
+      .value("CALL", fr::OptionSide::call)
+      .value("OUT_OF_THE_MONEY", fr::OptionSide::out_of_the_money, "Puts below the forward, calls at or above.")
+      .finalize();
   m.def("fourier_prices", &fourier_prices, py::arg("kind"), py::arg("params"), py::arg("strikes"), py::arg("taus"),
         py::arg("spot"), py::arg("rate"), py::arg("dividend"), py::arg("side"), py::arg("threads"),
         py::arg("tolerance"),

@@ -1,4 +1,4 @@
-#include "ivfast/characteristic_function.hpp"
+#include "characteristic_function.hpp"
 
 #include <cmath>
 #include <limits>

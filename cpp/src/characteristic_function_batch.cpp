@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <initializer_list>
 
-#include "ivfast/characteristic_function.hpp"
+#include "characteristic_function.hpp"
 
 #if defined(__GLIBC__) && defined(__x86_64__) && defined(__SSE2__) && defined(IVFAST_HAVE_LIBMVEC)
 #include <immintrin.h>

@@ -1,4 +1,4 @@
-#include "ivfast/fftw_plan_cache.hpp"
+#include "fftw_plan_cache.hpp"
 
 #include <map>
 #include <mutex>

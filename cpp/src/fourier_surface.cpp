@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "carr_madan.hpp"
+#include "characteristic_function.hpp"
 #include "ivfast/parallel.hpp"
 
 namespace ivfast::fourier {

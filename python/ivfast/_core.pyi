@@ -4,8 +4,27 @@ Array arguments are float64 (uint8 for is_call), C-contiguous, with either n ele
 element broadcast to all n.
 """
 
+import enum
+
 import numpy as np
 from numpy.typing import NDArray
+
+class IVStatus(enum.IntEnum):
+    OK = 0
+    BELOW_INTRINSIC = 1
+    ABOVE_UPPER_BOUND = 2
+    INVALID_INPUT = 3
+    BELOW_PRICE_ACCURACY = 4
+
+class ModelKind(enum.Enum):
+    BLACK_SCHOLES = 0
+    HESTON = 1
+    BATES = 2
+
+class OptionSide(enum.Enum):
+    PUT = 0
+    CALL = 1
+    OUT_OF_THE_MONEY = 2
 
 def black_price(
     forward: NDArray[np.float64],
@@ -39,14 +58,14 @@ def implied_vol(
 ) -> tuple[NDArray[np.float64], NDArray[np.int8]]: ...
 def _select_kernel_isa(request: str = "") -> str: ...
 def fourier_prices(
-    kind: int,
+    kind: ModelKind,
     params: NDArray[np.float64],
     strikes: NDArray[np.float64],
     taus: NDArray[np.float64],
     spot: float,
     rate: float,
     dividend: float,
-    side: int,
+    side: OptionSide,
     threads: int,
     tolerance: float,
 ) -> NDArray[np.float64]: ...

@@ -11,33 +11,17 @@ in float64.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
 
 from . import _arrays
+from ._core import IVStatus
 from ._core import black_price as _black_price
 from ._core import black_vega as _black_vega
 from ._core import implied_vol as _implied_vol
 
 __all__ = ["IVStatus", "black_price", "black_vega", "implied_vol", "forward", "attainable_iv_accuracy"]
-
-
-class IVStatus(IntEnum):
-    """Reason codes returned with ``return_status=True`` (int8) by the implied-vol functions."""
-
-    OK = 0
-    """Inverted; the volatility is finite (0 for a price exactly at intrinsic value)."""
-    BELOW_INTRINSIC = 1
-    """Undiscounted price below max(theta*(F-K), 0): no volatility reproduces it."""
-    ABOVE_UPPER_BOUND = 2
-    """Undiscounted price at or above F (calls) or K (puts)."""
-    INVALID_INPUT = 3
-    """Zero, negative or non-finite price, forward, strike, tau or discount."""
-    BELOW_PRICE_ACCURACY = 4
-    """Only from :func:`ivfast.implied_vol_surface`: the model's out-of-the-money price is below
-    the pricer's absolute accuracy, so it carries no volatility information."""
 
 
 def _black_args(forward, strike, tau, vol, is_call, discount):

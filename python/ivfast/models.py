@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
+from ._core import ModelKind
+
 __all__ = ["BlackScholesParams", "HestonParams", "BatesParams", "MODEL_KINDS", "DOMAIN"]
 
 
@@ -105,5 +107,9 @@ class BatesParams(_StochasticVariance):
     alpha: float
 
 
-# Model class -> the compiled engine's model code (ivfast::fourier::ModelKind).
-MODEL_KINDS: dict[type, int] = {BlackScholesParams: 0, HestonParams: 1, BatesParams: 2}
+# Model class -> the compiled engine's model.
+MODEL_KINDS: dict[type, ModelKind] = {
+    BlackScholesParams: ModelKind.BLACK_SCHOLES,
+    HestonParams: ModelKind.HESTON,
+    BatesParams: ModelKind.BATES,
+}

@@ -16,6 +16,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _arrays
+from ._core import OptionSide
 from ._core import fourier_prices as _fourier_prices
 from .black import IVStatus, implied_vol
 from .models import DOMAIN, MODEL_KINDS, BatesParams, BlackScholesParams, HestonParams
@@ -24,7 +25,6 @@ __all__ = ["call_prices", "put_prices", "call_prices_batch", "implied_vol_surfac
 
 ModelParams = Union[BlackScholesParams, HestonParams, BatesParams]
 
-_PUT, _CALL, _OTM = 0, 1, 2
 DEFAULT_TOLERANCE = 1e-10
 
 
@@ -134,7 +134,7 @@ def call_prices(
         If a strike or maturity is not positive and finite, or an argument is malformed.
     """
     _check_method(method)
-    return _prices(params, strikes, taus, spot, rate, dividend, _CALL, threads, tolerance)
+    return _prices(params, strikes, taus, spot, rate, dividend, OptionSide.CALL, threads, tolerance)
 
 
 def put_prices(
@@ -151,7 +151,7 @@ def put_prices(
 ) -> np.ndarray:
     """Discounted European put prices ``exp(-rate tau) E[(K - S_T)^+]``; arguments as :func:`call_prices`."""
     _check_method(method)
-    return _prices(params, strikes, taus, spot, rate, dividend, _PUT, threads, tolerance)
+    return _prices(params, strikes, taus, spot, rate, dividend, OptionSide.PUT, threads, tolerance)
 
 
 def call_prices_batch(
@@ -187,7 +187,7 @@ def call_prices_batch(
     rows = _param_rows(param_array, model)
     k, t = _grid(strikes, taus)
     s, r, q = _market(spot, rate, dividend)
-    return _fourier_prices(MODEL_KINDS[model], rows, k, t, s, r, q, _CALL, _arrays.resolve_threads(threads),
+    return _fourier_prices(MODEL_KINDS[model], rows, k, t, s, r, q, OptionSide.CALL, _arrays.resolve_threads(threads),
                            _check_tolerance(tolerance))
 
 
@@ -220,7 +220,7 @@ def implied_vol_surface(
         pricer's accuracy).
     """
     _check_method(method)
-    otm = _prices(params, strikes, taus, spot, rate, dividend, _OTM, threads, tolerance)
+    otm = _prices(params, strikes, taus, spot, rate, dividend, OptionSide.OUT_OF_THE_MONEY, threads, tolerance)
     k, t = _grid(strikes, taus)
     s, r, q = _market(spot, rate, dividend)
     tt = t[:, None]

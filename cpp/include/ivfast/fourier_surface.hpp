@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "ivfast/carr_madan.hpp"
+#include "ivfast/carr_madan_settings.hpp"
 
 namespace ivfast::fourier {
 

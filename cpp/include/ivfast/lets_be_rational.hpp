@@ -10,12 +10,16 @@ namespace ivfast {
 inline namespace IVFAST_ISA {
 namespace lbr {
 
-// Per-element outcome of an inversion. Values are part of the Python API (ivfast.IVStatus).
+// Per-element outcome of an inversion. Bound as ivfast.IVStatus (cpp/bind/bind_black.cpp), so the
+// values are part of the Python API.
 enum class Status : std::int8_t {
   kOk = 0,
   kBelowIntrinsic = 1,   // price < intrinsic value: no volatility reproduces it
   kAboveUpperBound = 2,  // price >= F (calls) or >= K (puts), undiscounted
   kInvalidInput = 3,     // non-positive or non-finite price, forward, strike, tau or discount
+  // Never produced here: the Python layer's implied_vol_surface marks model prices below the
+  // pricer's accuracy with it, and defining it here keeps all the codes in one place.
+  kBelowPriceAccuracy = 4,
   kNeedsIteration = -1,  // internal to reduce(): the price carries volatility information
 };
 

@@ -21,7 +21,7 @@
 // last bound holds). The damping minimises the Lord–Kahl bound e^{-ak} phi(-(a+1)i)/(a(a+1)) at
 // the nearest strike, at most half the largest finite moment order less one, so that the damped
 // price decays about as fast to the right as to the left.
-#pragma once
+#include "carr_madan.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,33 +29,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "ivfast/characteristic_function.hpp"
-#include "ivfast/fftw_plan_cache.hpp"
-
 namespace ivfast::fourier {
 
-struct CarrMadanSettings {
-  double tolerance = 1e-10;  // absolute, in units of the forward (undiscounted)
-  int stencil = 16;          // Lagrange interpolation points (even)
-  double max_moment = 1000;  // cap on the moment order searched for the damping
-  std::size_t max_points = std::size_t{1} << 21;  // cap on characteristic-function evaluations
-};
-
-// What the engine chose for one maturity and wing (for diagnostics and benchmarks).
-struct CarrMadanGrid {
-  double damping = 0, period = 0, u_max = 0;
-  std::size_t points = 0, fft_size = 0;
-};
-
-struct CarrMadanWorkspace {
-  std::vector<cd> psi;
-  std::vector<double> ur, ui, lr, li;  // contour points to evaluate and their log_cf
-  std::vector<std::size_t> index;
-  FftwBuffer<fftw_complex> spectrum;
-  FftwBuffer<double> values;
-};
-
-namespace detail {
+namespace {
 
 inline double power(double x, int m) {
   double r = 1.0;
@@ -70,10 +46,6 @@ inline double log_lagrange_constant(int m) {
   return log_c;
 }
 
-// ln E[e^{px}] from the characteristic function at u = -ip, or NaN where the closed form is not
-// regular there: at isolated points short of the moment explosion its denominators vanish (0/0)
-// and the formula returns garbage, which would mislead the damping choice. Regular means a step
-// of 1e-4 along the real direction changes it by little.
 // log_cf at two points in one batched call (two SIMD lanes instead of two scalar evaluations: the
 // setup searches below evaluate in pairs).
 template <class Model>
@@ -84,6 +56,10 @@ void log_cf_pair(const Model& model, cd u1, cd u2, double tau, cd& out1, cd& out
   out1 = cd(lr[0], li[0]), out2 = cd(lr[1], li[1]);
 }
 
+// ln E[e^{px}] from the characteristic function at u = -ip, or NaN where the closed form is not
+// regular there: at isolated points short of the moment explosion its denominators vanish (0/0)
+// and the formula returns garbage, which would mislead the damping choice. Regular means a step
+// of 1e-4 along the real direction changes it by little.
 template <class Model>
 double regular_log_moment(const Model& model, double p, double tau) {
   cd at, near;
@@ -458,10 +434,6 @@ double choose_damping_for_period(const Model& model, double tau, const MomentTab
   return best_p < 0.9 * p_lk ? best_a : a_lord_kahl;
 }
 
-}  // namespace detail
-
-namespace detail {
-
 template <class Model>
 CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const double* k, std::size_t n, double* out,
                                      CarrMadanWorkspace& ws, const CarrMadanSettings& s, double a,
@@ -476,7 +448,7 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
   // Gaussian-equivalent standard deviation (exact for Black–Scholes): K(1/2) = -s^2/8.
   const double convexity = log_moment(model, 0.5, tau) - 0.5 * (log_mass + log_fwd);
   const double scale = std::sqrt(std::max(-8.0 * convexity, 1e-300));
-  const double u_max = detail::choose_u_max(model, tau, a, k_lo, log_tol, scale);
+  const double u_max = choose_u_max(model, tau, a, k_lo, log_tol, scale);
   // The left copies are deep in the money, c(k - nL) = M1 - M0 e^{k - nL} + p(k - nL): their
   // intrinsic part is subtracted exactly below, and the put part is kept under tol/4
   // (left_alias_period). The right alias is checked on the transform and the period doubled
@@ -491,12 +463,12 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
   for (int attempt = 0;; ++attempt) {
     du = 2.0 * M_PI / L;
     J = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(u_max / du)) + 1, s.max_points);
-    detail::sample_psi(model, tau, a, k_lo, du, J, refine, ws);
-    N = detail::choose_fft_size(ws.psi, du, L, m, log_tol);
+    sample_psi(model, tau, a, k_lo, du, J, refine, ws);
+    N = choose_fft_size(ws.psi, du, L, m, log_tol);
     dk = L / static_cast<double>(N);
     k0 = k_lo - (m / 2 + 1) * dk;
-    y = detail::damped_prices_on_grid(ws.psi, du, k0, N, ws);
-    const double needed = std::min(detail::period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol, mass, forward), L_safe);
+    y = damped_prices_on_grid(ws.psi, du, k0, N, ws);
+    const double needed = std::min(period_for_right_alias(y, N, a, k_lo, k0, L, du, log_tol, mass, forward), L_safe);
     converged = needed <= L && J < s.max_points;
     if (converged || attempt == 8 || J >= s.max_points) break;
     // Doubling keeps every sample (the new grid nests the old one); a smaller step starts afresh.
@@ -509,7 +481,7 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
   }
   for (std::size_t i = 0; i < n; ++i) {
     const double left_intrinsic = forward / std::expm1(a * L) - mass * std::exp(k[i]) / std::expm1((a + 1.0) * L);
-    out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * detail::interpolate(y, (k[i] - k0) / dk, m) - left_intrinsic;
+    out[i] = std::exp(-a * (k[i] - k_lo)) * du / M_PI * interpolate(y, (k[i] - k0) / dk, m) - left_intrinsic;
   }
   grid.damping = a;
   grid.period = L;
@@ -519,31 +491,42 @@ CarrMadanGrid otm_call_prices_damped(const Model& model, double tau, const doubl
   return grid;
 }
 
-}  // namespace detail
+}  // namespace
 
-// Undiscounted out-of-the-money call prices c(k) = E[(e^x - e^k)^+] (units of the forward) at
-// log-moneyness k[i] >= 0, for the law of x = ln(S_T/F) given by `model` at maturity tau.
 template <class Model>
 CarrMadanGrid otm_call_prices(const Model& model, double tau, const double* k, std::size_t n, double* out,
-                              CarrMadanWorkspace& ws, const CarrMadanSettings& s = {}) {
+                              CarrMadanWorkspace& ws, const CarrMadanSettings& s) {
   CarrMadanGrid grid;
   if (n == 0) return grid;
   const double k_lo = *std::min_element(k, k + n);
-  const double a_max = detail::max_moment_order(model, tau, s.max_moment) - 1.0;
+  const double a_max = max_moment_order(model, tau, s.max_moment) - 1.0;
   const double k_hi = *std::max_element(k, k + n);
-  const detail::MomentTable moments = detail::moment_table(model, tau, a_max);
-  double a = detail::choose_damping_for_period(model, tau, moments, k_lo, k_hi, a_max, std::log(0.25 * s.tolerance));
+  const MomentTable moments = moment_table(model, tau, a_max);
+  double a = choose_damping_for_period(model, tau, moments, k_lo, k_hi, a_max, std::log(0.25 * s.tolerance));
   // Near a zero of the characteristic function's denominators (close to, but short of, a moment
   // explosion) the contour integrand varies too fast for the error estimates; the result then
   // breaks the no-arbitrage bounds 0 <= c(k) <= 1 by far more than the tolerance. Halve the
   // damping and retry; NaN if that does not help.
   for (int retry = 0; retry < 4; ++retry, a *= 0.5) {
-    grid = detail::otm_call_prices_damped(model, tau, k, n, out, ws, s, a, moments);
+    grid = otm_call_prices_damped(model, tau, k, n, out, ws, s, a, moments);
     const bool sane = std::all_of(out, out + n, [&](double c) { return c >= -s.tolerance && c <= 1.0 + s.tolerance; });
     if (sane) return grid;
   }
   std::fill(out, out + n, NAN);
   return grid;
 }
+
+// The models fourier_surface.cpp prices: each for its calls and, under the share measure, its puts.
+#define IVFAST_CARR_MADAN_INSTANTIATE(Model)                                                                       \
+  template CarrMadanGrid otm_call_prices(const Model&, double, const double*, std::size_t, double*,               \
+                                         CarrMadanWorkspace&, const CarrMadanSettings&);                          \
+  template CarrMadanGrid otm_call_prices(const ShareMeasure<Model>&, double, const double*, std::size_t, double*, \
+                                         CarrMadanWorkspace&, const CarrMadanSettings&);
+IVFAST_CARR_MADAN_INSTANTIATE(BlackScholesModel)
+IVFAST_CARR_MADAN_INSTANTIATE(HestonModel)
+IVFAST_CARR_MADAN_INSTANTIATE(BatesModel)
+IVFAST_CARR_MADAN_INSTANTIATE(BatesNoJumpPart)
+IVFAST_CARR_MADAN_INSTANTIATE(BatesJumpPart)
+#undef IVFAST_CARR_MADAN_INSTANTIATE
 
 }  // namespace ivfast::fourier
