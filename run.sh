@@ -2,7 +2,8 @@
 # ivfast's set-up-and-run entry point.
 #
 #   ./run.sh demo [args]   set everything up, then run the end-to-end demo (ivfast demo)
-#   ./run.sh test [args]   set everything up, then run the whole test suite (pytest)
+#   ./run.sh test [args]   set everything up, then lint (ruff), type-check (mypy) and run the test
+#                          suite without its slow set; ./run.sh test -m slow runs the slow set
 #   ./run.sh bench [args]  set everything up, then run the benchmarks in bench/
 #
 # Set-up is idempotent: system packages (a C++ compiler, FFTW3) through apt-get when missing,
@@ -73,9 +74,9 @@ if ! "$py" -c 'import torch' >/dev/null 2>&1; then
 fi
 
 case "$command" in
-  demo) extras="torch" ;;
-  test) extras="torch,test" ;;
-  bench) extras="torch,test,bench" ;;
+  demo) extras="torch,plot" ;;
+  test) extras="torch,plot,test" ;;
+  bench) extras="torch,plot,test,bench" ;;
 esac
 log "building and installing ivfast[$extras]"
 "${pip[@]}" install -q "$repo[$extras]"
@@ -83,6 +84,10 @@ log "building and installing ivfast[$extras]"
 # --- run -------------------------------------------------------------------------------
 case "$command" in
   demo) exec "$py" -m ivfast.cli demo "$@" ;;
-  test) exec "$py" -m pytest "$repo/tests" "$@" ;;
+  test)
+    log "ruff check and mypy"
+    "$py" -m ruff check "$repo/python" "$repo/tests" "$repo/bench"
+    (cd "$repo" && "$py" -m mypy)
+    exec "$py" -m pytest "$repo/tests" "$@" ;;
   bench) exec "$py" -m pytest "$repo/bench" --benchmark-only -p no:cacheprovider "$@" ;;
 esac

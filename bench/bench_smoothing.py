@@ -94,7 +94,8 @@ def main() -> None:
         print(f"ivfast seed {seed}: best loss <= 0.02 at epoch {row['seed_level_epoch']} / "
               f"{row['seed_level_seconds']:.1f} s (RMSE there {row['seed_level_rmse']:.3f} vol pts); "
               f"to {ivfast.datasets.ACKERER_FIT_TARGET_LOSS}: {row['seconds']:.1f} s, {row['epochs']} epochs, "
-              f"{row['ms_per_epoch']:.1f} ms/epoch, best {row['best_loss']:.4f}, RMSE {row['rmse_vol_points']:.3f} vol pts, "
+              f"{row['ms_per_epoch']:.1f} ms/epoch, best {row['best_loss']:.4f}, "
+              f"RMSE {row['rmse_vol_points']:.3f} vol pts, "
               f"butterfly/calendar violations > 1e-8 on 301x200: "
               f"{row['butterfly_violations']}/{row['calendar_violations']}, "
               f"trainer certificate ok: {row['certificate_ok']}; {load()}", flush=True)
@@ -102,7 +103,8 @@ def main() -> None:
             reference_fit = fit
 
     base = train_seed_style(*ref, max_seconds=args.baseline_seconds)
-    print(f"seed-style baseline: {base['epochs']} epochs in {base['seconds']:.1f} s, {base['ms_per_epoch']:.1f} ms/epoch, "
+    print(f"seed-style baseline: {base['epochs']} epochs in {base['seconds']:.1f} s, "
+          f"{base['ms_per_epoch']:.1f} ms/epoch, "
           f"best loss {base['best_loss']:.4f} (target reached: {base['reached']}); {load()}", flush=True)
 
     sub = quotes(SUBSEQUENT)

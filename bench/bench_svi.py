@@ -99,7 +99,8 @@ def slsqp_ssvi(k: np.ndarray, tau: np.ndarray, w: np.ndarray) -> ssvi.SSVI:
         x = optimize.minimize(sse, x0, method="SLSQP", bounds=bounds, constraints=cons, options={"maxiter": 1000}).x
     thetas = np.maximum.accumulate(np.maximum(x[3:], 1e-8))
     return ssvi.SSVI(rho=float(np.clip(x[0], -0.999, 0.999)), phi_kind="power_law",
-                     phi_params=(max(x[1], 1e-6), float(np.clip(x[2], 1e-6, 0.5))), theta=ssvi.MonotoneTheta(taus, thetas))
+                     phi_params=(max(x[1], 1e-6), float(np.clip(x[2], 1e-6, 0.5))),
+                     theta=ssvi.MonotoneTheta(taus, thetas))
 
 
 # ---------------------------------------------------------------- pytest-benchmark timings
@@ -229,7 +230,8 @@ def main() -> None:
     args = parser.parse_args()
     n_slices, n_surfaces = (200, 20) if args.quick else (1000, 100)
     print(f"{n_slices} random noisy SVI slices (noise {NOISE} in w):")
-    sweep(n_slices, random_slice, {"ivfast.svi.fit_slice": svi.fit_slice, "SLSQP fixed start (notebook)": slsqp_slice}, _slice_ok)
+    peers = {"ivfast.svi.fit_slice": svi.fit_slice, "SLSQP fixed start (notebook)": slsqp_slice}
+    sweep(n_slices, random_slice, peers, _slice_ok)
     print(f"{n_surfaces} random noisy power-law SSVI surfaces:")
     sweep(n_surfaces, random_ssvi, {"ivfast.svi.fit_ssvi": svi.fit_ssvi, "SLSQP fixed start": slsqp_ssvi}, _surface_ok)
     bates_report()

@@ -8,14 +8,13 @@ when the function returns a value.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
 import typing
 
 import pytest
 
-numpydoc_docscrape = pytest.importorskip("numpydoc.docscrape")
+import numpydoc.docscrape as numpydoc_docscrape
 pytest.importorskip("torch")
 
 PUBLIC_MODULES = [

@@ -14,7 +14,7 @@ from scipy.optimize import brentq
 import ivfast
 from ivfast import arbitrage
 
-from .test_arbitrage_surface import SSVI, VOGT, raw_svi
+from ._surfaces import SSVI, VOGT, raw_svi
 
 # Black prices carry ~1e-16 relative rounding; a butterfly divides price differences by strike
 # gaps of ~1e-2 twice, so arbitrage-free grids can show violations of ~1e-13: ignore below 1e-12.
@@ -251,7 +251,6 @@ def _random_grid(rng):
 
 
 def test_detection_agrees_with_arbitragerepair_on_random_perturbed_grids():
-    pytest.importorskip("arbitragerepair")
     rng = np.random.default_rng(20240601)
     seen = np.zeros(2, dtype=int)
     for _ in range(40):

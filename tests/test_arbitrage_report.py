@@ -12,7 +12,7 @@ import ivfast
 from ivfast import arbitrage
 from ivfast.cli import check as _cli_check
 
-from .test_arbitrage_surface import VOGT, RawSVISlices
+from ._surfaces import VOGT, RawSVISlices
 
 STRIKES = np.array([80.0, 90.0, 100.0, 115.0, 130.0])
 GOOD = np.array([[21.0, 12.5, 6.0, 1.8, 0.5], [23.0, 15.0, 9.0, 4.0, 2.0]])

@@ -7,9 +7,6 @@ The example is built once against the libtorch inside the torch wheel into build
 
 from __future__ import annotations
 
-import functools
-import pathlib
-import shutil
 import subprocess
 
 import numpy as np
@@ -17,57 +14,30 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from .test_export import (  # noqa: E402
+from ._export_helpers import (  # noqa: E402
     RTOL_DERIVATIVE,
     RTOL_FLOAT32,
     RTOL_VALUE,
     assert_matches,
     built_surface,
+    consumer_executable,
+    python_reference,
     random_points,
+    run_consumer,
 )
 from ivfast.export import export_surface  # noqa: E402
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO / "examples" / "cpp_consumer"
-BUILD_DIR = REPO / "build" / "surface-consumer"
+# Builds the example against libtorch (a minute on a fresh clone): part of the slow set.
+pytestmark = pytest.mark.slow
 
 
-@functools.cache
-def consumer_executable() -> pathlib.Path:
-    """Configure (first time) and build the example, once per session; skip without a C++ toolchain."""
-    cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.skip("cmake not found: cannot build the C++ consumer")
-    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
-        pytest.skip("no C++ compiler (c++, g++, clang++) found: cannot build the C++ consumer")
-    if not (pathlib.Path(torch.utils.cmake_prefix_path) / "Torch" / "TorchConfig.cmake").is_file():
-        pytest.skip("this torch installation ships no libtorch CMake package (share/cmake/Torch)")
-    if not (BUILD_DIR / "CMakeCache.txt").is_file():
-        generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-        _check_call([cmake, "-S", str(SOURCE_DIR), "-B", str(BUILD_DIR), *generator, "-DCMAKE_BUILD_TYPE=Release",
-                     f"-DCMAKE_PREFIX_PATH={torch.utils.cmake_prefix_path}"], "configure")
-    _check_call([cmake, "--build", str(BUILD_DIR)], "build")
-    return BUILD_DIR / "surface_consumer"
 
 
-def _check_call(command: list[str], step: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"C++ consumer {step} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
 
-def run_consumer(model: pathlib.Path, k: np.ndarray, tau: np.ndarray, tmp_path: pathlib.Path) -> np.ndarray:
-    """Columns k, tau, w, iv, dw/dk, d2w/dk2, dw/dtau as printed by the C++ program."""
-    points = tmp_path / "points.txt"
-    np.savetxt(points, np.column_stack([k, tau]), fmt="%.17g")
-    result = subprocess.run([str(consumer_executable()), str(model), str(points)], capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return np.loadtxt(result.stdout.splitlines(), ndmin=2)
 
 
-def python_reference(surface, k: np.ndarray, tau: np.ndarray) -> list[np.ndarray]:
-    w, w_k, w_kk, w_tau = surface.total_variance_derivatives(k, tau)
-    return [w, surface.implied_vol(k, tau), w_k, w_kk, w_tau]
+
 
 
 @pytest.fixture(scope="module")

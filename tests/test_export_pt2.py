@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from .test_export import (  # noqa: E402
+from ._export_helpers import (  # noqa: E402
     RTOL_DERIVATIVE,
     RTOL_FLOAT32,
     RTOL_VALUE,
@@ -20,9 +20,10 @@ from .test_export import (  # noqa: E402
     autograd_derivatives,
     built_surface,
     random_points,
+    python_reference,
+    run_consumer,
     run_without_ivfast,
 )
-from .test_export_cpp import python_reference, run_consumer  # noqa: E402
 from ivfast.export import load_exported, read_metadata  # noqa: E402
 from ivfast.export.load import METADATA_KEY  # noqa: E402
 from ivfast.export import export_surface  # noqa: E402

@@ -77,7 +77,7 @@ def test_price_round_trip(recipe_100k, kernel_isa):
 
 
 def test_agrees_with_py_lets_be_rational():
-    lbr = pytest.importorskip("py_lets_be_rational")
+    import py_lets_be_rational as lbr
     forward, strike, tau, sigma, is_call = _recipe(2_000, seed=7)
     price = black_prices_hp(forward, strike, tau, sigma, is_call)
     ours = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call)
@@ -91,7 +91,7 @@ def test_agrees_with_py_lets_be_rational():
 
 
 def test_agrees_with_quantlib():
-    ql = pytest.importorskip("QuantLib")
+    import QuantLib as ql
     rng = np.random.default_rng(11)
     forward, strike = 100.0, rng.uniform(70, 140, 300)
     tau, sigma = rng.uniform(0.1, 3.0, 300), rng.uniform(0.05, 0.8, 300)
@@ -139,7 +139,12 @@ def test_put_call_symmetry(sigma, tau, strike):
     vc = ivfast.implied_vol(call, forward, strike, tau, discount=discount)
     vp = ivfast.implied_vol(put, forward, strike, tau, is_call=False, discount=discount)
     if np.isfinite(vc) and np.isfinite(vp) and min(call, put) > 1e-8:
-        assert vc == pytest.approx(vp, rel=1e-8)  # parity holds to ~1e-14 abs; vol conditioning ~1e4 at worst
+        # The in-the-money member carries the intrinsic value, so its vol is only as accurate as its
+        # conditioning allows (eps * price / (sigma * vega), about 1e-8 when the other member is 2e-8):
+        # the two vols agree within the sum of what each price's rounding permits.
+        acc = [ivfast.attainable_iv_accuracy(p, forward, strike, tau, sigma, is_call=c, discount=discount)
+               for p, c in ((call, True), (put, False))]
+        assert vc == pytest.approx(vp, rel=max(4 * sum(acc), 1e-14))
 
 
 @settings(max_examples=200, deadline=None)
@@ -255,7 +260,8 @@ def test_result_does_not_depend_on_batch_neighbours():
     order = np.random.default_rng(4).permutation(price.size)
     together = ivfast.implied_vol(price, forward, strike, tau, is_call=is_call)
     shuffled = ivfast.implied_vol(price[order], forward, strike[order], tau[order], is_call=is_call[order])
-    alone = [ivfast.implied_vol(price[i], forward, strike[i], tau[i], is_call=bool(is_call[i])) for i in range(0, 20_000, 997)]
+    alone = [ivfast.implied_vol(price[i], forward, strike[i], tau[i], is_call=bool(is_call[i]))
+             for i in range(0, 20_000, 997)]
     np.testing.assert_array_equal(shuffled, together[order])
     np.testing.assert_array_equal(np.array(alone), together[::997])
 
@@ -285,7 +291,8 @@ def test_attainable_accuracy_matches_finite_difference_conditioning():
     strike, tau, sigma = np.array([80.0, 100.0, 130.0]), np.array([0.1, 1.0, 3.0]), np.array([0.2, 0.5, 0.3])
     price = black_prices_hp(100.0, strike, tau, sigma, True)
     step = 1e-6 * sigma
-    dp = (black_prices_hp(100.0, strike, tau, sigma + step, True) - black_prices_hp(100.0, strike, tau, sigma - step, True))
+    dp = (black_prices_hp(100.0, strike, tau, sigma + step, True)
+          - black_prices_hp(100.0, strike, tau, sigma - step, True))
     cond = price / (sigma * dp / (2 * step))
     att = ivfast.attainable_iv_accuracy(price, 100.0, strike, tau, sigma)
     assert np.all(att >= np.finfo(float).eps * (1 + cond) * (1 - 1e-6))

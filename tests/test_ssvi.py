@@ -152,7 +152,8 @@ def test_fits_of_misspecified_data_are_arbitrage_free(phi):
     w, dw, d2w, dwt = fit.total_variance_derivatives(kk, tt)
     h = 1e-5
     slope = (fit.total_variance(kk + h, tt) - fit.total_variance(kk - h, tt)) / (2 * h)
-    curvature = (fit.total_variance_derivatives(kk + h, tt)[1] - fit.total_variance_derivatives(kk - h, tt)[1]) / (2 * h)
+    curvature = (fit.total_variance_derivatives(kk + h, tt)[1]
+                 - fit.total_variance_derivatives(kk - h, tt)[1]) / (2 * h)
     rate = (fit.total_variance(kk, tt + h) - fit.total_variance(kk, tt - h)) / (2 * h)
     np.testing.assert_allclose(dw, slope, rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(d2w, curvature, rtol=1e-6, atol=1e-8)

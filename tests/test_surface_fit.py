@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -52,9 +50,6 @@ def dense_axes():
     return np.linspace(-1.5, 1.5, 301), np.exp(np.linspace(np.log(1 / 365), np.log(2), 200))
 
 
-def test_import_ivfast_does_not_import_torch():
-    code = "import sys, ivfast; assert 'torch' not in sys.modules; ivfast.SmoothingConfig; assert 'torch' in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -136,7 +131,8 @@ def test_read_only_quotes_fit_like_writable_ones():
     for a in arrays:
         a.flags.writeable = False
     fit = fit_surface(*arrays, config=SMALL, seed=5)  # no warning (the suite turns warnings into errors)
-    np.testing.assert_array_equal(fit.history["loss"], fit_surface(*ssvi_quotes(), config=SMALL, seed=5).history["loss"])
+    again = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
+    np.testing.assert_array_equal(fit.history["loss"], again.history["loss"])
 
 
 def test_save_load_round_trip_is_bit_identical(tmp_path):
@@ -244,6 +240,7 @@ def assert_meets_the_acceptance(quotes, fit):
     assert fit.info["arbitrage"]["counts"]["calendar"] == 0 and fit.info["arbitrage"]["counts"]["butterfly"] == 0
 
 
+@pytest.mark.slow
 def test_bates_reference_fit_meets_the_acceptance(reference_fit):
     assert_meets_the_acceptance(*reference_fit)
     fit = reference_fit[1]
@@ -262,6 +259,7 @@ def test_bates_reference_fit_meets_the_acceptance_for_other_seeds(seed):
     assert_meets_the_acceptance(*acceptance_fit(seed))
 
 
+@pytest.mark.slow
 def test_warm_start_converges_in_fewer_epochs_than_cold(reference_fit):
     _, reference = reference_fit
     k, tau, iv = bates_quotes(SUBSEQUENT_BATES)

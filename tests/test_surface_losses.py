@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("cvxpy")
-mpmath = pytest.importorskip("mpmath")
+import mpmath  # noqa: E402  (test extra: a missing reference fails, it does not skip)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
