@@ -36,8 +36,9 @@ def _public_objects():
             yield f"{obj.__module__}.{obj.__qualname__}", obj
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
-                    if not attr.startswith("_") and inspect.isfunction(inspect.unwrap(member)):
-                        yield f"{obj.__module__}.{obj.__qualname__}.{attr}", member
+                    func = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                    if not attr.startswith("_") and inspect.isfunction(func):
+                        yield f"{obj.__module__}.{obj.__qualname__}.{attr}", func
 
 
 def _arguments(func, skip_first: bool) -> list[str]:
@@ -80,9 +81,8 @@ def test_public_docstrings_document_the_signature(path):
         arguments = [] if init is object.__init__ else _arguments(init, skip_first=True)
     else:
         doc = numpydoc_docscrape.FunctionDoc(obj)
-        method = "." in obj.__qualname__ and not isinstance(inspect.getattr_static(
-            importlib.import_module(obj.__module__), obj.__qualname__.split(".")[0]).__dict__.get(obj.__name__),
-            staticmethod)
+        owner = getattr(importlib.import_module(obj.__module__), obj.__qualname__.split(".")[0], None)
+        method = "." in obj.__qualname__ and not isinstance(vars(owner).get(obj.__name__), staticmethod)
         arguments = _arguments(obj, skip_first=method)
     documented = _documented(doc)
     undocumented = [a for a in arguments if a not in documented]

@@ -3,7 +3,8 @@
 between concepts, and no module is longer than 400 lines.
 
 Imports are read from the source with ``ast``, including those inside functions (the lazy ones
-count: a cycle through a deferred import is still a cycle in the design).
+count: a cycle through a deferred import is still a cycle in the design); imports under
+``if TYPE_CHECKING:`` do not, since they only name types for the checker and never run.
 """
 
 from __future__ import annotations
@@ -29,11 +30,21 @@ def _is_package(name: str) -> bool:
     return MODULES[name].name == "__init__.py"
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def _imports(name: str) -> list[tuple[str, str | None]]:
     """(imported module, imported name or None) for every ivfast import in module ``name``."""
     package = name if _is_package(name) else name.rpartition(".")[0]
     out = []
-    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+    tree = ast.parse(MODULES[name].read_text())
+    type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and _is_type_checking(block.test)
+                 for stmt in block.body for n in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             out += [(a.name, None) for a in node.names if a.name.split(".")[0] == "ivfast"]
         elif isinstance(node, ast.ImportFrom):

@@ -1,17 +1,20 @@
-"""Argument checking and broadcasting shared by the array-valued public functions, and the
-validation of the quote vectors that the SVI, SSVI and deep-smoothing calibrators consume."""
+"""Argument checking and broadcasting shared by the array-valued public functions.
+
+Also the validation of the quote vectors that the SVI, SSVI and deep-smoothing calibrators
+consume. Every check raises ``ValueError`` naming the offending argument.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["as_float_array", "as_bool_array", "broadcast_flat", "resolve_threads", "quote_vector", "quote_weights"]
 
 
-def as_float_array(value: Any, name: str) -> np.ndarray:
+def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
     """Convert ``value`` to a float64 array or raise ``ValueError`` naming ``name``."""
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -20,7 +23,7 @@ def as_float_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def as_bool_array(value: Any, name: str) -> np.ndarray:
+def as_bool_array(value: ArrayLike, name: str) -> NDArray[np.bool_]:
     """Convert ``value`` (bools, or 'c'/'call'/'p'/'put' strings) to a bool array."""
     arr = np.asarray(value)
     if arr.dtype == np.bool_:
@@ -67,8 +70,10 @@ def resolve_threads(threads: int | None) -> int:
     return int(threads)
 
 
-def quote_vector(value: Any, name: str, *, size: int | None = None, positive: bool = False) -> np.ndarray:
-    """A finite 1-D float64 vector (of length ``size`` when given), else ``ValueError`` naming it."""
+def quote_vector(
+    value: ArrayLike, name: str, *, size: int | None = None, positive: bool = False
+) -> NDArray[np.float64]:
+    """Return a finite 1-D float64 vector (of length ``size`` when given), else raise ``ValueError``."""
     arr = as_float_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
@@ -81,7 +86,7 @@ def quote_vector(value: Any, name: str, *, size: int | None = None, positive: bo
     return arr
 
 
-def quote_weights(weights: Any, size: int) -> np.ndarray:
+def quote_weights(weights: ArrayLike | None, size: int) -> NDArray[np.float64]:
     """Non-negative weights of the squared residuals (ones when ``None``), not all zero."""
     if weights is None:
         return np.ones(size)

@@ -6,7 +6,7 @@ matplotlib is the optional ``plot`` extra.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ._optional import require
 
@@ -16,15 +16,20 @@ if TYPE_CHECKING:
 __all__ = ["new_figure"]
 
 
-def new_figure(width: float, height: float, *, layout: str | None = "constrained",
-               margins: dict[str, float] | None = None) -> Figure:
-    """A new figure of ``width`` x ``height`` inches that saves without a display.
+def new_figure(
+    width: float,
+    height: float,
+    *,
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
+    margins: dict[str, float] | None = None,
+) -> Figure:
+    """Create a figure of ``width`` x ``height`` inches that saves without a display.
 
     Parameters
     ----------
     width, height : float
         Size in inches.
-    layout : {'constrained', None}, default 'constrained'
+    layout : {'constrained', 'compressed', 'tight', None}, default 'constrained'
         matplotlib's layout engine. None with ``margins`` for figures of dozens of panels, where a
         layout engine measures every tick label and costs seconds.
     margins : dict, optional
@@ -33,6 +38,7 @@ def new_figure(width: float, height: float, *, layout: str | None = "constrained
     Returns
     -------
     matplotlib.figure.Figure
+        A figure attached to an Agg canvas (``fig.savefig`` works without a display).
     """
     require("matplotlib", "plotting")
     from matplotlib.backends.backend_agg import FigureCanvasAgg

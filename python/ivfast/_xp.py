@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "sigmoid"]
+__all__ = ["Array", "is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "sigmoid"]
+
+Array = Any
+"""A NumPy array (or NumPy scalar) or a torch tensor.
+
+NumPy and torch share no static array type, so the array-agnostic formulas annotate their
+arguments and results with this alias of ``Any``; the docstrings say which kinds they take.
+"""
 
 
 def is_tensor(x: Any) -> bool:
@@ -22,39 +29,39 @@ def is_tensor(x: Any) -> bool:
     return type(x).__module__.partition(".")[0] == "torch"
 
 
-def as_arrays(*xs: Any) -> tuple[Any, ...]:
-    """The arguments unchanged when any is a tensor, else as float64 NumPy arrays."""
+def as_arrays(*xs: Any) -> tuple[Array, ...]:
+    """Return the arguments unchanged when any is a tensor, else as float64 NumPy arrays."""
     if any(is_tensor(x) for x in xs):
         return xs
     return tuple(np.asarray(x, dtype=np.float64) for x in xs)
 
 
-def sqrt(x: Any) -> Any:
+def sqrt(x: Array) -> Array:
     """Square root."""
     return x.sqrt() if is_tensor(x) else np.sqrt(x)
 
 
-def log(x: Any) -> Any:
+def log(x: Array) -> Array:
     """Natural logarithm."""
     return x.log() if is_tensor(x) else np.log(x)
 
 
-def asinh(x: Any) -> Any:
+def asinh(x: Array) -> Array:
     """Inverse hyperbolic sine."""
     return x.asinh() if is_tensor(x) else np.arcsinh(x)
 
 
-def minimum(a: Any, b: Any) -> Any:
+def minimum(a: Array, b: Array) -> Array:
     """Elementwise minimum (both tensors, or both NumPy values)."""
     return a.minimum(b) if is_tensor(a) else np.minimum(a, b)
 
 
-def clamp_min(x: Any, low: float) -> Any:
+def clamp_min(x: Array, low: float) -> Array:
     """``max(x, low)`` elementwise."""
     return x.clamp_min(low) if is_tensor(x) else np.maximum(x, low)
 
 
-def softplus(x: Any) -> Any:
+def softplus(x: Array) -> Array:
     """``ln(1 + e^x)``; torch's version returns ``x`` itself above 20, where they agree to 2e-9."""
     if is_tensor(x):
         import torch.nn.functional as F
@@ -63,7 +70,7 @@ def softplus(x: Any) -> Any:
     return np.logaddexp(0.0, x)
 
 
-def sigmoid(x: Any) -> Any:
+def sigmoid(x: Array) -> Array:
     """``1 / (1 + e^-x)``."""
     if is_tensor(x):
         return x.sigmoid()

@@ -1,15 +1,23 @@
-"""Synthetic data sets with known answers, for tests, examples and benchmarks."""
+"""Synthetic data sets with known answers, for tests, examples and benchmarks.
+
+Conventions as in the rest of ivfast: ``k = ln(K/F)`` log-moneyness, ``tau`` in years,
+annualised Black volatilities (0.01 is one vol point), discounted prices. The ``ACKERER_*``
+sets and :func:`ackerer_grid` are the Bates experiment of the reference deep-smoothing script
+(after Ackerer, Tagasovska & Vatter 2020; see docs/references.md).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Union
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from .black import black_price, black_vega, implied_vol
+from .models import BatesParams, BlackScholesParams, HestonParams, ModelParams
 
 __all__ = [
     "synthetic_chain",
@@ -32,17 +40,29 @@ _THIN_STRIKES = 3
 _EXACT_HALF_SPREAD = 1e-9  # relative half-spread of a spread-free chain: bid < ask, mid = price
 
 
-def iv_stress_set(n: int, seed: int = 0, forward: float = 100.0):
-    """A hard random option set for implied-volatility accuracy and speed (issue 2's recipe).
+def iv_stress_set(
+    n: int, seed: int = 0, forward: float = 100.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Draw a hard random option set for implied-volatility accuracy and speed tests.
 
     sigma log-uniform on [0.01, 3]; tau log-uniform on [1/365, 10] years; calls and puts 50/50;
     h = ln(F/K) / (sigma sqrt(tau)) uniform on [-5, 5], plus a 10 % tail of always
     out-of-the-money rows with |h| uniform on [5, 20]; K = F exp(-h sigma sqrt(tau)).
 
+    Parameters
+    ----------
+    n : int
+        Number of options.
+    seed : int, default 0
+        Seed of the random-number generator.
+    forward : float, default 100.0
+        Forward of every row, price units.
+
     Returns
     -------
     strike, tau, sigma, is_call : ndarray
-        Each of length ``n``; the forward is ``forward`` for every row.
+        Each of length ``n``: strikes (price units), maturities (years), Black volatilities
+        (annualised) and call flags; price them with :func:`ivfast.black_price`.
     """
     rng = np.random.default_rng(seed)
     sigma = np.exp(rng.uniform(np.log(0.01), np.log(3.0), n))
@@ -57,35 +77,48 @@ def iv_stress_set(n: int, seed: int = 0, forward: float = 100.0):
     return strike, tau, sigma, is_call
 
 
-def ackerer_grid() -> tuple[np.ndarray, np.ndarray]:
-    """The seed experiment's grid (spot 1): 18 strikes 0.3...3 and 18 maturities in years.
+def ackerer_grid() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the strike x maturity grid of the reference Bates experiment (spot 1).
 
-    Maturities are QuantLib ``TimeGrid(2, 624)`` points 3, 6, 12, 18, 26, 52, ..., 312, 468, 624
-    (3.5 days to 2 years), as in the deep-smoothing seed script.
+    18 strikes from 0.3 to 3, and 18 maturities at the QuantLib ``TimeGrid(2, 624)`` points
+    3, 6, 12, 18, 26, 52, ..., 312, 468, 624 (3.5 days to 2 years), as the reference
+    deep-smoothing script sets them up.
+
+    Returns
+    -------
+    strikes : ndarray, shape (18,)
+        Strikes in units of the spot (= forward, since r = q = 0).
+    taus : ndarray, shape (18,)
+        Maturities in years, increasing.
     """
-    strikes = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1.0, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0])
+    strikes = np.array([0.3, 0.4, 0.6, 0.8, 0.9, 0.95, 0.975, 1.0, 1.025, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5,
+                        3.0])
     steps = np.array([3, 6, 12, 18] + [26 * i for i in range(1, 13)] + [468, 624], dtype=float)
     return strikes, steps * (2.0 / 624.0)
 
 
-def ackerer_quotes(fields: dict[str, float] | None = None, threads: int | None = 1):
-    """Implied vols of a Bates parameter set on :func:`ackerer_grid` (spot 1, r = q = 0, so F = 1).
+def ackerer_quotes(
+    fields: dict[str, float] | None = None, threads: int | None = 1
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Compute the implied vols of a Bates parameter set on :func:`ackerer_grid`.
 
-    Prices come from the C++ Carr-Madan pricer and are inverted out of the money with exact
-    maturities (:func:`ivfast.implied_vol_surface`); points whose price carries no volatility
-    information are left out.
+    Spot 1 and r = q = 0, so F = 1 at every maturity. Prices come from the C++ Carr-Madan
+    pricer and are inverted out of the money with exact maturities
+    (:func:`ivfast.implied_vol_surface`); points whose price carries no volatility information
+    are left out.
 
     Parameters
     ----------
     fields : dict, optional
         BatesParams fields (default :data:`ACKERER_REFERENCE_BATES`).
+    threads : int or None, default 1
+        OpenMP threads of the pricer and the inversion (None: OMP_NUM_THREADS or all cores).
 
     Returns
     -------
     k, tau, iv : ndarray
         Flat, maturity-major arrays: k = ln(K/F), tau in years, annualised implied vol.
     """
-    from .models import BatesParams
     from .pricing import implied_vol_surface
 
     strikes, taus = ackerer_grid()
@@ -96,27 +129,33 @@ def ackerer_quotes(fields: dict[str, float] | None = None, threads: int | None =
 
 
 ACKERER_REFERENCE_BATES = dict(v0=0.01, kappa=0.5, theta=0.0625, sigma=1.0, rho=-0.75, lam=0.2, beta=-0.03, alpha=0.7)
-"""The seed's reference Bates parameter set (spot 1, r = q = 0): ``BatesParams(**ACKERER_REFERENCE_BATES)``."""
+"""The reference Bates parameter set of the deep-smoothing experiment (spot 1, r = q = 0).
+
+Use as ``BatesParams(**ACKERER_REFERENCE_BATES)``.
+"""
 ACKERER_SUBSEQUENT_BATES = dict(v0=0.02, kappa=0.4, theta=0.05, sigma=0.8, rho=-0.65, lam=0.3, beta=-0.04, alpha=0.5)
-"""The seed's subsequent-model Bates parameter set (warm-start experiment)."""
+"""The subsequent-model Bates parameter set of the same experiment (fits warm-started from the reference fit)."""
 ACKERER_FIT_TARGET_LOSS = 0.012
-"""Target loss at which deep-smoothing fits of the seed's reference set meet issue 4's 0.5 vol-point
-quote RMSE for every seed measured.
+"""Target loss for deep-smoothing fits of :data:`ACKERER_REFERENCE_BATES`.
 
-At the seed's own stopping level (best loss <= 0.02, ``SmoothingConfig.target_loss``'s default) the
-quote RMSE is 0.55-0.70 vol points over seeds 0-5: the loss is RMSE + MAPE + penalties, and these fits end with
-MAPE about twice the RMSE (the remaining errors sit in the high-vol, short-maturity wings, where
-MAPE is cheap), so RMSE is about 0.3 x the loss, with a +-20 % scatter from one state to the next
-(0.39-0.51 vol points at 0.014 over seeds 0-5). At 0.012 seeds 0-5 give 0.35-0.42
-(``bench/sweep_smoothing.py``; bench/README.md).
-The fit passes 0.02 on the way; :meth:`ivfast.surface.FittedSurface.first_reached` says when."""
+At 0.012 the quote RMSE target of 0.5 vol points is met with margin, while the conventional
+stopping level 0.02 (``SmoothingConfig.target_loss``'s default) leaves it above (numbers in
+bench/README.md).
+"""
 
 
-def _model_prices(params: Any, strikes: np.ndarray, taus: np.ndarray, spot: float, rate: float,
+ChainParams = Union[float, ModelParams]
+"""What :func:`synthetic_chain` prices with: a flat Black-Scholes volatility or model parameters."""
+
+
+def _model_prices(params: ChainParams, strikes: np.ndarray, taus: np.ndarray, spot: float, rate: float,
                   dividend: float) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted (calls, puts), shape (n_tau, n_strike): closed-form Black-Scholes for a flat
-    volatility (float), the Fourier pricer ``ivfast.call_prices`` for model parameters
-    (``BatesParams``, ``HestonParams``, ``BlackScholesParams``)."""
+    """Price discounted (calls, puts), shape (n_tau, n_strike).
+
+    Closed-form Black-Scholes for a flat volatility (float), the Fourier pricer
+    ``ivfast.call_prices`` for model parameters (``BatesParams``, ``HestonParams``,
+    ``BlackScholesParams``).
+    """
     if isinstance(params, (int, float, np.floating)) and not isinstance(params, bool):
         if not params > 0:
             raise ValueError(f"params: a flat volatility must be positive, got {params!r}")
@@ -125,25 +164,31 @@ def _model_prices(params: Any, strikes: np.ndarray, taus: np.ndarray, spot: floa
         calls = black_price(fwd, strikes[None, :], taus[:, None], float(params), is_call=True, discount=disc)
         puts = black_price(fwd, strikes[None, :], taus[:, None], float(params), is_call=False, discount=disc)
         return np.asarray(calls), np.asarray(puts)
-    from . import pricing  # the Fourier pricer (C++ Carr-Madan) and its parameter types
+    from . import pricing  # the Fourier pricer (C++ Carr-Madan)
 
-    if not isinstance(params, (pricing.BatesParams, pricing.HestonParams, pricing.BlackScholesParams)):
+    if not isinstance(params, (BatesParams, HestonParams, BlackScholesParams)):
         raise ValueError(f"params: expected a flat volatility or BatesParams/HestonParams/BlackScholesParams, "
                          f"got {type(params).__name__}")
-    kwargs = dict(spot=spot, rate=rate, dividend=dividend)
-    return pricing.call_prices(params, strikes, taus, **kwargs), pricing.put_prices(params, strikes, taus, **kwargs)
+    return (pricing.call_prices(params, strikes, taus, spot=spot, rate=rate, dividend=dividend),
+            pricing.put_prices(params, strikes, taus, spot=spot, rate=rate, dividend=dividend))
 
 
 def _vol_spread(k: np.ndarray, tau: np.ndarray, spread: float) -> np.ndarray:
-    """Full bid-ask width in vol: ``spread`` at the money for long expiries, widening with
-    standardised moneyness |k|/sqrt(tau) and as expiry nears (a one-week option ~1.8x)."""
+    """Full bid-ask width in vol.
+
+    ``spread`` at the money for long expiries, widening with standardised moneyness
+    |k|/sqrt(tau) and as expiry nears (a one-week option ~1.8x).
+    """
     return spread * (1.0 + 0.5 * np.abs(k) / np.sqrt(tau)) * np.sqrt(1.0 + 0.05 / tau)
 
 
-def _quote(price, fwd, strike, tau, disc, is_call, spread, tick):
-    """Bid and ask around ``price`` (discounted): half the vol spread times vega, at least one
-    tick and 2 bp of the price (deep in-the-money quotes are wide in price terms); bid rounded
-    down and ask up to the tick, bid floored at 0."""
+def _quote(price: np.ndarray, fwd: np.ndarray, strike: np.ndarray, tau: np.ndarray, disc: np.ndarray,
+           is_call: np.ndarray, spread: float, tick: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bid and ask around ``price`` (discounted).
+
+    Half the vol spread times vega, at least one tick and 2 bp of the price (deep in-the-money
+    quotes are wide in price terms); bid rounded down and ask up to the tick, bid floored at 0.
+    """
     if spread == 0 and tick == 0:
         half = _EXACT_HALF_SPREAD * price
         return price - half, price + half
@@ -174,8 +219,9 @@ def _plant(frame: pd.DataFrame, kind: str, rng: np.random.Generator, tick: float
     candidates = np.flatnonzero(eligible.to_numpy())
     if candidates.size == 0:
         raise ValueError(f"bad_quotes: no quote left that can be turned into {kind!r}")
-    i = frame.index[rng.choice(candidates)]
-    bid, ask = frame.at[i, "bid"], frame.at[i, "ask"]
+    pos = rng.choice(candidates)
+    i = frame.index[pos]
+    bid, ask = float(frame["bid"].to_numpy()[pos]), float(frame["ask"].to_numpy()[pos])
     width = max(ask - bid, tick, 1e-3)
     if kind == "duplicate":  # a stale copy: same contract, wider and shifted market
         copy = frame.loc[[i]].assign(bid=bid - 2 * width, ask=ask + 3 * width, bad_reason=kind)
@@ -195,13 +241,16 @@ def _plant(frame: pd.DataFrame, kind: str, rng: np.random.Generator, tick: float
     else:
         raise ValueError(f"bad_quotes: unknown kind {kind!r}; expected one of "
                          f"{PLANTED_QUOTE_KINDS + PLANTED_SLICE_KINDS}")
-    frame.loc[i, ["bid", "ask", "bad_reason"]] = [bid, ask, kind]
+    frame.loc[i, "bid"], frame.loc[i, "ask"], frame.loc[i, "bad_reason"] = bid, ask, kind
     return frame
 
 
 def _otm_implied_vols(frame: pd.DataFrame, live: np.ndarray) -> np.ndarray:
-    """Black vol of the out-of-the-money member at each (expiry, strike), shared by the call
-    and the put (parity): the in-the-money price loses the time value to rounding."""
+    """Black vol of the out-of-the-money member at each (expiry, strike).
+
+    The call and the put share it (parity): the in-the-money price loses the time value to
+    rounding.
+    """
     otm_is_call = (frame["strike"] >= frame["forward"]).to_numpy()
     otm = frame[live & ((frame["type"] == "call").to_numpy() == otm_is_call)]
     vols = implied_vol(otm["model_price"], otm["forward"], otm["strike"], otm["tau"],
@@ -229,8 +278,9 @@ def _long_frame(days: np.ndarray, strikes: np.ndarray, calls: np.ndarray, puts: 
     return pd.concat(parts, ignore_index=True)
 
 
-def _extra_slice(kind: str, days_max: int, strikes: np.ndarray, params, spot, rate, dividend, as_of) -> pd.DataFrame:
-    """An expired expiry (priced at intrinsic plus a little) or a three-strike expiry."""
+def _extra_slice(kind: str, days_max: int, strikes: np.ndarray, params: ChainParams, spot: float, rate: float,
+                 dividend: float, as_of: dt.date) -> pd.DataFrame:
+    """Build an expired expiry (priced at intrinsic plus a little) or a three-strike expiry."""
     near = strikes[np.argsort(np.abs(np.log(strikes / spot)))[:_THIN_STRIKES if kind == "too_few_strikes" else 7]]
     near = np.sort(near)
     if kind == "expired":
@@ -245,9 +295,9 @@ def _extra_slice(kind: str, days_max: int, strikes: np.ndarray, params, spot, ra
 
 
 def synthetic_chain(
-    params: Any,
-    expiries: Sequence[float],
-    strikes: Sequence[float],
+    params: ChainParams,
+    expiries: ArrayLike,
+    strikes: ArrayLike,
     spot: float = 100.0,
     rate: float = 0.03,
     dividend: float = 0.01,
@@ -256,10 +306,10 @@ def synthetic_chain(
     tick: float = 0.01,
     missing: float = 0.0,
     bad_quotes: int | Sequence[str] = 0,
-    as_of: Any = "2024-01-02",
+    as_of: str | dt.date | np.datetime64 = "2024-01-02",
     seed: int | None = 0,
 ) -> pd.DataFrame:
-    """A realistic option chain with known forward, discount factor and implied vols.
+    """Simulate a realistic option chain with known forward, discount factor and implied vols.
 
     Parameters
     ----------
@@ -267,11 +317,11 @@ def synthetic_chain(
         A flat Black-Scholes volatility (closed form), or model parameters priced by
         :func:`ivfast.call_prices` / :func:`ivfast.put_prices` (Carr-Madan FFT, absolute
         error below 1e-10 per unit of discounted forward at the default tolerance).
-    expiries : sequence of float
+    expiries : array_like of float, 1-D
         Year fractions, rounded to whole days (ACT/365) from ``as_of``.
-    strikes : sequence of float
+    strikes : array_like of float, 1-D
         Strikes listed for every expiry, price units.
-    spot, rate, dividend : float
+    spot, rate, dividend : float, default 100.0, 0.03, 0.01
         Spot, continuously compounded rate and dividend yield:
         ``F = spot exp((rate - dividend) tau)``, ``D = exp(-rate tau)``.
     spread : float, default 0.01
@@ -287,10 +337,10 @@ def synthetic_chain(
     bad_quotes : int or sequence of str
         Bad quotes to plant: names from :data:`PLANTED_QUOTE_KINDS` and
         :data:`PLANTED_SLICE_KINDS`, or a count (cycling through all kinds).
-    as_of : date-like, default "2024-01-02"
+    as_of : str, date or numpy.datetime64, default "2024-01-02"
         Valuation date.
-    seed : int or None
-        Random seed (missing strikes, which quotes are spoiled).
+    seed : int or None, default 0
+        Seed of the random-number generator (missing strikes, which quotes are spoiled).
 
     Returns
     -------
@@ -313,14 +363,14 @@ def synthetic_chain(
     kinds = (list(bad_quotes) if not isinstance(bad_quotes, (int, np.integer))
              else [(PLANTED_QUOTE_KINDS + PLANTED_SLICE_KINDS)[i % 8] for i in range(int(bad_quotes))])
     rng = np.random.default_rng(seed)
-    as_of = pd.Timestamp(as_of).date()
+    as_of_date = pd.Timestamp(as_of).date()
     days = np.unique(np.maximum(np.round(taus * 365.0), 1.0))
     calls, puts = _model_prices(params, k_arr, days / 365.0, spot, rate, dividend)
-    frame = _long_frame(days, k_arr, calls, puts, as_of, spot, rate, dividend).assign(bad_reason="")
+    frame = _long_frame(days, k_arr, calls, puts, as_of_date, spot, rate, dividend).assign(bad_reason="")
     for kind in kinds:
         if kind in PLANTED_SLICE_KINDS:
             frame = pd.concat([frame, _extra_slice(kind, int(days.max()), k_arr, params, spot, rate, dividend,
-                                                   as_of)], ignore_index=True)
+                                                   as_of_date)], ignore_index=True)
     listed = pd.Series(rng.random(len(days) * len(k_arr)) >= missing,
                        index=pd.MultiIndex.from_product([days / 365.0, k_arr])).reindex(
         pd.MultiIndex.from_arrays([frame["tau"], frame["strike"]]), fill_value=True).to_numpy()
@@ -336,5 +386,5 @@ def synthetic_chain(
             frame = _plant(frame, kind, rng, tick)
     frame = frame[["root", "expiry", "tau", "strike", "type", "bid", "ask", "model_price", "true_iv", "forward",
                    "discount", "bad_reason"]]
-    frame.attrs.update(as_of=as_of, spot=float(spot), rate=float(rate), dividend=float(dividend))
+    frame.attrs.update(as_of=as_of_date, spot=float(spot), rate=float(rate), dividend=float(dividend))
     return frame

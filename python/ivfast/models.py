@@ -1,7 +1,10 @@
 """Model parameter sets for Fourier pricing: Black–Scholes, Heston and Bates.
 
 Each is a frozen dataclass that checks its domain on construction and raises ``ValueError`` naming
-the offending field. Variances and volatilities are annualised; ``lam`` is a yearly intensity.
+the offending field; every field is stored as a float. Variances and volatilities are annualised
+(variance in vol squared per year, 0.01 vol = one vol point); rates and intensities are per year.
+The field order is the compiled engine's parameter layout (:meth:`as_tuple`, and the columns of
+``param_array`` in :func:`ivfast.call_prices_batch`).
 """
 
 from __future__ import annotations
@@ -9,16 +12,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Union
 
 from ._core import ModelKind
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["BlackScholesParams", "HestonParams", "BatesParams", "MODEL_KINDS", "DOMAIN"]
 
 
 # field -> (predicate on a float or an ndarray, what is expected); shared by the dataclasses and the
 # vectorised check of parameter arrays in the batch API.
-DOMAIN: dict[str, tuple[Callable[[Any], Any], str]] = {
+DOMAIN: dict[str, tuple[Callable[[Union[float, NDArray[np.float64]]], Union[bool, NDArray[np.bool_]]], str]] = {
     "vol": (lambda x: x > 0.0, "vol > 0"),
     "v0": (lambda x: x >= 0.0, "v0 >= 0 (initial variance)"),
     "kappa": (lambda x: x > 0.0, "kappa > 0 (mean-reversion speed)"),
@@ -49,7 +56,13 @@ class _ValidatedParams:
         _validate(self)
 
     def as_tuple(self) -> tuple[float, ...]:
-        """The fields in declaration order (the compiled engine's parameter layout)."""
+        """Return the fields in declaration order (the compiled engine's parameter layout).
+
+        Returns
+        -------
+        tuple of float
+            One value per dataclass field, in declaration order.
+        """
         return astuple(self)  # type: ignore[call-overload]
 
 
@@ -62,7 +75,13 @@ class _StochasticVariance(_ValidatedParams):
 
 @dataclass(frozen=True)
 class BlackScholesParams(_ValidatedParams):
-    """Black–Scholes (log-normal) model with constant volatility ``vol`` (per sqrt-year)."""
+    """Black–Scholes (log-normal) model with constant volatility.
+
+    Attributes
+    ----------
+    vol : float
+        Annualised volatility, > 0.
+    """
 
     vol: float
 
@@ -73,12 +92,18 @@ class HestonParams(_StochasticVariance):
 
     dS/S = (r - q) dt + sqrt(v) dW1,  dv = kappa (theta - v) dt + sigma sqrt(v) dW2,  d<W1, W2> = rho dt.
 
-    Parameters
+    Attributes
     ----------
-    v0, theta : initial and long-run variance (vol squared, per year).
-    kappa : mean-reversion speed (per year).
-    sigma : volatility of variance.
-    rho : correlation of spot and variance shocks, strictly inside (-1, 1).
+    v0 : float
+        Initial variance (vol squared), >= 0.
+    kappa : float
+        Mean-reversion speed per year, > 0.
+    theta : float
+        Long-run variance (vol squared), > 0.
+    sigma : float
+        Volatility of variance, > 0.
+    rho : float
+        Correlation of spot and variance shocks, strictly inside (-1, 1).
     """
 
     v0: float
@@ -90,11 +115,30 @@ class HestonParams(_StochasticVariance):
 
 @dataclass(frozen=True)
 class BatesParams(_StochasticVariance):
-    """Bates model: Heston plus log-normal jumps (the seed's parameterisation).
+    """Bates model: Heston plus log-normal jumps, parameterised by the mean relative jump.
 
     Jumps arrive with intensity ``lam`` per year; a jump multiplies the price by 1 + J with
     ln(1 + J) ~ N(ln(1 + beta) - alpha^2 / 2, alpha^2), so E[J] = ``beta``; the drift is compensated
-    by -lam * beta. The first five fields are Heston's (see :class:`HestonParams`).
+    by -lam * beta.
+
+    Attributes
+    ----------
+    v0 : float
+        Initial variance (vol squared), >= 0.
+    kappa : float
+        Mean-reversion speed per year, > 0.
+    theta : float
+        Long-run variance (vol squared), > 0.
+    sigma : float
+        Volatility of variance, > 0.
+    rho : float
+        Correlation of spot and variance shocks, strictly inside (-1, 1).
+    lam : float
+        Jump intensity per year, >= 0.
+    beta : float
+        Mean relative jump E[J], > -1.
+    alpha : float
+        Volatility of the log-jump ln(1 + J), >= 0.
     """
 
     v0: float
@@ -107,8 +151,11 @@ class BatesParams(_StochasticVariance):
     alpha: float
 
 
+ModelParams = Union[BlackScholesParams, HestonParams, BatesParams]
+"""Any of the parameter sets the Fourier pricer takes."""
+
 # Model class -> the compiled engine's model.
-MODEL_KINDS: dict[type, ModelKind] = {
+MODEL_KINDS: dict[type[ModelParams], ModelKind] = {
     BlackScholesParams: ModelKind.BLACK_SCHOLES,
     HestonParams: ModelKind.HESTON,
     BatesParams: ModelKind.BATES,

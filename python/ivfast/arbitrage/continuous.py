@@ -14,19 +14,22 @@ and Roger Lee (2004, "The moment formula for implied volatility at extreme strik
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from .._arrays import as_float_array
+from ..protocols import TotalVarianceSurface
 from .density import butterfly_g
 from .report import ArbitrageReport, violation_rows, violation_table
 
 __all__ = ["check_surface", "surface_derivatives", "DEFAULT_K", "DEFAULT_TAU"]
 
 DEFAULT_K = np.linspace(-1.5, 1.5, 201)
-"""Default log-moneyness grid: strikes from 0.22 F to 4.5 F (covers the seed's 0.3 S to 3 S)."""
+"""Default log-moneyness grid: strikes from 0.22 F to 4.5 F.
+
+It covers the 0.3 F to 3 F of :func:`ivfast.datasets.ackerer_grid`.
+"""
 DEFAULT_TAU = np.geomspace(1.0 / 52.0, 3.0, 100)
 """Default maturities: one week to three years, log-spaced (short maturities change fastest)."""
 
@@ -56,14 +59,33 @@ _MAX_DENSITY_POINTS = 2_000_000  # all refined maturities together; beyond, the 
 _DENSITY_REFINE, _DENSITY_REFINEMENTS = 4, 2  # flagged maturities: up to 16x the points
 
 
-def surface_derivatives(surface: Any, k: np.ndarray, tau: np.ndarray) -> tuple[tuple[np.ndarray, ...], str]:
-    """``(w, dw/dk, d2w/dk2, dw/dtau)`` on broadcast ``k``, ``tau`` and how they were obtained.
+def surface_derivatives(
+    surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], str]:
+    """Evaluate ``(w, dw/dk, d2w/dk2, dw/dtau)`` on broadcast ``k``, ``tau``, and say how.
 
     Uses ``surface.total_variance_derivatives`` when the surface has it ("analytic": closed form
     or autograd), central finite differences of ``total_variance`` otherwise.
+
+    Parameters
+    ----------
+    surface : TotalVarianceSurface
+        The surface (a :class:`~ivfast.protocols.DifferentiableSurface` gives exact derivatives).
+    k : ndarray
+        Log-moneyness ln(K/F).
+    tau : ndarray
+        Maturities in years, broadcastable with ``k``.
+
+    Returns
+    -------
+    derivatives : tuple of four ndarray
+        ``(w, dw/dk, d2w/dk2, dw/dtau)`` with the broadcast shape, float64.
+    method : str
+        ``"analytic"`` or ``"finite differences"``.
     """
-    if callable(getattr(surface, "total_variance_derivatives", None)):
-        out = surface.total_variance_derivatives(k, tau)
+    derivatives = getattr(surface, "total_variance_derivatives", None)
+    if callable(derivatives):
+        out = derivatives(k, tau)
         return tuple(np.broadcast_to(np.asarray(x, dtype=np.float64), np.broadcast_shapes(k.shape, tau.shape))
                      for x in out), "analytic"
     w_of = surface.total_variance
@@ -75,7 +97,7 @@ def surface_derivatives(surface: Any, k: np.ndarray, tau: np.ndarray) -> tuple[t
     return (w, dw, d2w, dtau), "finite differences"
 
 
-def _grid(values: Any, name: str, default: np.ndarray, *, positive: bool, min_size: int) -> np.ndarray:
+def _grid(values: ArrayLike | None, name: str, default: np.ndarray, *, positive: bool, min_size: int) -> np.ndarray:
     if values is None:
         return default
     arr = np.atleast_1d(as_float_array(values, name))
@@ -153,7 +175,8 @@ def _density_sizes(k: np.ndarray, w: np.ndarray, dw: np.ndarray, g: np.ndarray) 
     return mass, mean, size, np.array(names, dtype=object)[which]
 
 
-def _uniform_density_sizes(surface: Any, k_lo: float, k_hi: float, n: int, tau: np.ndarray) -> tuple[np.ndarray, ...]:
+def _uniform_density_sizes(surface: TotalVarianceSurface, k_lo: float, k_hi: float, n: int,
+                           tau: np.ndarray) -> tuple[np.ndarray, ...]:
     """:func:`_density_sizes` of the maturities ``tau`` on n uniform points over ``[k_lo, k_hi]``."""
     k_fine = np.linspace(k_lo, k_hi, n)
     kk, tt = np.meshgrid(k_fine, tau)
@@ -162,7 +185,8 @@ def _uniform_density_sizes(surface: Any, k_lo: float, k_hi: float, n: int, tau: 
     return _density_sizes(k_fine, wf, dwf, butterfly_g(wf, dwf, d2wf, kk))
 
 
-def _density_rows(surface: Any, k: np.ndarray, tau: np.ndarray, grid: tuple[np.ndarray, ...], tol: float) -> dict:
+def _density_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray, grid: tuple[np.ndarray, ...],
+                  tol: float) -> dict:
     """Density normalisation per maturity, on the check grid where it resolves the density.
 
     The trapezoid rule is only reliable with steps below about half the density's width
@@ -199,7 +223,8 @@ def _density_rows(surface: Any, k: np.ndarray, tau: np.ndarray, grid: tuple[np.n
     return violation_rows("density", 0.0, tau[bad], mass[bad], size[bad], detail=detail)
 
 
-def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: float) -> tuple[list[dict], str | None]:
+def _wing_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray,
+               method: str, tol: float) -> tuple[list[dict], str | None]:
     """Lee's bound w/|k| <= 2 at the outer probes, and d2w/dk2 dying out in the wings.
 
     If |w''| decays like |k|^-p, the wing slope converges (w asymptotically linear, as Lee's
@@ -236,7 +261,7 @@ def _wing_rows(surface: Any, k: np.ndarray, tau: np.ndarray, method: str, tol: f
     return rows, note
 
 
-def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[dict], int, str | None]:
+def _zero_maturity_rows(surface: TotalVarianceSurface, k: np.ndarray, tol: float) -> tuple[list[dict], int, str | None]:
     try:
         with np.errstate(all="ignore"):
             w0 = np.asarray(surface.total_variance(k, np.zeros_like(k)), dtype=np.float64)
@@ -248,7 +273,8 @@ def _zero_maturity_rows(surface: Any, k: np.ndarray, tol: float) -> tuple[list[d
     return [violation_rows("zero_maturity", k[bad], 0.0, w0[bad], np.abs(w0[bad]))], k.size, None
 
 
-def check_surface(surface: Any, k: Any = None, tau: Any = None, tol: float = 0.0) -> ArbitrageReport:
+def check_surface(surface: TotalVarianceSurface, k: ArrayLike | None = None, tau: ArrayLike | None = None,
+                  tol: float = 0.0) -> ArbitrageReport:
     """Check a total-variance surface for static arbitrage on a (k, tau) grid.
 
     Parameters

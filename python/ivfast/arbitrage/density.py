@@ -7,22 +7,21 @@ trainer's butterfly penalty all call :func:`butterfly_g`, so there is one formul
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .. import _xp
+from .._xp import Array
 
 __all__ = ["butterfly_g"]
 
 
-def butterfly_g(w: Any, dw: Any, d2w: Any, k: Any) -> Any:
+def butterfly_g(w: Array, dw: Array, d2w: Array, k: Array) -> Array:
     """Gatheral-Jacquier density factor g(k) from total variance w and its k-derivatives.
 
     ``g(k) = (1 - k w'/(2w))^2 - (w')^2/4 (1/w + 1/4) + w''/2``; a slice is free of butterfly
     arbitrage iff g >= 0 (with d_+ -> -inf), and the risk-neutral density is
-    ``g / sqrt(2 pi w) exp(-d_-^2/2)``. The square on w' is the published form: an IvySPT-style
-    penalty without it (w' in place of w'^2) penalises the wrong quantity.
+    ``g / sqrt(2 pi w) exp(-d_-^2/2)``. The square on w' is part of the condition: a penalty
+    with w' in place of (w')^2 is not the GJ condition and penalises the wrong quantity.
 
     Parameters
     ----------
@@ -46,5 +45,5 @@ def butterfly_g(w: Any, dw: Any, d2w: Any, k: Any) -> Any:
     return np.where(w > 0.0, g, np.nan)
 
 
-def _g(w: Any, dw: Any, d2w: Any, k: Any) -> Any:
+def _g(w: Array, dw: Array, d2w: Array, k: Array) -> Array:
     return (1.0 - k * dw / (2.0 * w)) ** 2 - 0.25 * dw**2 * (1.0 / w + 0.25) + 0.5 * d2w

@@ -26,9 +26,9 @@ as CRW's ``arbitragerepair`` (tests/test_arbitrage_discrete.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._arrays import as_float_array
 from ..black import black_price
@@ -52,10 +52,11 @@ class _Slice:
 
     @property
     def slopes(self) -> np.ndarray:
+        """Chord slopes of c between consecutive knots (the zero-strike quote included)."""
         return np.diff(self.c) / np.diff(self.kappa)
 
 
-def _per_maturity(value: Any, name: str, n: int) -> np.ndarray:
+def _per_maturity(value: ArrayLike, name: str, n: int) -> np.ndarray:
     arr = as_float_array(value, name)
     if arr.ndim > 1 or arr.size not in (1, n):
         raise ValueError(f"{name}: expected a scalar or one value per maturity ({n}), got shape {arr.shape}")
@@ -65,7 +66,8 @@ def _per_maturity(value: Any, name: str, n: int) -> np.ndarray:
     return arr
 
 
-def _validated(strikes: Any, taus: Any, values: Any, forwards: Any, discounts: Any, value_name: str):
+def _validated(strikes: ArrayLike, taus: ArrayLike, values: ArrayLike, forwards: ArrayLike, discounts: ArrayLike,
+               value_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     tau = as_float_array(taus, "taus")
     if tau.ndim != 1 or tau.size == 0 or not (np.isfinite(tau).all() and (tau > 0.0).all()):
         raise ValueError("taus: expected a non-empty 1-D array of finite maturities > 0 (years)")
@@ -111,8 +113,11 @@ def _lower_envelope(s: _Slice, x: np.ndarray) -> np.ndarray:
 
 
 def _upper_envelope(s: _Slice, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Largest value at ``x`` of any convex, decreasing interpolation (linear, flat past the end),
-    and whether ``x`` is one of the slice's strikes (then the lower-envelope test covers it)."""
+    """Largest value at ``x`` of any convex, decreasing interpolation (linear, flat past the end).
+
+    Also returns whether ``x`` is one of the slice's strikes (then the lower-envelope test
+    covers it).
+    """
     idx = np.clip(np.searchsorted(s.kappa, x), 0, s.kappa.size - 1)
     near = np.minimum(np.abs(x - s.kappa[idx]), np.abs(x - s.kappa[np.maximum(idx - 1, 0)]))
     return np.interp(x, s.kappa, s.c), near <= _SAME_STRIKE_RTOL * np.maximum(np.abs(x), 1.0)
@@ -172,8 +177,8 @@ def _calendar_rows(slices: list[_Slice], tol: float) -> tuple[list[dict], int]:
     return rows, checked
 
 
-def check_prices(strikes: Any, taus: Any, call_prices: Any, forwards: Any, discounts: Any = 1.0,
-                 tol: float = 0.0) -> ArbitrageReport:
+def check_prices(strikes: ArrayLike, taus: ArrayLike, call_prices: ArrayLike, forwards: ArrayLike,
+                 discounts: ArrayLike = 1.0, tol: float = 0.0) -> ArbitrageReport:
     """Check a grid of call quotes for static arbitrage, model-free.
 
     Parameters
@@ -186,8 +191,10 @@ def check_prices(strikes: Any, taus: Any, call_prices: Any, forwards: Any, disco
     call_prices : array_like, shape (n_taus, n_strikes)
         *Discounted* call prices. NaN or infinite cells are skipped and counted in
         ``report.skipped`` (cells where both price and strike are NaN are padding, not counted).
-    forwards, discounts : array_like, scalar or shape (n_taus,)
-        Forward F and discount factor D of each maturity, > 0.
+    forwards : array_like, scalar or shape (n_taus,)
+        Forward F of each maturity, > 0.
+    discounts : array_like, scalar or shape (n_taus,), default 1.0
+        Discount factor D of each maturity, > 0.
     tol : float, default 0.0
         Violations of size <= tol are ignored; sizes are undiscounted prices as a fraction of the
         forward (see the module docstring and ``ivfast.arbitrage.KINDS``).
@@ -230,12 +237,37 @@ def check_prices(strikes: Any, taus: Any, call_prices: Any, forwards: Any, disco
     )
 
 
-def check_vols(strikes: Any, taus: Any, vols: Any, forwards: Any, discounts: Any = 1.0,
-               tol: float = 0.0) -> ArbitrageReport:
-    """:func:`check_prices` for Black-76 implied volatilities (converted with ``ivfast.black_price``).
+def check_vols(strikes: ArrayLike, taus: ArrayLike, vols: ArrayLike, forwards: ArrayLike,
+               discounts: ArrayLike = 1.0, tol: float = 0.0) -> ArbitrageReport:
+    """Check a grid of Black-76 implied volatilities for static arbitrage, model-free.
 
-    ``vols`` has the shape of ``call_prices`` (n_taus, n_strikes), annualised, >= 0; NaN cells
-    are skipped. Other parameters as in :func:`check_prices`.
+    The vols are converted to discounted call prices with :func:`ivfast.black_price` and
+    checked by :func:`check_prices`.
+
+    Parameters
+    ----------
+    strikes : array_like, shape (n_strikes,) or (n_taus, n_strikes)
+        Strikes in price units, as in :func:`check_prices`.
+    taus : array_like, shape (n_taus,)
+        Maturities in years, > 0, strictly increasing.
+    vols : array_like, shape (n_taus, n_strikes)
+        Annualised implied volatilities, >= 0; NaN cells are skipped.
+    forwards : array_like, scalar or shape (n_taus,)
+        Forward F of each maturity, > 0.
+    discounts : array_like, scalar or shape (n_taus,), default 1.0
+        Discount factor D of each maturity, > 0.
+    tol : float, default 0.0
+        Violations of size <= tol are ignored (sizes as in :func:`check_prices`).
+
+    Returns
+    -------
+    ArbitrageReport
+        Kinds price_bounds, call_spread, butterfly and calendar; ``k = ln(K/F)``.
+
+    Raises
+    ------
+    ValueError
+        If a vol is negative, or as for :func:`check_prices`.
     """
     strike, tau, vol, fwd, disc = _validated(strikes, taus, vols, forwards, discounts, "vols")
     if (vol < 0.0).any():

@@ -18,8 +18,13 @@ Rows with an empty price/vol are skipped and counted; other columns are ignored.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pandas.core.groupby import DataFrameGroupBy
 
 from .discrete import check_prices, check_vols
 from .report import ArbitrageReport
@@ -29,7 +34,7 @@ __all__ = ["check_quotes", "QUOTE_COLUMNS"]
 QUOTE_COLUMNS = ("tau", "strike", "forward", "call_price", "iv", "discount")
 
 
-def _per_maturity_constant(groups, column: str) -> np.ndarray:
+def _per_maturity_constant(groups: DataFrameGroupBy[Any, Any], column: str) -> np.ndarray:
     spread = groups[column].max() - groups[column].min()
     if (spread.abs() > 1e-12 * groups[column].max().abs()).any():
         tau = spread.index[spread.abs() > 0][0]
@@ -44,6 +49,19 @@ def check_quotes(quotes: pd.DataFrame, tol: float = 0.0) -> ArbitrageReport:
     :func:`~ivfast.arbitrage.check_prices` (or :func:`~ivfast.arbitrage.check_vols` when the
     table has ``iv`` but no ``call_price``).
 
+    Parameters
+    ----------
+    quotes : pandas.DataFrame
+        One row per option with the columns of :data:`QUOTE_COLUMNS` (see the module docstring).
+    tol : float, default 0.0
+        Violations of size <= tol are ignored; sizes are undiscounted prices as a fraction of the
+        forward (``ivfast.arbitrage.KINDS``).
+
+    Returns
+    -------
+    ArbitrageReport
+        As from :func:`~ivfast.arbitrage.check_prices`.
+
     Raises
     ------
     ValueError
@@ -53,7 +71,7 @@ def check_quotes(quotes: pd.DataFrame, tol: float = 0.0) -> ArbitrageReport:
     if not isinstance(quotes, pd.DataFrame):
         raise ValueError(f"quotes: expected a pandas DataFrame, got {type(quotes).__name__}")
     df = quotes.rename(columns=lambda c: str(c).strip().lower())
-    value = "call_price" if "call_price" in df else "iv" if "iv" in df else None
+    value = "call_price" if "call_price" in df else "iv" if "iv" in df else ""
     missing = [c for c in ("tau", "strike", "forward") if c not in df] + ([] if value else ["call_price or iv"])
     if missing:
         raise ValueError(f"quotes: missing column(s) {', '.join(missing)}; have {', '.join(map(str, df.columns))}")

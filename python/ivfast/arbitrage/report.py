@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = ["ArbitrageReport", "KINDS", "violation_rows", "violation_table"]
 
@@ -31,24 +33,54 @@ _COLUMNS = ["kind", "k", "strike", "tau", "value", "size", "detail"]
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 
 
-def violation_rows(kind: str, k, tau, value, size, *, strike=None, detail="") -> dict[str, Any]:
-    """Rows of one kind of violation as flat arrays (broadcast together; ``strike`` NaN if not given).
+def violation_rows(kind: str, k: ArrayLike, tau: ArrayLike, value: ArrayLike, size: ArrayLike, *,
+                   strike: ArrayLike | None = None, detail: str | Sequence[str] = "") -> dict[str, Any]:
+    """Collect the rows of one kind of violation as flat arrays.
 
     Checks collect these and build one table with :func:`violation_table` (one DataFrame per
     kind would cost more than the checks themselves).
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`KINDS`.
+    k, tau, value, size : array_like
+        Log-moneyness ln(K/F), maturity in years, the violated quantity and the violation
+        size, broadcast together.
+    strike : array_like, optional
+        Strikes in price units (NaN when not given).
+    detail : str or sequence of str, default ""
+        A note per row, or one for all.
+
+    Returns
+    -------
+    dict
+        ``kind`` (the code of ``kind``) and flat arrays ``k, strike, tau, value, size, detail``.
     """
     arrays = np.broadcast_arrays(*(np.asarray(x, np.float64) for x in (k, tau, value, size)))
-    k, tau, value, size = (a.ravel() for a in arrays)
-    strike = np.full(k.size, np.nan) if strike is None else np.broadcast_to(np.asarray(strike, float).ravel(), k.shape)
-    detail = np.broadcast_to(np.asarray(detail, dtype=object).ravel(), k.shape)
-    return {"kind": _KIND_CODE[kind], "k": k, "strike": strike, "tau": tau, "value": value, "size": size,
-            "detail": detail}
+    k_, tau_, value_, size_ = (a.ravel() for a in arrays)
+    strike_ = (np.full(k_.size, np.nan) if strike is None
+               else np.broadcast_to(np.asarray(strike, float).ravel(), k_.shape))
+    detail_ = np.broadcast_to(np.asarray(detail, dtype=object).ravel(), k_.shape)
+    return {"kind": _KIND_CODE[kind], "k": k_, "strike": strike_, "tau": tau_, "value": value_, "size": size_,
+            "detail": detail_}
 
 
 def violation_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """One DataFrame (columns kind, k, strike, tau, value, size, detail) from :func:`violation_rows`."""
+    """Build one DataFrame (columns kind, k, strike, tau, value, size, detail) from :func:`violation_rows`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Outputs of :func:`violation_rows`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per violation; ``kind`` is categorical over :data:`KINDS`.
+    """
     codes = np.concatenate([np.full(r["k"].size, r["kind"], dtype=np.int8) for r in rows])
-    table = {"kind": pd.Categorical.from_codes(codes, categories=list(KINDS))}
+    table: dict[str, Any] = {"kind": pd.Categorical.from_codes(codes, categories=pd.Index(list(KINDS)))}
     for column in _COLUMNS[1:]:
         table[column] = np.concatenate([r[column] for r in rows])
     return pd.DataFrame(table)
@@ -96,21 +128,76 @@ class ArbitrageReport:
         return self.violations[self.violations["size"] > tol]
 
     def counts(self, tol: float | None = None) -> dict[str, int]:
-        """Violations per checked kind with ``size > tol`` (default: the report's tolerance)."""
+        """Count the violations per checked kind.
+
+        Parameters
+        ----------
+        tol : float, optional
+            Count only sizes above this, >= the report's :attr:`tol` (default: the report's).
+
+        Returns
+        -------
+        dict of str to int
+            Number of violations per checked kind (0 where none).
+
+        Raises
+        ------
+        ValueError
+            If ``tol`` is below the tolerance the report was built with.
+        """
         found = self._above(tol)["kind"].value_counts()
         return {kind: int(found.get(kind, 0)) for kind in self.checked}
 
     def worst(self, tol: float | None = None) -> dict[str, float]:
-        """Largest ``size`` per checked kind (0.0 where none exceeds ``tol``)."""
+        """Largest violation ``size`` per checked kind.
+
+        Parameters
+        ----------
+        tol : float, optional
+            Consider only sizes above this, >= the report's :attr:`tol` (default: the report's).
+
+        Returns
+        -------
+        dict of str to float
+            Largest size per checked kind (units in :data:`KINDS`), 0.0 where none exceeds ``tol``.
+
+        Raises
+        ------
+        ValueError
+            If ``tol`` is below the tolerance the report was built with.
+        """
         sizes = self._above(tol).groupby("kind", observed=True)["size"].max()
         return {kind: float(sizes.get(kind, 0.0)) for kind in self.checked}
 
     def ok(self, tol: float | None = None) -> bool:
-        """True when no condition is violated by more than ``tol`` (default: the report's)."""
+        """Tell whether no condition is violated by more than ``tol``.
+
+        Parameters
+        ----------
+        tol : float, optional
+            Tolerance, >= the report's :attr:`tol` (default: the report's).
+
+        Returns
+        -------
+        bool
+            True when no violation has ``size > tol``.
+
+        Raises
+        ------
+        ValueError
+            If ``tol`` is below the tolerance the report was built with.
+        """
         return self._above(tol).empty
 
     def summary(self) -> pd.DataFrame:
-        """One row per checked kind: conditions checked, violations, worst size."""
+        """Tabulate the checks per kind.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by kind, columns ``checked`` (conditions evaluated), ``violations`` and
+            ``worst`` (largest size), at the report's tolerance.
+        """
         counts, worst = self.counts(), self.worst()
         return pd.DataFrame(
             {"checked": [self.checked[k] for k in self.checked],
@@ -120,8 +207,14 @@ class ArbitrageReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready digest: verdict, counts and worst size per kind, what was checked, tolerance
-        and notes (the violation table itself is left out)."""
+        """Digest the report for JSON.
+
+        Returns
+        -------
+        dict
+            ``ok``, ``counts`` and ``worst`` per kind, ``grid`` (what was checked), ``tol`` and
+            ``notes``; the violation table itself is left out.
+        """
         return {"ok": self.ok(), "counts": self.counts(), "worst": self.worst(), "grid": self.source,
                 "tol": self.tol, "notes": list(self.notes)}
 
@@ -134,11 +227,19 @@ class ArbitrageReport:
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def plot(self, path, *, title: str | None = None) -> None:
-        """Save a (k, tau) map of the violations to ``path`` (any format matplotlib writes).
+    def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> None:
+        """Save a (k, tau) map of the violations to ``path``.
 
         Uses the Agg canvas directly, so no display is needed and pyplot's state is untouched.
-        Marker area grows with the violation size relative to the worst of its kind.
+        Marker area grows with the violation size relative to the worst of its kind; the
+        checked points are drawn in grey behind.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file; its extension picks the format (any format matplotlib writes).
+        title : str, optional
+            Figure title (default: names what was checked).
         """
         from .._plotting import new_figure
 

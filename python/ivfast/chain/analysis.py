@@ -11,8 +11,8 @@ import pandas as pd
 
 from ..black import implied_vol
 from . import cleaning, parity
-from .normalize import DayCount, normalize_quotes
-from .readers import read_chain
+from .normalize import DateLike, DayCount, normalize_quotes
+from .readers import ChainSource, read_chain
 
 __all__ = ["ChainAnalysis", "analyze_chain"]
 
@@ -47,18 +47,26 @@ class ChainAnalysis:
     quotes: pd.DataFrame
     forwards: pd.DataFrame
     parity: pd.DataFrame
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def usable(self) -> pd.DataFrame:
+        """The rows of :attr:`quotes` with no drop reason."""
         return self.quotes[self.quotes["reason"] == ""]
 
     @property
     def dropped(self) -> pd.DataFrame:
+        """The rows of :attr:`quotes` with a drop reason."""
         return self.quotes[self.quotes["reason"] != ""]
 
     def drop_summary(self) -> pd.Series:
-        """Number of dropped quotes per reason."""
+        """Count the dropped quotes per reason.
+
+        Returns
+        -------
+        pandas.Series
+            Number of quotes per reason code, most frequent first.
+        """
         return self.dropped["reason"].value_counts()
 
 
@@ -130,15 +138,16 @@ def _forwards(q: pd.DataFrame, usable: np.ndarray, spot, rate, dividend, window,
 
 def _invert(q: pd.DataFrame, column: str, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
-        return implied_vol(q[column].to_numpy(), q["forward"].to_numpy(), q["strike"].to_numpy(),
-                           q["tau"].to_numpy(), is_call=q["is_call"].to_numpy(),
-                           discount=q["discount"].to_numpy(), return_status=True, threads=threads)
+        vol, status = implied_vol(q[column].to_numpy(), q["forward"].to_numpy(), q["strike"].to_numpy(),
+                                  q["tau"].to_numpy(), is_call=q["is_call"].to_numpy(),
+                                  discount=q["discount"].to_numpy(), return_status=True, threads=threads)
+    return np.asarray(vol), np.asarray(status)
 
 
 def analyze_chain(
-    source: Any,
+    source: ChainSource,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     spot: float | None = None,
     rate: parity.Curve = None,
     dividend: parity.Curve = None,
@@ -156,10 +165,10 @@ def analyze_chain(
 
     Parameters
     ----------
-    source : DataFrame or path
+    source : DataFrame, str or os.PathLike
         Quotes (see :func:`ivfast.chain.normalize_quotes`) or a Cboe / Yahoo / CSV / Parquet
         file (see :func:`ivfast.chain.read_chain`).
-    as_of : date-like, optional
+    as_of : str, date or numpy.datetime64, optional
         Valuation date; defaults to the date the file reports (``attrs['as_of']``).
     spot : float, optional
         Underlying price, only used with ``rate`` and ``dividend`` when parity fails;
@@ -189,6 +198,12 @@ def analyze_chain(
         Kernel width in ln(tau) of the pooling.
     threads : int, optional
         Threads for the implied-vol kernel.
+
+    Returns
+    -------
+    ChainAnalysis
+        Every input quote (of the selected roots) with its forward, discount, implied vols and
+        drop reason, the per-smile forwards and the parity residuals.
 
     Raises
     ------

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["nyse_holidays", "trading_days_between"]
 
@@ -42,7 +42,7 @@ def _easter(year: int) -> dt.date:
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
-    """The n-th given weekday (Monday = 0) of a month; n = -1 for the last one."""
+    """Return the n-th given weekday (Monday = 0) of a month; n = -1 for the last one."""
     if n > 0:
         first = dt.date(year, month, 1)
         return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
@@ -77,23 +77,51 @@ def _holidays_of(year: int) -> list[dt.date]:
 
 @lru_cache(maxsize=None)
 def nyse_holidays(first_year: int, last_year: int) -> np.ndarray:
-    """NYSE full-day holidays of the years ``first_year..last_year`` as ``datetime64[D]``."""
+    """NYSE full-day holidays of the years ``first_year..last_year``.
+
+    Parameters
+    ----------
+    first_year, last_year : int
+        Calendar years, inclusive.
+
+    Returns
+    -------
+    ndarray of datetime64[D]
+        The holidays in date order (cached: do not modify the array).
+    """
     days = [d for year in range(first_year, last_year + 1) for d in _holidays_of(year)]
     return np.array(days, dtype="datetime64[D]")
 
 
-def _dates(values: Any, name: str) -> np.ndarray:
+def _dates(values: ArrayLike, name: str) -> np.ndarray:
     try:
         return np.asarray(values, dtype="datetime64[D]")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: expected dates (datetime64[D] or ISO strings), got {values!r} ({exc})") from None
 
 
-def trading_days_between(start: Any, end: Any) -> np.ndarray:
-    """Trading sessions in ``(start, end]``: sessions closed after a close on ``start`` up to and
-    including the one ending on ``end``; zero or negative when ``end`` is not after ``start``,
-    NaN where either date is missing. ``start`` and ``end`` are dates (``datetime64[D]`` or ISO
-    strings) that broadcast together; ValueError names the argument otherwise."""
+def trading_days_between(start: ArrayLike, end: ArrayLike) -> np.ndarray:
+    """Count the trading sessions in ``(start, end]``.
+
+    The sessions that close after the close on ``start``, up to and including the one ending
+    on ``end``.
+
+    Parameters
+    ----------
+    start, end : array_like of dates
+        ``datetime64[D]`` values or ISO date strings, broadcastable together; NaT is missing.
+
+    Returns
+    -------
+    ndarray of float
+        Session counts with the broadcast shape; zero or negative when ``end`` is not after
+        ``start``, NaN where either date is missing.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not dates (the message names it) or the shapes do not broadcast.
+    """
     start, end = _dates(start, "start"), _dates(end, "end")
     try:
         start, end = np.broadcast_arrays(start, end)

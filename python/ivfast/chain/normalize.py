@@ -16,8 +16,9 @@ Canonical columns (one row per option quote):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -28,17 +29,41 @@ CANONICAL_COLUMNS = ("row", "root", "expiry", "tau", "strike", "is_call", "bid",
                      "volume", "open_interest")
 
 DayCount = Union[str, Callable[[pd.Timestamp, pd.Series], np.ndarray]]
+"""A day-count name (``"ACT/365"``, ``"ACT/365F"``, ``"ACT/360"``, ``"ACT/365.25"``) or a callable
+``(as_of, expiry_series) -> years``."""
+DateLike = Union[str, dt.date, np.datetime64]
+"""A date: an ISO string, a ``datetime.date``/``datetime``/``pandas.Timestamp`` or a ``numpy.datetime64``."""
 _DAYS_PER_YEAR = {"ACT/365": 365.0, "ACT/365F": 365.0, "ACT/360": 360.0, "ACT/365.25": 365.25}
 _CALL_WORDS = ("c", "call", "calls")
 _PUT_WORDS = ("p", "put", "puts")
 
 
-def year_fraction(as_of: Any, expiry: pd.Series, day_count: DayCount = "ACT/365") -> np.ndarray:
+def year_fraction(as_of: DateLike, expiry: pd.Series, day_count: DayCount = "ACT/365") -> np.ndarray:
     """Year fractions from ``as_of`` to each expiry date.
 
-    ``day_count`` is ``"ACT/365"`` (actual days / 365, the default), ``"ACT/360"``,
-    ``"ACT/365.25"``, or a callable ``(as_of, expiry_series) -> years``. Dates are whole days:
-    the time of day of the quote and of settlement is ignored.
+    Dates are whole days: the time of day of the quote and of settlement is ignored.
+
+    Parameters
+    ----------
+    as_of : str, date or numpy.datetime64
+        Valuation date (a time zone, if any, is dropped).
+    expiry : pandas.Series
+        Expiry dates (anything :func:`pandas.to_datetime` parses; NaT gives NaN).
+    day_count : str or callable, default "ACT/365"
+        ``"ACT/365"`` (actual days / 365; ``"ACT/365F"`` is the same), ``"ACT/360"``,
+        ``"ACT/365.25"`` (names case-insensitive), or a callable
+        ``(as_of, expiry_series) -> years`` that receives ``as_of`` as a midnight
+        :class:`pandas.Timestamp`.
+
+    Returns
+    -------
+    ndarray
+        Year fractions, float64, one per expiry; negative for expiries before ``as_of``.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is not a date or ``day_count`` is an unknown name.
     """
     as_of = _as_timestamp(as_of)
     if callable(day_count):
@@ -46,12 +71,13 @@ def year_fraction(as_of: Any, expiry: pd.Series, day_count: DayCount = "ACT/365"
     try:
         basis = _DAYS_PER_YEAR[str(day_count).upper()]
     except KeyError:
-        raise ValueError(f"day_count: expected one of {sorted(_DAYS_PER_YEAR)} or a callable, got {day_count!r}") from None
+        raise ValueError(
+            f"day_count: expected one of {sorted(_DAYS_PER_YEAR)} or a callable, got {day_count!r}") from None
     days = (pd.to_datetime(expiry).dt.normalize() - as_of).dt.days
     return days.to_numpy(dtype=np.float64, na_value=np.nan) / basis
 
 
-def _as_timestamp(value: Any) -> pd.Timestamp:
+def _as_timestamp(value: DateLike) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
@@ -108,11 +134,11 @@ def _parse_expiry(frame: pd.DataFrame) -> pd.Series:
 def normalize_quotes(
     quotes: pd.DataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     columns: Mapping[str, str] | None = None,
     day_count: DayCount = "ACT/365",
 ) -> pd.DataFrame:
-    """Check a quote table and return it in the canonical layout (see module docstring).
+    """Check a quote table and return it in the canonical layout (see the module docstring).
 
     Parameters
     ----------
@@ -120,12 +146,17 @@ def normalize_quotes(
         One row per option: ``expiry`` (date) or ``tau`` (years), ``strike``, ``type``
         (call/put, C/P, any case), ``bid``, ``ask``; optional ``mid``, ``volume``,
         ``open_interest``, ``root``. Prices are discounted premiums per unit of underlying.
-    as_of : date-like, optional
-        Valuation date; required when ``expiry`` dates are given.
+    as_of : str, date or numpy.datetime64, optional
+        Valuation date; required when ``expiry`` dates are given and no ``tau`` column.
     columns : mapping, optional
         Renames from the caller's column names to the canonical ones, e.g. ``{"K": "strike"}``.
     day_count : str or callable, default ``"ACT/365"``
         See :func:`year_fraction`. ``tau`` given in the table is used as is.
+
+    Returns
+    -------
+    DataFrame
+        The :data:`CANONICAL_COLUMNS`, one row per input row, with the caller's index.
 
     Raises
     ------
@@ -147,7 +178,8 @@ def normalize_quotes(
                          "(map other names with columns={'your_name': 'strike', ...})")
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(n)}, index=frame.index)
-    out["root"] = frame["root"].astype("string").fillna("").str.strip().to_numpy(dtype=object) if "root" in frame else ""
+    out["root"] = (frame["root"].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+                   if "root" in frame else "")
     if "expiry" in frame.columns:
         out["expiry"] = _parse_expiry(frame).to_numpy()
     else:

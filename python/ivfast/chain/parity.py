@@ -5,17 +5,19 @@ For European options ``C - P = D (F - K)`` at every strike, so a line through th
 spreads, tick rounding) and a few are wrong, so the line is fitted by iteratively reweighted
 least squares: base weights ``1 / (spread_call**2 + spread_put**2)`` (mid noise grows with the
 spreads) times Tukey's bisquare of the spread-scaled residuals (gross outliers get zero
-weight), started from Siegel's repeated-median line so that outliers cannot steer the start. Only strikes near the money enter (deep in-the-money quotes are
-wide and, for American options, carry early-exercise premium).
+weight), started from Siegel's repeated-median line so that outliers cannot steer the start.
+Only strikes near the money enter (deep in-the-money quotes are wide and, for American options,
+carry early-exercise premium). Prices are discounted, in price units; ``tau`` in years.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["ParityFit", "fit_parity", "pool_discounts", "curve_forward", "curve_value", "Curve"]
 
@@ -30,11 +32,20 @@ _Q75_TO_SIGMA = 1.1503  # 75th percentile of |N(0, 1)|
 
 @dataclass(frozen=True)
 class ParityFit:
-    """Result of one expiry's parity regression.
+    """Result of one expiry's parity regression: ``C - P ≈ D (F - K)``.
 
-    ``forward`` F and ``discount`` D satisfy ``C - P ≈ D (F - K)``; ``residuals`` are
-    ``(C - P) - D (F - K)`` in price units at ``strikes`` and ``weights`` the final IRLS
-    weights (0 marks an outlier). ``n_used`` counts pairs with positive weight.
+    Attributes
+    ----------
+    forward : float
+        Fitted forward F, price units.
+    discount : float
+        Fitted discount factor D (minus the slope of ``C - P`` in K).
+    strikes : ndarray
+        Strikes of the pairs that entered the fit (the near-the-money window).
+    residuals : ndarray
+        ``(C - P) - D (F - K)`` at ``strikes``, price units.
+    weights : ndarray
+        Final IRLS weights (0 marks an outlier).
     """
 
     forward: float
@@ -45,16 +56,20 @@ class ParityFit:
 
     @property
     def n_pairs(self) -> int:
+        """Number of call/put pairs in the fit window."""
         return int(self.strikes.size)
 
     @property
     def n_used(self) -> int:
+        """Number of pairs kept (positive weight)."""
         return int(np.count_nonzero(self.weights > 0))
 
     @property
     def discount_se(self) -> float:
-        """Standard error of the fitted discount factor (the line's slope), from the weighted
-        residual variance; inf with fewer than three pairs kept."""
+        """Standard error of the fitted discount factor (the line's slope).
+
+        From the weighted residual variance; inf with fewer than three pairs kept.
+        """
         w, k = self.weights, self.strikes
         if self.n_used < 3:
             return np.inf
@@ -63,8 +78,21 @@ class ParityFit:
         return float(np.sqrt(s2 / np.sum(w * (k - km) ** 2)))
 
     def forward_given(self, discount: float) -> float:
-        """Forward from the kept pairs when the discount factor is imposed: the weighted mean
-        of ``K + (C - P) / D`` (``C - P`` recovered from the residuals)."""
+        """Refit the forward from the kept pairs under an imposed discount factor.
+
+        The weighted mean of ``K + (C - P) / D`` over the pairs (``C - P`` recovered from the
+        residuals), with this fit's IRLS weights.
+
+        Parameters
+        ----------
+        discount : float
+            The discount factor D to impose, > 0.
+
+        Returns
+        -------
+        float
+            The forward, price units.
+        """
         diff = self.residuals + self.discount * (self.forward - self.strikes)
         return float(np.sum(self.weights * (self.strikes + diff / discount)) / np.sum(self.weights))
 
@@ -91,8 +119,11 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
 
 
 def _repeated_median(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Siegel's repeated-median line: 50 % breakdown point, so a badly quoted strike at the
-    edge of the window (high leverage) cannot drag the start of the reweighting."""
+    """Fit Siegel's repeated-median line.
+
+    Its 50 % breakdown point means a badly quoted strike at the edge of the window (high
+    leverage) cannot drag the start of the reweighting.
+    """
     dx = x[None, :] - x[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         slopes = (y[None, :] - y[:, None]) / dx
@@ -107,9 +138,12 @@ def _tukey_weights(u: np.ndarray) -> np.ndarray:
 
 
 def _robust_scale(u: np.ndarray, zero_scale: float) -> float:
-    """Normal-consistent scale of residuals: MAD, or the upper quartile when more than half
-    are (numerically) zero: tick-rounded quotes put parity residuals on a lattice, and a line
-    through half of the lattice points would otherwise reject all the others."""
+    """Normal-consistent scale of residuals.
+
+    The MAD, or the upper quartile when more than half are (numerically) zero: tick-rounded
+    quotes put parity residuals on a lattice, and a line through half of the lattice points
+    would otherwise reject all the others.
+    """
     abs_u = np.abs(u)
     mad = _MAD_TO_SIGMA * float(np.median(abs_u))
     return mad if mad > zero_scale else float(np.quantile(abs_u, 0.75)) / _Q75_TO_SIGMA
@@ -139,8 +173,10 @@ def _irls(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, zero_scale: float) ->
 
 
 def _near_the_money(strikes: np.ndarray, diff: np.ndarray, tau: float, window: float, min_pairs: int) -> np.ndarray:
-    """Indices of pairs with |ln(K/F0)| <= window * sqrt(tau), F0 where C - P changes sign;
-    at least ``min_pairs`` nearest pairs."""
+    """Select the pairs with |ln(K/F0)| <= window * sqrt(tau), F0 where C - P changes sign.
+
+    Returns their indices; at least the ``min_pairs`` nearest pairs.
+    """
     i0 = int(np.argmin(np.abs(diff)))
     f0 = strikes[i0] + diff[i0]  # D ~ 1 is good enough to centre the window
     f0 = f0 if f0 > 0 else strikes[i0]
@@ -152,11 +188,11 @@ def _near_the_money(strikes: np.ndarray, diff: np.ndarray, tau: float, window: f
 
 
 def fit_parity(
-    strikes: Any,
-    call_mid: Any,
-    put_mid: Any,
-    call_spread: Any,
-    put_spread: Any,
+    strikes: ArrayLike,
+    call_mid: ArrayLike,
+    put_mid: ArrayLike,
+    call_spread: ArrayLike,
+    put_spread: ArrayLike,
     tau: float,
     *,
     window: float = 1.0,
@@ -207,7 +243,7 @@ def fit_parity(
     return ParityFit(forward=float(forward), discount=float(discount), strikes=k, residuals=residuals, weights=w)
 
 
-def pool_discounts(taus: np.ndarray, discounts: np.ndarray, ses: np.ndarray, bandwidth: float = 1.0) -> np.ndarray:
+def pool_discounts(taus: ArrayLike, discounts: ArrayLike, ses: ArrayLike, bandwidth: float = 1.0) -> np.ndarray:
     """Discount factors with the zero rate smoothed across expiries.
 
     Each expiry's implied rate ``r_i = -ln(D_i) / tau_i`` has standard error about
@@ -215,6 +251,22 @@ def pool_discounts(taus: np.ndarray, discounts: np.ndarray, ses: np.ndarray, ban
     parity slope poorly). The pooled rate at ``tau_i`` is the precision-weighted average of all
     ``r_j`` with a Gaussian kernel of width ``bandwidth`` in ``ln tau``, so short expiries borrow
     the rate of better determined neighbours while a real term structure survives.
+
+    Parameters
+    ----------
+    taus : array_like, 1-D
+        Maturities in years, > 0.
+    discounts : array_like, 1-D
+        Per-expiry parity discount factors D_i.
+    ses : array_like, 1-D
+        Their standard errors (:attr:`ParityFit.discount_se`).
+    bandwidth : float, default 1.0
+        Kernel width in ``ln tau``.
+
+    Returns
+    -------
+    ndarray
+        Pooled discount factors ``exp(-r_pooled(tau_i) tau_i)``, one per expiry.
     """
     taus, discounts, ses = (np.asarray(a, dtype=np.float64) for a in (taus, discounts, ses))
     rates = -np.log(discounts) / taus
@@ -231,7 +283,7 @@ def pool_discounts(taus: np.ndarray, discounts: np.ndarray, ses: np.ndarray, ban
 
 
 def curve_value(curve: Curve, tau: float, name: str) -> float:
-    """The curve's rate at ``tau`` (a constant or a function of tau), or ValueError naming it."""
+    """Evaluate a rate curve (a constant or a function of tau) at ``tau``; ValueError names it if not finite."""
     value = curve(np.asarray(tau)) if callable(curve) else curve
     value = float(np.asarray(value, dtype=np.float64))
     if not np.isfinite(value):
@@ -240,8 +292,10 @@ def curve_value(curve: Curve, tau: float, name: str) -> float:
 
 
 def curve_forward(spot: float | None, tau: float, rate: Curve, dividend: Curve) -> tuple[float, float] | None:
-    """Forward and discount from a spot and continuously compounded rate/dividend curves:
-    ``F = S exp((r - q) tau)``, ``D = exp(-r tau)``; None when something is missing."""
+    """Forward and discount from a spot and continuously compounded rate/dividend curves.
+
+    ``F = S exp((r - q) tau)``, ``D = exp(-r tau)``; None when something is missing.
+    """
     if spot is None or rate is None or dividend is None:
         return None
     r = curve_value(rate, tau, "rate")

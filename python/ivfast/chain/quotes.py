@@ -1,10 +1,14 @@
-"""Out-of-the-money quote selection, weights and the :class:`SurfaceQuotes` result."""
+"""Out-of-the-money quote selection, weights and the :class:`SurfaceQuotes` result.
+
+Vols are annualised Black-76 vols (0.01 is one vol point), ``k = ln(K/F)`` against the parity
+forward, ``tau`` in years (calendar ACT/365 unless :meth:`SurfaceQuotes.in_trading_time`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -12,6 +16,7 @@ import pandas as pd
 from ..black import black_vega
 from .analysis import ChainAnalysis, analyze_chain
 from .calendar import TRADING_DAYS_PER_YEAR, trading_days_between
+from .readers import ChainSource
 
 __all__ = ["SurfaceQuotes", "select_otm", "prepare_quotes", "WEIGHT_SCHEMES"]
 
@@ -19,6 +24,15 @@ WEIGHT_SCHEMES = ("spread", "vega", "equal")
 SURFACE_COLUMNS = ["k", "tau", "iv_mid", "iv_bid", "iv_ask", "weight", "forward", "discount", "expiry", "strike",
                    "type", "root", "slice"]
 DROPPED_COLUMNS = ["row", "root", "expiry", "tau", "strike", "type", "bid", "ask", "mid", "reason"]
+
+
+class FitInputs(TypedDict):
+    """The keyword arguments :meth:`SurfaceQuotes.fit_inputs` gives a surface fit."""
+
+    k: np.ndarray
+    tau: np.ndarray
+    iv: np.ndarray
+    weights: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -49,13 +63,19 @@ class SurfaceQuotes:
     forwards: pd.DataFrame
     parity: pd.DataFrame
     n_input: int
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.quotes)
 
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the quote table."""
+        """Return a copy of the quote table.
+
+        Returns
+        -------
+        DataFrame
+            A copy of :attr:`quotes`.
+        """
         return self.quotes.copy()
 
     @property
@@ -75,10 +95,12 @@ class SurfaceQuotes:
 
     @property
     def iv_bid(self) -> np.ndarray:
+        """Bid implied volatilities (NaN where the bid has none)."""
         return self.quotes["iv_bid"].to_numpy(dtype=np.float64)
 
     @property
     def iv_ask(self) -> np.ndarray:
+        """Ask implied volatilities (NaN where the ask has none)."""
         return self.quotes["iv_ask"].to_numpy(dtype=np.float64)
 
     @property
@@ -88,19 +110,39 @@ class SurfaceQuotes:
 
     @property
     def total_variance(self) -> np.ndarray:
-        """w = iv_mid**2 * tau."""
+        """Total implied variance ``w = iv_mid**2 * tau``."""
         return self.iv**2 * self.tau
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(k, tau, iv, weights)``, e.g. ``fit_surface(*q.arrays()[:3], weights=q.weights)``."""
+        """Return the fit inputs as a tuple, e.g. ``fit_surface(*q.arrays()[:3], weights=q.weights)``.
+
+        Returns
+        -------
+        k, tau, iv, weights : ndarray
+            :attr:`k`, :attr:`tau`, :attr:`iv` (mid) and :attr:`weights`, one entry per quote.
+        """
         return self.k, self.tau, self.iv, self.weights
 
-    def fit_inputs(self) -> dict[str, np.ndarray]:
-        """Keyword arguments ``k, tau, iv, weights`` for surface fits: ``fit_surface(**q.fit_inputs())``."""
+    def fit_inputs(self) -> FitInputs:
+        """Return the keyword arguments of a surface fit: ``fit_surface(**q.fit_inputs())``.
+
+        Returns
+        -------
+        FitInputs
+            A dict of ``k``, ``tau``, ``iv`` (mid) and ``weights`` arrays.
+        """
         return {"k": self.k, "tau": self.tau, "iv": self.iv, "weights": self.weights}
 
     def slices(self) -> Iterator[tuple[tuple[str, Any, float], pd.DataFrame]]:
-        """``((root, expiry, tau), quotes)`` per smile, by increasing tau (for per-slice fits)."""
+        """Iterate over the smiles by increasing tau (for per-slice fits).
+
+        Yields
+        ------
+        key : tuple of (str, Timestamp or NaT, float)
+            ``(root, expiry, tau)`` of the smile.
+        quotes : DataFrame
+            Its rows of :attr:`quotes`.
+        """
         for _, group in self.quotes.sort_values(["tau", "root"], kind="stable").groupby(
                 ["tau", "root"], sort=False):
             first = group.iloc[0]
@@ -112,18 +154,34 @@ class SurfaceQuotes:
         return 1.0 - len(self.dropped) / self.n_input if self.n_input else 0.0
 
     def drop_summary(self) -> pd.Series:
-        """Number of dropped quotes per reason."""
+        """Count the dropped quotes per reason.
+
+        Returns
+        -------
+        pandas.Series
+            Number of quotes per reason code, most frequent first.
+        """
         return self.dropped["reason"].value_counts()
 
     def in_trading_time(self) -> SurfaceQuotes:
-        """The same quotes on a trading-time axis: ``tau`` = NYSE sessions from the as-of close
-        to expiry / 252, implied vols rescaled so that total variance ``iv**2 * tau`` is
-        unchanged (it is fixed by price and forward), the calendar ``tau`` kept as
-        ``tau_calendar``. See :mod:`ivfast.chain.calendar` for why a surface fit prefers it.
+        """Return the same quotes on a trading-time axis.
 
-        Quotes whose expiry has no trading session after the as-of date move to ``dropped``
-        (reason ``no_trading_session``). Raises ValueError without ``info["as_of"]`` or expiry
-        dates (a table given as ``tau`` only).
+        ``tau`` becomes NYSE sessions from the as-of close to expiry / 252, implied vols are
+        rescaled so that total variance ``iv**2 * tau`` is unchanged (it is fixed by price and
+        forward), and the calendar ``tau`` is kept as ``tau_calendar``. See
+        :mod:`ivfast.chain.calendar` for why a surface fit prefers it. Quotes whose expiry has
+        no trading session after the as-of date move to ``dropped`` (reason
+        ``no_trading_session``). Quotes already in trading time are returned as they are.
+
+        Returns
+        -------
+        SurfaceQuotes
+            A new result with ``info["time_axis"] == "trading"``.
+
+        Raises
+        ------
+        ValueError
+            Without ``info["as_of"]`` or expiry dates (a table given as ``tau`` only).
         """
         if self.info.get("time_axis") == "trading":
             return self  # tau is already in trading time; rescaling again would lose tau_calendar
@@ -150,8 +208,10 @@ def _put_share(k: np.ndarray, tau: np.ndarray, blend_width: float) -> np.ndarray
 
 
 def _combine(put: np.ndarray, call: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """share*put + (1-share)*call, reading only the sides with a positive share, so that a
-    missing value on an unused side does not leak in (NaN on a used side stays NaN)."""
+    """Blend ``share * put + (1 - share) * call``, reading only the sides with a positive share.
+
+    A missing value on an unused side does not leak in (NaN on a used side stays NaN).
+    """
     return np.where(share == 1.0, put, np.where(share == 0.0, call, share * put + (1.0 - share) * call))
 
 
@@ -166,8 +226,8 @@ def _weights(table: pd.DataFrame, scheme: str, min_spread: float) -> np.ndarray:
     else:
         # Vega per unit of discounted forward and sqrt(tau) = phi(d1): comparable across expiries.
         f, d, tau = table["forward"].to_numpy(), table["discount"].to_numpy(), table["tau"].to_numpy()
-        w = black_vega(f, table["strike"].to_numpy(), tau, table["iv_mid"].to_numpy(), discount=d)
-        w = np.asarray(w) / (d * f * np.sqrt(tau))
+        vega = black_vega(f, table["strike"].to_numpy(), tau, table["iv_mid"].to_numpy(), discount=d)
+        w = np.asarray(vega) / (d * f * np.sqrt(tau))
     return w / np.mean(w) if len(w) else w
 
 
@@ -187,8 +247,10 @@ def select_otm(
     weights: str = "spread",
     min_spread: float = 1e-3,
 ) -> SurfaceQuotes:
-    """Keep the out-of-the-money quote per strike: puts below the forward, calls above, and
-    a linear blend of both within ``|k| <= blend_width * sqrt(tau)`` around the forward.
+    """Keep the out-of-the-money quote per strike and weight the quotes for a surface fit.
+
+    Puts below the forward, calls above, and a linear blend of both within
+    ``|k| <= blend_width * sqrt(tau)`` around the forward.
 
     Parameters
     ----------
@@ -202,6 +264,16 @@ def select_otm(
         density at d1; ``equal``: ones. Normalised to mean 1.
     min_spread : float, default 1e-3
         Floor of the vol spread (0.1 vol point) so tight quotes do not dominate.
+
+    Returns
+    -------
+    SurfaceQuotes
+        One quote per (smile, strike) with a finite mid vol, and the dropped quotes.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not a scheme name or ``blend_width``/``min_spread`` is negative.
     """
     _check_selection(blend_width, weights, min_spread)
     usable = analysis.usable
@@ -231,19 +303,33 @@ def select_otm(
 
 
 def prepare_quotes(
-    source: Any,
+    source: ChainSource,
     *,
     blend_width: float = 0.05,
     weights: str = "spread",
     min_spread: float = 1e-3,
     **options: Any,
 ) -> SurfaceQuotes:
-    """From an option chain (DataFrame or file) to surface-fit quotes in one call.
+    """Turn an option chain (DataFrame or file) into surface-fit quotes in one call.
 
-    :func:`ivfast.chain.analyze_chain` (reading, cleaning, parity forwards, implied vols;
-    ``options`` are its keyword arguments: ``as_of``, ``spot``, ``rate``, ``dividend``,
-    ``columns``, ``day_count``, ``roots``, ``parity_window``, ``min_parity_pairs``,
-    ``min_strikes``, ``threads``) followed by :func:`select_otm`.
+    :func:`ivfast.chain.analyze_chain` (reading, cleaning, parity forwards, implied vols)
+    followed by :func:`select_otm`.
+
+    Parameters
+    ----------
+    source : DataFrame, str or os.PathLike
+        Quotes or a chain file, as for :func:`ivfast.chain.analyze_chain`.
+    blend_width, weights, min_spread
+        As in :func:`select_otm`.
+    **options
+        Keyword arguments of :func:`ivfast.chain.analyze_chain`: ``as_of``, ``spot``,
+        ``rate``, ``dividend``, ``columns``, ``day_count``, ``roots``, ``parity_window``,
+        ``min_parity_pairs``, ``min_strikes``, ``discount``, ``rate_bandwidth``, ``threads``.
+
+    Returns
+    -------
+    SurfaceQuotes
+        The out-of-the-money quotes with weights, and every dropped quote with its reason.
 
     Raises
     ------

@@ -17,12 +17,16 @@ import os
 import pathlib
 import re
 import warnings
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["AmericanExerciseWarning", "EUROPEAN_ROOTS", "read_chain", "read_cboe", "read_yahoo", "warn_if_american"]
+
+ChainSource = Union[pd.DataFrame, str, os.PathLike[str]]
+"""A quote table, or the path of a chain file."""
 
 EUROPEAN_ROOTS = frozenset({"SPX", "SPXW", "SPXPM", "XSP", "NDX", "NDXP", "RUT", "RUTW", "MRUT", "DJX", "VIX",
                             "VIXW", "XEO"})
@@ -40,12 +44,31 @@ _MARKET_OPEN = dt.time(9, 30)
 
 
 class AmericanExerciseWarning(UserWarning):
-    """Options are American (and the underlying may pay dividends): European implied
-    volatilities and parity forwards computed from them are approximations."""
+    """Warn that options are American, so their European implied vols are approximations.
+
+    American options carry an early-exercise premium (and single stocks and ETFs pay discrete
+    dividends): European implied volatilities and parity forwards computed from them are
+    approximations.
+
+    Parameters
+    ----------
+    *args
+        The warning message, as for any :class:`Warning`.
+    **kwargs
+        None are accepted (the signature of :class:`Warning`).
+    """
 
 
-def warn_if_american(roots: Any, *, stacklevel: int = 3) -> None:
-    """Warn with :class:`AmericanExerciseWarning` when a root is not a known European index root."""
+def warn_if_american(roots: Iterable[object], *, stacklevel: int = 3) -> None:
+    """Warn with :class:`AmericanExerciseWarning` when a root is not a known European index root.
+
+    Parameters
+    ----------
+    roots : iterable
+        Option roots (converted with ``str``; empty names are ignored).
+    stacklevel : int, default 3
+        Passed to :func:`warnings.warn`; 3 points at the caller of the function that calls this.
+    """
     american = sorted({str(r) for r in roots if str(r) and str(r).upper() not in EUROPEAN_ROOTS})
     if american:
         warnings.warn(
@@ -79,12 +102,28 @@ def _read_text(path: pathlib.Path) -> list[str]:
 
 
 # ---------------------------------------------------------------- Yahoo / yfinance long format
-def read_yahoo(path: Any) -> pd.DataFrame:
+def read_yahoo(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a yfinance ``option_chain`` CSV (one row per contract, calls and puts concatenated).
 
     The root (e.g. ``SPX`` vs ``SPXW``, which Yahoo mixes at monthly expiries) comes from
     ``contractSymbol``. The file has no spot; ``attrs['as_of']`` is the New York date of the
     newest ``lastTradeDate`` (override it if the snapshot is stale).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+
+    Returns
+    -------
+    DataFrame
+        The quotes in the input layout of :func:`ivfast.chain.normalize_quotes` plus the
+        contract ``symbol``, indexed by source line; ``attrs`` as in the module docstring.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, empty, not a CSV or lacks the Yahoo columns.
     """
     p = _check_file(path)
     try:
@@ -161,8 +200,11 @@ def _parse_cboe_time(text: str) -> dt.datetime | None:
 
 
 def trading_date(quote_time: dt.datetime | None) -> dt.date | None:
-    """The session a snapshot belongs to: before the 9:30 open counts as the previous
-    session, and weekends roll back to Friday (holidays are not known)."""
+    """Return the session a snapshot belongs to.
+
+    Before the 9:30 open counts as the previous session, and weekends roll back to Friday
+    (holidays are not known).
+    """
     if quote_time is None:
         return None
     day = quote_time.date()
@@ -173,7 +215,7 @@ def trading_date(quote_time: dt.datetime | None) -> dt.date | None:
     return day
 
 
-def read_cboe(path: Any) -> pd.DataFrame:
+def read_cboe(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a Cboe delayed-quote CSV (old 2019-2020 or new 2023+ layout).
 
     The preamble gives ``attrs['spot']`` (the underlying's last print, *not* necessarily
@@ -181,6 +223,23 @@ def read_cboe(path: Any) -> pd.DataFrame:
     ``attrs['quote_time']``; ``attrs['as_of']`` is :func:`trading_date` of the quote time.
     Each row's call (left) and put (right) become two rows; the root comes from the contract
     symbols, so AM-settled ``SPX`` and PM-settled ``SPXW`` rows stay apart.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file as downloaded from Cboe's delayed-quotes page.
+
+    Returns
+    -------
+    DataFrame
+        The quotes in the input layout of :func:`ivfast.chain.normalize_quotes` plus the
+        contract ``symbol``, indexed by source line and side; ``attrs`` as in the module
+        docstring.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, empty or not in either Cboe layout.
     """
     p = _check_file(path)
     lines = _read_text(p)
@@ -221,13 +280,30 @@ def _check_cboe_header(header: list[str], name: str) -> None:
 
 
 # ---------------------------------------------------------------- detection
-def read_chain(source: Any, *, warn_american: bool = True) -> pd.DataFrame:
+def read_chain(source: ChainSource, *, warn_american: bool = True) -> pd.DataFrame:
     """Read an option chain from a file (format detected) or pass a DataFrame through.
 
     Cboe files are recognised by their ``Expiration Date`` header line, Yahoo files by
     ``contractSymbol``/``option_type`` columns; ``.parquet`` files and any other CSV are read
-    as plain tables in the layout of :func:`normalize_quotes`. With ``warn_american``, an
-    :class:`AmericanExerciseWarning` is issued when the roots are not European index roots.
+    as plain tables in the layout of :func:`normalize_quotes`.
+
+    Parameters
+    ----------
+    source : DataFrame, str or os.PathLike
+        A quote table (returned as is, without warnings) or a file path.
+    warn_american : bool, default True
+        Issue an :class:`AmericanExerciseWarning` when a root is not a European index root.
+
+    Returns
+    -------
+    DataFrame
+        The chain in the input layout of :func:`ivfast.chain.normalize_quotes`, with the
+        snapshot's ``attrs`` (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, empty or unreadable in its detected format.
     """
     if isinstance(source, pd.DataFrame):
         return source

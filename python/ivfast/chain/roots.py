@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 import pandas as pd
 
 __all__ = ["choose_root"]
 
 
-def choose_root(frame: pd.DataFrame, roots: Any = "auto") -> tuple[list[str] | None, str]:
+def choose_root(frame: pd.DataFrame, roots: str | Iterable[str] | None = "auto") -> tuple[list[str] | None, str]:
     """Roots to fit and a note saying why.
 
     Parameters
@@ -21,6 +21,7 @@ def choose_root(frame: pd.DataFrame, roots: Any = "auto") -> tuple[list[str] | N
         ``"auto"``: the root with the most quotes when a chain lists several (SPX and SPXW share
         expiry dates but settle at different times, so one surface takes one of them);
         ``"all"`` or None: every root; a string ``"A,B"`` or an iterable: those roots.
+        Names are case-sensitive; the keywords are not.
 
     Returns
     -------
@@ -28,6 +29,11 @@ def choose_root(frame: pd.DataFrame, roots: Any = "auto") -> tuple[list[str] | N
         The roots to keep (None: all quotes).
     note : str
         Why, for the fit's summary.
+
+    Raises
+    ------
+    ValueError
+        If ``roots`` names no root.
     """
     if roots is None or (isinstance(roots, str) and roots.lower() == "all"):
         return None, "all roots"

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from scipy.optimize import least_squares
 from scipy.special import expit
 from scipy.stats import qmc
@@ -35,12 +35,14 @@ class CalibrationResult:
     Attributes
     ----------
     params : ndarray, shape (n_params,)
-        In the surrogate's parameter order (``names``).
+        Calibrated model parameters, in the surrogate's parameter order (``names``).
     names : list of str
+        Parameter names (e.g. ``v0, kappa, theta, sigma, rho`` for Heston).
     success : bool
         Whether the optimiser met a convergence criterion.
     surrogate_rmse : float
-        Weighted RMS vol error of the surrogate's grid at ``params`` against the target.
+        Weighted RMS vol error of the surrogate's grid at ``params`` against the target (vol units:
+        0.01 is one vol point).
     true_rmse : float
         The same for the C++ pricer's grid at ``params`` (cells it cannot invert are left out);
         NaN without re-pricing.
@@ -49,6 +51,7 @@ class CalibrationResult:
     seconds : float
         Wall time of the optimisation (start search + LM), without the re-pricing.
     message : str
+        The optimiser's termination message.
     """
 
     params: np.ndarray
@@ -61,6 +64,13 @@ class CalibrationResult:
     message: str
 
     def as_dict(self) -> dict[str, float]:
+        """Return the parameters by name.
+
+        Returns
+        -------
+        dict
+            Parameter name -> calibrated value (e.g. for ``HestonParams(**result.as_dict())``).
+        """
         return dict(zip(self.names, map(float, self.params)))
 
 
@@ -69,7 +79,7 @@ def _start_candidates(dim: int, n: int) -> np.ndarray:
     return qmc.Sobol(dim, scramble=True, seed=12345).random_base2(m)[:n]
 
 
-def _target(surrogate: Surrogate, iv_grid: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+def _target(surrogate: Surrogate, iv_grid: ArrayLike, weights: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     shape = surrogate.net.grid_shape
     iv = np.asarray(iv_grid, dtype=np.float64)
     if iv.shape != shape:
@@ -90,27 +100,42 @@ def _weighted_rmse(model_iv: np.ndarray, target: np.ndarray, w: np.ndarray) -> f
     return float(np.sqrt(np.sum(w[ok] * (model_iv[ok] - target[ok]) ** 2) / np.sum(w[ok])))
 
 
-def calibrate(surrogate: Surrogate, iv_grid: Any, weights: Any = None, *, x0: Any = None, n_starts: int = 256,
-              reprice: bool = True, xtol: float = 1e-12, ftol: float = 1e-12, gtol: float = 1e-12,
-              max_nfev: int = 400) -> CalibrationResult:
-    """Parameters of ``surrogate``'s model that best reproduce ``iv_grid``.
+def calibrate(surrogate: Surrogate, iv_grid: ArrayLike, weights: ArrayLike | None = None, *,
+              x0: ArrayLike | None = None, n_starts: int = 256, reprice: bool = True, xtol: float = 1e-12,
+              ftol: float = 1e-12, gtol: float = 1e-12, max_nfev: int = 400) -> CalibrationResult:
+    """Find the parameters of ``surrogate``'s model that best reproduce ``iv_grid``.
 
     Parameters
     ----------
     surrogate : Surrogate
+        A trained surrogate; the calibration stays inside its training box.
     iv_grid : array_like, shape (n_taus, n_strikes)
-        Target implied vols on the surrogate's grid (rows = maturities); NaN cells are ignored.
+        Target annualised implied vols on the surrogate's grid (rows = maturities); NaN cells are
+        ignored.
     weights : array_like, optional
-        Non-negative weights per cell (default 1), broadcast to the grid.
-    x0 : array_like, optional
-        Start (inside the open parameter box); default: the best of ``n_starts`` Sobol' points.
-    reprice : bool
+        Non-negative weights per cell of the squared vol residuals (default 1), broadcast to the
+        grid.
+    x0 : array_like, shape (n_params,), optional
+        Start (strictly inside the parameter box); default: the best of ``n_starts`` Sobol' points.
+    n_starts : int, default 256
+        Scrambled Sobol' candidates evaluated in one batch to pick the start when ``x0`` is None.
+    reprice : bool, default True
         Re-price the result with the C++ pricer and report ``true_rmse``.
-    xtol, ftol, gtol, max_nfev : see ``scipy.optimize.least_squares``.
+    xtol, ftol, gtol : float, default 1e-12
+        Termination tolerances of ``scipy.optimize.least_squares`` (method ``"lm"``).
+    max_nfev : int, default 400
+        Largest number of residual evaluations.
 
     Returns
     -------
     CalibrationResult
+        Parameters, fit errors, evaluation count and timing.
+
+    Raises
+    ------
+    ValueError
+        If ``iv_grid`` does not have the surrogate's grid shape, the weights are negative or not
+        finite, no finite cell has positive weight, or ``x0`` is not strictly inside the box.
     """
     target, w = _target(surrogate, iv_grid, weights)
     sw = torch.as_tensor(np.sqrt(w))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..black import black_vega, implied_vol
 from ..pricing import call_prices_batch
@@ -77,12 +78,12 @@ class SurrogateDataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return self.params.shape[0]
+        return int(self.params.shape[0])
 
 
 def _design(design: str, n: int, dim: int, seed: int) -> np.ndarray:
     """Points in the unit cube; a Sobol' design takes the first n points of 2^ceil(log2 n)."""
-    from scipy.stats import qmc  # scipy.stats takes ~0.3 s to import: only when sampling
+    from scipy.stats import qmc  # scipy.stats is slow to import: only when sampling
 
     if design == "sobol":
         m = max(int(np.ceil(np.log2(max(n, 2)))), 1)
@@ -95,10 +96,33 @@ def _design(design: str, n: int, dim: int, seed: int) -> np.ndarray:
 def price_to_iv(params: np.ndarray, model: str, strikes: np.ndarray, taus: np.ndarray, *, rate: float = 0.0,
                 dividend: float = 0.0, tolerance: float = 1e-14, iv_rtol: float = 1e-4,
                 threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Implied vols of ``params`` on the grid (spot 1) and a mask of the samples fully recoverable.
+    """Price parameter sets on the grid (spot 1) and invert their out-of-the-money prices to vols.
 
-    Returns ``iv`` of shape (n, n_taus, n_strikes) with NaN at unrecoverable points, and ``ok``
-    of shape (n,).
+    Parameters
+    ----------
+    params : ndarray, shape (n, n_params)
+        Parameter sets in the field order of the model's dataclass.
+    model : {"heston", "bates"}
+        Model name.
+    strikes : ndarray, shape (n_strikes,)
+        Strikes relative to spot.
+    taus : ndarray, shape (n_taus,)
+        Maturities in years.
+    rate, dividend : float, default 0.0
+        Continuously compounded rate and dividend yield.
+    tolerance : float, default 1e-14
+        Absolute price accuracy asked of the pricer, per unit of discounted forward.
+    iv_rtol : float, default 1e-4
+        Largest relative volatility error the price accuracy may cause at a recoverable point.
+    threads : int, optional
+        Threads of the pricer and the inversion (default: all).
+
+    Returns
+    -------
+    iv : ndarray, shape (n, n_taus, n_strikes)
+        Annualised Black implied vols, NaN at unrecoverable points.
+    ok : ndarray of bool, shape (n,)
+        Whether every point of a sample's grid is recoverable.
     """
     calls = call_prices_batch(params, strikes, taus, model=model_class(model), spot=1.0, rate=rate,
                               dividend=dividend, threads=threads, tolerance=tolerance)
@@ -117,14 +141,16 @@ def price_to_iv(params: np.ndarray, model: str, strikes: np.ndarray, taus: np.nd
     return np.where(good, iv, np.nan), good.reshape(good.shape[0], -1).all(axis=1)
 
 
-def _config(model, n, ranges, strikes, taus, seed, design, chunk_size, rate, dividend, tolerance, iv_rtol):
+def _config(model: str, n: int, ranges: dict[str, tuple[float, float]], strikes: np.ndarray, taus: np.ndarray,
+            seed: int, design: str, chunk_size: int, rate: float, dividend: float, tolerance: float,
+            iv_rtol: float) -> dict[str, Any]:
     return {"format": _FORMAT, "model": model, "n": int(n), "ranges": {k: list(v) for k, v in ranges.items()},
             "strikes": strikes.tolist(), "taus": taus.tolist(), "seed": int(seed), "design": design,
             "chunk_size": int(chunk_size), "rate": float(rate), "dividend": float(dividend),
             "tolerance": float(tolerance), "iv_rtol": float(iv_rtol)}
 
 
-def _open_directory(path: Path, config: dict) -> None:
+def _open_directory(path: Path, config: dict[str, Any]) -> None:
     meta = path / _META
     if meta.exists():
         old = json.loads(meta.read_text())
@@ -147,7 +173,7 @@ def _chunk_path(path: Path, i: int) -> Path:
     return path / f"chunk_{i:05d}.npz"
 
 
-def _save_chunk(target: Path, **arrays: np.ndarray) -> None:
+def _save_chunk(target: Path, **arrays: Any) -> None:  # arrays and NumPy scalars
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
@@ -155,44 +181,53 @@ def _save_chunk(target: Path, **arrays: np.ndarray) -> None:
 
 
 def make_dataset(model: str = "heston", n: int = 10_000, ranges: Mapping[str, Any] | None = None,
-                 strikes: Any = None, taus: Any = None, seed: int = 0, threads: int | None = None,
-                 path: str | os.PathLike | None = None, *, design: str = "sobol", chunk_size: int = 2048,
+                 strikes: ArrayLike | None = None, taus: ArrayLike | None = None, seed: int = 0,
+                 threads: int | None = None, path: str | os.PathLike[str] | None = None, *, design: str = "sobol",
+                 chunk_size: int = 2048,
                  rate: float = 0.0, dividend: float = 0.0, tolerance: float = 1e-14, iv_rtol: float = 1e-4,
                  progress: bool = True) -> SurrogateDataset:
     """Sample parameter sets, price them and invert their implied-vol grids.
 
     Parameters
     ----------
-    model : {"heston", "bates"}
-    n : int
+    model : {"heston", "bates"}, default "heston"
+        Model whose prices are sampled.
+    n : int, default 10000
         Design points to price (the dataset keeps those whose grid is fully recoverable).
     ranges : mapping, optional
         field -> (low, high) overriding :data:`ivfast.surrogate.grids.DEFAULT_RANGES`.
     strikes, taus : array_like, optional
         Strikes relative to spot and maturities in years (default: Horvath et al.'s 11 x 8 grid).
-    seed : int
+    seed : int, default 0
         Seed of the scrambled design: the same seed gives identical arrays.
     threads : int, optional
         Threads of the pricer and the inversion (default: all).
     path : path, optional
         Directory for the chunks (see the module docstring); re-running with the same settings
         continues after the last complete chunk, different settings raise ``ValueError``.
-    design : {"sobol", "lhs"}
+    design : {"sobol", "lhs"}, default "sobol"
         Scrambled Sobol' sequence or Latin hypercube.
-    chunk_size : int
+    chunk_size : int, default 2048
         Samples per chunk (and per pricer call).
-    rate, dividend : float
+    rate, dividend : float, default 0.0
         Continuously compounded rate and dividend yield (spot is 1).
-    tolerance : float
+    tolerance : float, default 1e-14
         Absolute price accuracy asked of the pricer, per unit of discounted forward.
-    iv_rtol : float
+    iv_rtol : float, default 1e-4
         Largest relative volatility error the price accuracy may cause at a kept point.
-    progress : bool
+    progress : bool, default True
         Show a tqdm progress bar.
 
     Returns
     -------
     SurrogateDataset
+        The kept samples with their grids, the drop count and the settings.
+
+    Raises
+    ------
+    ValueError
+        For invalid ranges, grid, ``n``, ``chunk_size``, ``iv_rtol`` or ``design``, or a ``path``
+        holding a dataset made with other settings.
     """
     ranges = resolve_ranges(model, ranges)
     strikes, taus = validate_grid(HORVATH_STRIKES if strikes is None else strikes,
@@ -238,7 +273,7 @@ def make_dataset(model: str = "heston", n: int = 10_000, ranges: Mapping[str, An
     return _assemble(chunks, config, new_samples / seconds if seconds > 0 else float("nan"))
 
 
-def _assemble(chunks: list[dict], config: dict, rate: float) -> SurrogateDataset:
+def _assemble(chunks: list[dict[str, Any]], config: dict[str, Any], rate: float) -> SurrogateDataset:
     n_sampled = int(sum(int(c["n_sampled"]) for c in chunks))
     params = np.concatenate([c["params"] for c in chunks])
     ranges = {k: tuple(v) for k, v in config["ranges"].items()}
@@ -249,8 +284,24 @@ def _assemble(chunks: list[dict], config: dict, rate: float) -> SurrogateDataset
         samples_per_second=rate, meta=dict(config))
 
 
-def load_dataset(path: str | os.PathLike) -> SurrogateDataset:
-    """The complete chunks of a dataset directory written by :func:`make_dataset`."""
+def load_dataset(path: str | os.PathLike[str]) -> SurrogateDataset:
+    """Load the complete chunks of a dataset directory written by :func:`make_dataset`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The dataset directory (``meta.json`` and ``chunk_NNNNN.npz`` files).
+
+    Returns
+    -------
+    SurrogateDataset
+        The samples of the leading complete chunks (``samples_per_second`` is NaN).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` has no ``meta.json`` or no complete chunk yet.
+    """
     directory = Path(path)
     if not (directory / _META).is_file():
         raise ValueError(f"path: {directory} is not a surrogate dataset directory (no {_META})")
@@ -268,8 +319,29 @@ def load_dataset(path: str | os.PathLike) -> SurrogateDataset:
     return _assemble(chunks, config, float("nan"))
 
 
-def split_indices(n: int, seed: int = 0, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)):
-    """Disjoint random train / validation / test index arrays (default 60/20/20)."""
+def split_indices(n: int, seed: int = 0, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split ``range(n)`` at random into disjoint train / validation / test index arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    seed : int, default 0
+        Seed of the permutation (the same seed gives the same split).
+    fractions : tuple of three floats, default (0.6, 0.2, 0.2)
+        Train, validation and test shares: non-negative, summing to 1.
+
+    Returns
+    -------
+    train, val, test : ndarray of int
+        Indices into the samples; the test split takes what rounding leaves.
+
+    Raises
+    ------
+    ValueError
+        If ``fractions`` is not three non-negative numbers summing to 1.
+    """
     if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1.0):
         raise ValueError(f"fractions: expected three non-negative numbers summing to 1, got {fractions}")
     order = np.random.default_rng(seed).permutation(n)

@@ -5,7 +5,9 @@ Strikes are relative to spot (spot = 1) and maturities are in years. Two grids a
 * ``HORVATH_STRIKES`` x ``HORVATH_TAUS``: the 11 x 8 grid of Horvath, Muguruza & Tomas (2021),
   "Deep learning volatility", strikes 0.5, 0.6, ..., 1.5 and maturities 0.1, 0.3, 0.6, 0.9, 1.2,
   1.5, 1.8, 2.0 years (the default);
-* ``PCA_STRIKES`` x ``PCA_TAUS``: the 10 x 6 grid of the seed notebook (30 to 360 days).
+* ``PCA_STRIKES`` x ``PCA_TAUS``: the 10 x 6 grid of the reference residual-MLP / PCA-head Heston
+  surrogate notebook (see ``docs/references.md``): strikes 0.8 to 1.5, maturities 30, 60, 90, 180,
+  270 and 360 days (ACT/365).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..models import DOMAIN, BatesParams, HestonParams
 
@@ -41,16 +44,48 @@ DEFAULT_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 
 
 def model_class(model: str) -> type:
-    """The parameter dataclass of ``model`` ("heston" or "bates")."""
+    """Return the parameter dataclass of ``model``.
+
+    Parameters
+    ----------
+    model : {"heston", "bates"}
+        Model name.
+
+    Returns
+    -------
+    type
+        :class:`ivfast.HestonParams` or :class:`ivfast.BatesParams`.
+
+    Raises
+    ------
+    ValueError
+        For another name.
+    """
     if model not in MODELS:
         raise ValueError(f"model: expected one of {sorted(MODELS)}, got {model!r}")
     return MODELS[model]
 
 
 def resolve_ranges(model: str, ranges: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
-    """The default box of ``model`` with ``ranges`` overriding some fields; validated.
+    """Return the default sampling box of ``model`` with ``ranges`` overriding some fields, validated.
 
-    Raises ``ValueError`` for an unknown field, ``lo >= hi``, or a bound outside the model's domain.
+    Parameters
+    ----------
+    model : {"heston", "bates"}
+        Model name.
+    ranges : mapping, optional
+        Field name -> ``(low, high)`` for the fields to override (see :data:`DEFAULT_RANGES`).
+
+    Returns
+    -------
+    dict
+        Field -> ``(low, high)`` for every parameter of the model, in its field order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model or field, a bound pair that is not two numbers, ``low >= high``,
+        or a bound outside the model's domain.
     """
     model_class(model)
     out = dict(DEFAULT_RANGES[model])
@@ -69,8 +104,26 @@ def resolve_ranges(model: str, ranges: Mapping[str, Any] | None) -> dict[str, tu
     return out
 
 
-def validate_grid(strikes: Any, taus: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Strikes (relative to spot) and maturities (years) as strictly increasing positive 1-D arrays."""
+def validate_grid(strikes: ArrayLike, taus: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Check a surrogate grid and return it as float64 arrays.
+
+    Parameters
+    ----------
+    strikes : array_like, 1-D
+        Strikes relative to spot (spot = 1), at least 3.
+    taus : array_like, 1-D
+        Maturities in years, at least 3.
+
+    Returns
+    -------
+    strikes, taus : ndarray
+        The grid as float64 arrays.
+
+    Raises
+    ------
+    ValueError
+        Unless both are 1-D with at least 3 positive, finite, strictly increasing values.
+    """
     out = []
     for name, value in (("strikes", strikes), ("taus", taus)):
         arr = np.asarray(value, dtype=np.float64)

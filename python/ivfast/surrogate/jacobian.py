@@ -1,10 +1,11 @@
 """Exact Jacobian of a surrogate network by hand-written forward-mode differentiation (torch).
 
 Calibration needs d(vols)/d(params) for one parameter set at every Levenberg–Marquardt step.
-``torch.func.jacrev`` gets it by one vmapped backward pass per output (88 of them) and costs about
-15 forward passes; pushing the n_params tangent directions through the layers alongside the values
-costs about two. The layers of :mod:`ivfast.surrogate.networks` are few, so each gets its rule
-here; tests compare the result with ``torch.func.jacrev``.
+``torch.func.jacrev`` gets it by one vmapped backward pass per output (one per grid point), while
+pushing the n_params tangent directions through the layers alongside the values costs about as
+much as a few forward passes (timings in ``bench/README.md``). The layers of
+:mod:`ivfast.surrogate.networks` are few, so each gets its rule here; tests compare the result
+with ``torch.func.jacrev``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["value_and_jacobian"]
 
 
 def _activation_slope(act: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """d act(x) / dx given x and y = act(x)."""
+    """Return d act(x) / dx given x and y = act(x)."""
     if isinstance(act, nn.SiLU):
         s = torch.sigmoid(x)
         return s * (1.0 + x * (1.0 - s))
@@ -54,7 +55,21 @@ def _push(module: nn.Module, h: torch.Tensor, dh: torch.Tensor) -> tuple[torch.T
 
 
 def value_and_jacobian(net: SurrogateNet, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flattened vols ``f(params)`` (m,) and the Jacobian ``df/dparams`` (m, n_params) of one parameter set."""
+    """Evaluate the network and its exact Jacobian at one parameter set.
+
+    Parameters
+    ----------
+    net : SurrogateNet
+        The network, in eval mode (active dropout raises ``ValueError``).
+    params : torch.Tensor, shape (n_params,)
+        One parameter set, in the network's dtype.
+
+    Returns
+    -------
+    vols, jacobian : torch.Tensor
+        Flattened vols ``f(params)`` of shape (m,) and ``df/dparams`` of shape (m, n_params),
+        m = n_taus * n_strikes.
+    """
     with torch.no_grad():
         h = (params - net.x_mean) / net.x_std
         dh = torch.diag(1.0 / net.x_std)

@@ -11,7 +11,10 @@ from scipy import stats
 from .._plotting import new_figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from .model import Surrogate
 
 __all__ = ["save_figures"]
 
@@ -24,15 +27,15 @@ def _figure(size: tuple[float, float]) -> Figure:
 _MARGINS = {"left": 0.07, "right": 0.97, "bottom": 0.14, "top": 0.92, "wspace": 0.35, "hspace": 0.45}
 
 
-def _grid_axes(ax, surrogate) -> None:
+def _grid_axes(ax: Axes, surrogate: Surrogate) -> None:
     ax.set_xticks(range(surrogate.strikes.size), [f"{k:.2f}" for k in surrogate.strikes], fontsize=7, rotation=90)
     ax.set_yticks(range(surrogate.taus.size), [f"{t:.2f}" for t in surrogate.taus], fontsize=7)
     ax.set_xlabel("strike K/S")
     ax.set_ylabel("maturity (years)")
 
 
-def _surfaces(path: Path, surrogate, pred: np.ndarray, true: np.ndarray) -> None:
-    """True, predicted and error heatmaps of the median-error and the worst test grid."""
+def _surfaces(path: Path, surrogate: Surrogate, pred: np.ndarray, true: np.ndarray) -> None:
+    """Draw true, predicted and error heatmaps of the median-error and the worst test grid."""
     worst = np.abs(pred - true).reshape(len(true), -1).max(axis=1)
     picks = {"median": int(np.argsort(worst)[len(worst) // 2]), "worst": int(np.argmax(worst))}
     fig = _figure((13.0, 7.5))
@@ -51,7 +54,7 @@ def _surfaces(path: Path, surrogate, pred: np.ndarray, true: np.ndarray) -> None
     fig.savefig(path, dpi=110)
 
 
-def _cell_errors(path: Path, surrogate, report: dict[str, Any]) -> None:
+def _cell_errors(path: Path, surrogate: Surrogate, report: dict[str, Any]) -> None:
     fig = _figure((7.0, 4.5))
     ax = fig.add_subplot()
     im = ax.imshow(np.array(report["per_cell_mae"]), origin="lower", aspect="auto", cmap="magma")
@@ -106,9 +109,28 @@ def _history(path: Path, history: list[dict[str, float]]) -> None:
     fig.savefig(path, dpi=110)
 
 
-def save_figures(out: Path, surrogate, pred: np.ndarray, true: np.ndarray, report: dict[str, Any],
+def save_figures(out: Path, surrogate: Surrogate, pred: np.ndarray, true: np.ndarray, report: dict[str, Any],
                  history: list[dict[str, float]] | None) -> list[str]:
-    """Write the evaluation figures to ``out``; returns their file names."""
+    """Write the evaluation figures to ``out``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Existing output directory.
+    surrogate : Surrogate
+        The evaluated surrogate (for the grid labels).
+    pred, true : ndarray, shape (n, n_taus, n_strikes)
+        Predicted and true implied vols.
+    report : dict
+        The report of :func:`ivfast.surrogate.evaluate` (buckets, per-cell errors).
+    history : list of dict, optional
+        Training history; adds ``history.png``.
+
+    Returns
+    -------
+    list of str
+        The written file names.
+    """
     written = {"surfaces.png": lambda p: _surfaces(p, surrogate, pred, true),
                "cell_errors.png": lambda p: _cell_errors(p, surrogate, report),
                "residuals.png": lambda p: _residuals(p, pred, true),

@@ -19,31 +19,66 @@ import torch
 from .data import SurrogateDataset, split_indices
 from .loss import LossWeights, SurrogateLoss
 from .model import Surrogate, build_network, output_basis
-from .pca import fit_pca
+from .networks import SurrogateNet
+from .pca import GridPCA, fit_pca
 
 __all__ = ["TrainConfig", "TrainResult", "train"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Architecture, loss and optimisation settings.
+    """Architecture, loss and optimisation settings of :func:`train`.
 
-    arch : "resmlp" (the seed's residual MLP with a PCA head) or "grid" (Horvath et al.'s plain MLP).
-    n_blocks, width, dropout, activation : residual MLP (seed: 8 blocks of width 128). SiLU by
-        default rather than the seed's ReLU: a smooth network has a continuous Jacobian, which
-        Levenberg–Marquardt calibration needs. Dropout defaults to 0: it adds noise of its own
+    Attributes
+    ----------
+    arch : {"resmlp", "grid"}, default "resmlp"
+        A residual MLP reading out PCA scores of the grids
+        (:class:`~ivfast.surrogate.networks.ResidualMLP`, the reference Heston-surrogate
+        notebook's design, see ``docs/references.md``) or the plain grid MLP of Horvath,
+        Muguruza & Tomas (2021) (:class:`~ivfast.surrogate.networks.GridMLP`).
+    n_blocks, width : int, default 8, 128
+        Residual blocks and their width (the reference notebook's size; smaller networks evaluate
+        faster, see ``bench/README.md``).
+    dropout : float, default 0.0
+        Dropout inside the residual blocks: 0 by default, because dropout adds noise of its own
         size to a regression that must reach 0.1 % accuracy.
-    grid_hidden, grid_activation : grid MLP (Horvath et al.: 3 x 30 ELU).
-    pca_variance : share of variance the PCA head keeps (>= 0.999).
-    loss : :class:`LossWeights`.
-    epochs, batch_size, lr, patience : Adam with early stopping after ``patience`` epochs without
-        improvement; the learning rate is multiplied by ``lr_factor`` after ``lr_patience`` epochs
-        without improvement, down to ``min_lr``.
-    seed : split, initialisation and shuffling seed (the same seed and data give the same model on
+    activation : {"silu", "elu", "relu", "tanh"}, default "silu"
+        Residual MLP activation. A smooth one gives the network a continuous Jacobian, which
+        Levenberg–Marquardt calibration needs (ReLU's is piecewise constant).
+    grid_hidden : tuple of int, default (30, 30, 30)
+        Hidden widths of the grid MLP (Horvath et al.: 3 x 30).
+    grid_activation : {"silu", "elu", "relu", "tanh"}, default "elu"
+        Grid MLP activation (Horvath et al.: ELU).
+    pca_variance : float, default 1 - 1e-7
+        Share of the training grids' variance the PCA head keeps (>= 0.999).
+    loss : LossWeights
+        Loss term weights (default :class:`LossWeights()`).
+    epochs : int, default 200
+        Largest number of epochs.
+    batch_size : int, default 256
+        Adam mini-batch size.
+    lr : float, default 1e-3
+        Initial Adam learning rate.
+    patience : int, default 20
+        Stop after this many epochs without a better validation loss.
+    lr_patience : int, default 10
+        Multiply the learning rate by ``lr_factor`` after this many epochs without improvement
+        (``ReduceLROnPlateau``).
+    lr_factor : float, default 0.5
+        Learning-rate reduction factor.
+    min_lr : float, default 1e-6
+        Floor of the learning rate.
+    seed : int, default 0
+        Split, initialisation and shuffling seed (the same seed and data give the same model on
         the same machine and thread count).
-    fractions : train / validation / test shares.
-    threads : torch intra-op threads (default: leave torch's setting).
-    max_seconds : stop after the epoch that exceeds this wall time (default: no limit).
+    fractions : tuple of three floats, default (0.6, 0.2, 0.2)
+        Train / validation / test shares.
+    threads : int, optional
+        torch intra-op threads (default: leave torch's setting).
+    max_seconds : float, optional
+        Stop after the epoch that exceeds this wall time (default: no limit).
+    progress : bool, default True
+        Show a tqdm progress bar.
     """
 
     arch: str = "resmlp"
@@ -69,6 +104,18 @@ class TrainConfig:
     progress: bool = True
 
     def arch_dict(self) -> dict[str, Any]:
+        """Describe the network for :func:`ivfast.surrogate.model.build_network` (and saved files).
+
+        Returns
+        -------
+        dict
+            ``kind`` (``"resmlp"`` or ``"grid"``) and the sizes and activation of that network.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``arch``.
+        """
         if self.arch == "resmlp":
             return {"kind": "resmlp", "n_blocks": self.n_blocks, "width": self.width, "dropout": self.dropout,
                     "activation": self.activation}
@@ -79,7 +126,25 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns: the best surrogate, the per-epoch history and the split."""
+    """What :func:`train` returns: the best surrogate, the per-epoch history and the split.
+
+    Attributes
+    ----------
+    surrogate : Surrogate
+        The best-validation network (float32) with its grid, ranges and training record.
+    history : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds``.
+    best_epoch : int
+        Epoch of the kept state (-1 if none finished).
+    best_val_loss : float
+        Its validation loss.
+    interrupted : bool
+        Whether training stopped on Ctrl-C (the best state so far is kept).
+    train_index, val_index, test_index : ndarray of int
+        The dataset split (:func:`ivfast.surrogate.split_indices`).
+    seconds : float
+        Wall time of the training.
+    """
 
     surrogate: Surrogate
     history: list[dict[str, float]]
@@ -92,13 +157,14 @@ class TrainResult:
     seconds: float
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="surrogate training", unit="epoch", disable=not enabled, dynamic_ncols=True)
 
 
-def _mean_loss(net, loss_fn, x: torch.Tensor, y: torch.Tensor, batch: int = 8192) -> float:
+def _mean_loss(net: torch.nn.Module, loss_fn: SurrogateLoss, x: torch.Tensor, y: torch.Tensor,
+               batch: int = 8192) -> float:
     net.eval()
     with torch.no_grad():
         total = sum(float(loss_fn(net(x[i:i + batch]), y[i:i + batch])) * len(x[i:i + batch])
@@ -106,7 +172,7 @@ def _mean_loss(net, loss_fn, x: torch.Tensor, y: torch.Tensor, batch: int = 8192
     return total / max(len(x), 1)
 
 
-def _build(dataset: SurrogateDataset, cfg: TrainConfig, train_idx: np.ndarray):
+def _build(dataset: SurrogateDataset, cfg: TrainConfig, train_idx: np.ndarray) -> tuple[SurrogateNet, GridPCA | None]:
     x_train = dataset.params[train_idx]
     y_flat = dataset.iv[train_idx].reshape(len(train_idx), -1)
     pca = fit_pca(y_flat, cfg.pca_variance) if cfg.arch == "resmlp" else None
@@ -118,13 +184,27 @@ def _build(dataset: SurrogateDataset, cfg: TrainConfig, train_idx: np.ndarray):
 
 
 def train(dataset: SurrogateDataset, config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
-    """Train a surrogate on ``dataset``; ``overrides`` replace fields of ``config``.
+    """Train a surrogate on ``dataset``.
+
+    Parameters
+    ----------
+    dataset : SurrogateDataset
+        Parameter sets and their grids (at least 10 samples).
+    config : TrainConfig, optional
+        Settings (default :class:`TrainConfig()`).
+    **overrides : Any
+        Fields of ``config`` to replace, e.g. ``epochs=50``.
 
     Returns
     -------
     TrainResult
         ``surrogate`` holds the best-validation network (float32); ``history`` one dict per epoch
         (train and validation loss, learning rate, seconds).
+
+    Raises
+    ------
+    ValueError
+        For a dataset of fewer than 10 samples or an invalid setting.
     """
     cfg = replace(config or TrainConfig(), **overrides)
     if len(dataset) < 10:

@@ -6,12 +6,12 @@ volatility surfaces" (GJ); Zeliade Systems (2009), "Quasi-explicit calibration o
 SVI model".
 
 - :class:`RawSVI`, :class:`NaturalSVI`, :class:`JumpWings`, :func:`raw_to_jw`, :func:`jw_to_raw`:
-  parameterisations with exact conversions (GJ section 3). The jump-wings conversion follows
-  GJ section 3.3 / Lemma 3.2; the seed notebook's conversion was wrong (it is not the published one).
+  parameterisations with exact conversions (GJ section 3; jump-wings by GJ section 3.3 and
+  Lemma 3.2, see :mod:`ivfast.svi.slices`).
 - :func:`fit_slice`, :func:`fit_slice_vols`: quasi-explicit slice calibration, optionally
   butterfly-free.
 - :class:`SviSurface`: fitted slices joined along constant-k lines.
-- :class:`SSVI`, :func:`fit_ssvi`: arbitrage-free SSVI surfaces (see :mod:`ivfast.ssvi`).
+- :class:`SSVI`, :func:`fit_ssvi`: arbitrage-free SSVI surfaces (see :mod:`ivfast.svi.ssvi`).
 - :func:`resample`, :func:`resample_moneyness_days`: any surface onto a standard grid.
 """
 
@@ -20,8 +20,10 @@ from __future__ import annotations
 from .atm import MonotoneTheta
 from .fit import fit_slice, fit_slice_vols
 from .resample import resample, resample_moneyness_days
-from .slices import JumpWings, NaturalSVI, RawSVI, jw_to_raw, raw_to_jw
-from .ssvi import SSVI, fit_ssvi
+from .jump_wings import JumpWings, jw_to_raw, raw_to_jw
+from .slices import NaturalSVI, RawSVI
+from .ssvi import SSVI
+from .ssvi_fit import fit_ssvi
 from .surface import SviSurface
 
 __all__ = [

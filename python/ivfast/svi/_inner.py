@@ -23,7 +23,7 @@ N_CON = _A.shape[0]
 
 
 def _active_sets() -> np.ndarray:
-    """Indicator rows of every active set with linearly independent constraint normals."""
+    """Return indicator rows of every active set with linearly independent constraint normals."""
     rows = []
     for size in range(4):
         for subset in itertools.combinations(range(N_CON), size):

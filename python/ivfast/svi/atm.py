@@ -22,11 +22,12 @@ beyond the data (an unconstrained polynomial in tau can).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _xp
+from .._xp import Array
 from .._arrays import as_float_array, quote_vector
 
 __all__ = [
@@ -75,7 +76,7 @@ def atm_total_variances(k: np.ndarray, tau: np.ndarray, w: np.ndarray) -> tuple[
     return taus, out
 
 
-def isotonic_fit(values: Any) -> np.ndarray:
+def isotonic_fit(values: ArrayLike) -> np.ndarray:
     """Least-squares increasing fit ``min sum (z - values)^2`` subject to ``z_i >= z_(i-1) + 1e-10``.
 
     Parameters
@@ -87,6 +88,11 @@ def isotonic_fit(values: Any) -> np.ndarray:
     -------
     ndarray
         The fitted, strictly increasing values (solved by cvxpy, part of the torch extra).
+
+    Raises
+    ------
+    RuntimeError
+        If cvxpy returns no solution.
     """
     from .._optional import require
 
@@ -107,9 +113,23 @@ class MonotoneTheta:
 
     Shape-preserving PCHIP (Fritsch-Carlson) between nodes, so theta stays monotone and C1;
     beyond the last node theta grows linearly in tau at the last ATM variance theta_N/tau_N.
+    Calling it returns ``(theta, dtheta/dtau)``.
+
+    Parameters
+    ----------
+    taus : array_like, shape (n,)
+        Node maturities in years: positive, finite, strictly increasing.
+    thetas : array_like, shape (n,)
+        ATM total variances w(0, tau_j) at the nodes: positive, non-decreasing.
+
+    Raises
+    ------
+    ValueError
+        If the nodes are not finite and positive, ``taus`` is not strictly increasing or
+        ``thetas`` decreases anywhere (calendar arbitrage).
     """
 
-    def __init__(self, taus: Any, thetas: Any) -> None:
+    def __init__(self, taus: ArrayLike, thetas: ArrayLike) -> None:
         taus = quote_vector(taus, "taus", positive=True)
         thetas = quote_vector(thetas, "thetas", size=taus.size, positive=True)
         if not (np.diff(taus) > 0.0).all():
@@ -122,8 +142,8 @@ class MonotoneTheta:
         self._pchip = PchipInterpolator(np.r_[0.0, taus], np.r_[0.0, thetas], extrapolate=False)
         self._dpchip = self._pchip.derivative()
 
-    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(theta, dtheta/dtau)``; NaN for tau < 0 or non-finite tau."""
+    def __call__(self, tau: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(theta, dtheta/dtau)`` at year fractions ``tau`` (any shape); NaN for tau < 0 or non-finite tau."""
         tau = as_float_array(tau, "tau")
         last = self.taus[-1]
         inside = (tau >= 0.0) & (tau <= last)
@@ -134,12 +154,29 @@ class MonotoneTheta:
         return np.where(bad, np.nan, theta), np.where(bad, np.nan, slope)
 
 
-def softplus_log_curve(u: Any, knots: Any, width: Any, offset: Any, slope_lo: Any,
-                       slope_changes: Any) -> tuple[Any, Any]:
-    """``h(u)`` and ``h'(u)`` of the softplus curve (module docstring) at ``u = ln tau``.
+def softplus_log_curve(u: Array, knots: Array, width: Array, offset: Array, slope_lo: Array,
+                       slope_changes: Array) -> tuple[Array, Array]:
+    """Evaluate ``h(u)`` and ``h'(u)`` of the softplus curve (module docstring) at ``u = ln tau``.
 
-    Takes NumPy arrays or torch tensors (all of one kind); ``knots`` and ``slope_changes`` have
-    one entry per knot, ``u`` any shape.
+    Takes NumPy arrays or torch tensors (all of one kind).
+
+    Parameters
+    ----------
+    u : ndarray or torch.Tensor
+        Log-maturity ``ln tau`` (tau in years), any shape.
+    knots : ndarray or torch.Tensor, shape (n_knots,)
+        Knot positions ``u_j``.
+    width : float, ndarray or torch.Tensor
+        Softplus width s.
+    offset, slope_lo : float, ndarray or torch.Tensor
+        ``a`` and ``c_lo`` of h.
+    slope_changes : ndarray or torch.Tensor, shape (n_knots,)
+        ``d_j``, one per knot.
+
+    Returns
+    -------
+    h, dh_du : ndarray or torch.Tensor
+        ``h(u) = ln theta`` and ``h'(u) = d ln theta / d ln tau``, shaped like ``u``.
     """
     z = (u[..., None] - knots) / width
     h = offset + slope_lo * (u - knots[0]) + width * (_xp.softplus(z) @ slope_changes)
@@ -169,8 +206,8 @@ class SoftplusCurve:
     slope_lo: float
     slope_changes: np.ndarray
 
-    def __call__(self, tau: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(theta, dtheta/dtau)`` at year fractions ``tau`` > 0."""
+    def __call__(self, tau: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(theta, dtheta/dtau)`` at year fractions ``tau`` > 0 (any shape)."""
         tau = as_float_array(tau, "tau")
         h, dh = softplus_log_curve(np.log(tau), self.knots, self.width, self.offset, self.slope_lo,
                                    self.slope_changes)
@@ -178,7 +215,7 @@ class SoftplusCurve:
         return theta, theta * dh / tau
 
 
-def fit_softplus_curve(taus: Any, theta: Any) -> SoftplusCurve:
+def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike) -> SoftplusCurve:
     """Least-squares fit of ``ln theta`` on ``ln tau`` under the monotonicity constraints.
 
     Parameters

@@ -1,5 +1,7 @@
-"""Calibration of one raw SVI slice to total variances: quasi-explicit inner solve (Zeliade 2009)
-over a global-then-local search in (m, sigma), then a constrained 5-parameter polish.
+"""Calibration of one raw SVI slice to total variances.
+
+A quasi-explicit inner solve (Zeliade 2009) runs inside a global-then-local search in
+(m, sigma), then a constrained 5-parameter polish.
 
 Zeliade Systems (2009), "Quasi-explicit calibration of Gatheral's SVI model": with
 y = (k - m)/sigma the slice is w = a + d y + c sqrt(y^2 + 1), c = b sigma, d = rho b sigma,
@@ -15,9 +17,11 @@ a + b sigma sqrt(1 - rho^2) >= 0, and optionally g(k) >= 0 on a grid.
 from __future__ import annotations
 
 import itertools
+from types import ModuleType
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._arrays import quote_vector, quote_weights
 from ..arbitrage.density import butterfly_g
@@ -32,8 +36,10 @@ _RHO_MAX = 1.0 - 1e-9
 _SIGMA_MIN = 1e-8
 # g >= _G_MARGIN on the fit grid keeps g >= 0 between its points (g varies by ~h^2 there).
 _G_MARGIN = 1e-5
-def _optimize():
-    """scipy.optimize, imported on first fit: it would add ~0.5 s to ``import ivfast``."""
+
+
+def _optimize() -> ModuleType:
+    """Return scipy.optimize, imported on first fit (it is slow to import; ``import ivfast`` stays light)."""
     from scipy import optimize
 
     return optimize
@@ -57,8 +63,11 @@ class _Problem:
         return inner_solve(ms[:, 0], np.exp(ms[:, 1]), self.k, self.w, self.wt, self.slope)[1]
 
     def profile_one(self, z: np.ndarray) -> float:
-        """:meth:`profile` at one (m, log sigma), with a scalar fast path for the common case
-        where the unconstrained (a, d, c) is feasible (the local search calls this ~100 times)."""
+        """Return :meth:`profile` at one (m, log sigma).
+
+        A scalar fast path handles the common case where the unconstrained (a, d, c) is feasible
+        (the local search calls this about a hundred times).
+        """
         m, sigma = float(z[0]), float(np.exp(z[1]))
         y = (self.k - m) / sigma
         s = np.sqrt(y * y + 1.0)
@@ -98,7 +107,7 @@ def _raw_w(p: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _raw_w_jac(p: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """d w / d(a, b, rho, m, sigma), shape (n, 5)."""
+    """Jacobian d w / d(a, b, rho, m, sigma), shape (n, 5)."""
     _, b, rho, m, sigma = p
     x = k - m
     r = np.hypot(x, sigma)
@@ -133,8 +142,10 @@ def _global_local_search(prob: _Problem, n_starts: int, x0: tuple[float, float] 
 
 
 def _basin_starts(sse: np.ndarray, n: int) -> np.ndarray:
-    """Flat indices of the ``n`` lowest grid cells that are local minima (8 neighbours), so the
-    local searches start in different basins rather than in one basin's best cells."""
+    """Return flat indices of the ``n`` lowest grid cells that are local minima (8 neighbours).
+
+    The local searches thus start in different basins rather than in one basin's best cells.
+    """
     padded = np.pad(sse, 1, constant_values=np.inf)
     rows, cols = sse.shape
     shifts = itertools.product((0, 1, 2), repeat=2)
@@ -231,16 +242,17 @@ def _ssvi_slice_fit(prob: _Problem) -> np.ndarray:
         res = _optimize().least_squares(resid, z0, method="trf", xtol=1e-14, ftol=1e-14)
         if best is None or res.cost < best.cost:
             best = res
+    assert best is not None  # the loop above runs three times
     theta, rho, phi = unpack(best.x)
     raw = NaturalSVI(delta=0.0, mu=0.0, rho=rho, omega=theta, zeta=phi).to_raw()
     return np.array([raw.a / prob.w_scale, raw.b / prob.w_scale, raw.rho, raw.m, raw.sigma])
 
 
 def fit_slice(
-    k: Any,
-    w: Any,
+    k: ArrayLike,
+    w: ArrayLike,
     *,
-    weights: Any = None,
+    weights: ArrayLike | None = None,
     no_butterfly: bool = False,
     max_wing_slope: float = 2.0,
     x0: tuple[float, float] | None = None,
@@ -273,6 +285,12 @@ def fit_slice(
     -------
     RawSVI
         Always within the domain b >= 0, |rho| < 1, sigma > 0, a + b sigma sqrt(1 - rho^2) >= 0.
+
+    Raises
+    ------
+    ValueError
+        For invalid quotes or weights, fewer than 5 quotes or 3 distinct weighted strikes, a
+        non-positive ``max_wing_slope``, ``n_starts`` < 1 or an invalid ``x0``.
     """
     k = quote_vector(k, "k")
     w = quote_vector(w, "w", size=k.size, positive=True)
@@ -312,12 +330,37 @@ def _butterfly_free(prob: _Problem, p_qe: np.ndarray) -> np.ndarray:
     return min(candidates, key=prob.sse)
 
 
-def fit_slice_vols(k: Any, vol: Any, tau: float, *, weights: Any = None, **kwargs: Any) -> RawSVI:
+def fit_slice_vols(
+    k: ArrayLike, vol: ArrayLike, tau: float, *, weights: ArrayLike | None = None, **kwargs: Any
+) -> RawSVI:
     """Fit a raw SVI slice to Black implied vols at year fraction ``tau``.
 
     Residuals are taken in vol: the weights of squared total-variance residuals are
-    ``weights / (2 vol tau)^2`` (first order, d vol = d w / (2 vol tau)). Other keyword
-    arguments go to :func:`fit_slice`.
+    ``weights / (2 vol tau)^2`` (first order, d vol = d w / (2 vol tau)).
+
+    Parameters
+    ----------
+    k : array_like, shape (n,)
+        Log-moneyness ln(K/F) against the forward.
+    vol : array_like, shape (n,)
+        Annualised Black implied volatilities (> 0; 0.2 = 20 %).
+    tau : float
+        Expiry of the slice in years (> 0).
+    weights : array_like, shape (n,), optional
+        Non-negative weights of the squared residuals in vol (default 1).
+    **kwargs : Any
+        Further keyword arguments of :func:`fit_slice` (``no_butterfly``, ``max_wing_slope``,
+        ``x0``, ``n_starts``).
+
+    Returns
+    -------
+    RawSVI
+        The fitted slice; its implied vol at ``tau`` is ``sqrt(w(k) / tau)``.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive or non-finite ``tau``, and as :func:`fit_slice`.
     """
     vol = quote_vector(vol, "vol", positive=True)
     t = float(tau)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._arrays import as_float_array, quote_vector, quote_weights
 from .fit import fit_slice
@@ -25,9 +25,22 @@ class SviSurface:
     :meth:`calendar_arbitrage_free`). A convex combination of butterfly-free slices in w need
     not be butterfly-free: check intermediate expiries with ``ivfast.arbitrage.check_surface``.
     Implements :class:`ivfast.protocols.DifferentiableSurface`; k = ln(K/F), tau in years.
+
+    Parameters
+    ----------
+    taus : array_like, shape (n,)
+        Expiries of the slices in years: positive, finite, strictly increasing.
+    slices : sequence of RawSVI
+        One slice per expiry, in the order of ``taus``.
+
+    Raises
+    ------
+    ValueError
+        If ``taus`` is not positive and strictly increasing, or ``slices`` is not one
+        :class:`RawSVI` per expiry.
     """
 
-    def __init__(self, taus: Any, slices: Sequence[RawSVI]) -> None:
+    def __init__(self, taus: ArrayLike, slices: Sequence[RawSVI]) -> None:
         taus = quote_vector(taus, "taus", positive=True)
         if not (np.diff(taus) > 0.0).all():
             raise ValueError("taus: expected strictly increasing year fractions")
@@ -38,9 +51,40 @@ class SviSurface:
 
     @classmethod
     def fit(
-        cls, k: Any, tau: Any, w: Any, *, weights: Any = None, no_butterfly: bool = False
+        cls,
+        k: ArrayLike,
+        tau: ArrayLike,
+        w: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        no_butterfly: bool = False,
     ) -> SviSurface:
-        """Fit one raw SVI slice per distinct ``tau`` with :func:`ivfast.svi.fit_slice`."""
+        """Fit one raw SVI slice per distinct ``tau`` with :func:`ivfast.svi.fit_slice`.
+
+        Parameters
+        ----------
+        k : array_like, shape (n,)
+            Log-moneyness ln(K/F) of each quote.
+        tau : array_like, shape (n,)
+            Year fraction (> 0) of each quote; quotes sharing a tau form one slice.
+        w : array_like, shape (n,)
+            Total implied variance sigma_BS^2 tau (> 0) of each quote.
+        weights : array_like, shape (n,), optional
+            Non-negative weights of the squared total-variance residuals (default 1).
+        no_butterfly : bool, default False
+            Constrain every slice to be free of butterfly arbitrage (see :func:`fit_slice`).
+
+        Returns
+        -------
+        SviSurface
+            The fitted slices at the distinct maturities. Calendar arbitrage between them is not
+            constrained: check it with :meth:`calendar_arbitrage_free`.
+
+        Raises
+        ------
+        ValueError
+            For invalid quotes, or a maturity with too few quotes for :func:`fit_slice`.
+        """
         k = quote_vector(k, "k")
         tau = quote_vector(tau, "tau", size=k.size, positive=True)
         w = quote_vector(w, "w", size=k.size, positive=True)
@@ -52,16 +96,41 @@ class SviSurface:
             slices.append(fit_slice(k[at], w[at], weights=wt[at], no_butterfly=no_butterfly))
         return cls(taus, slices)
 
-    def calendar_arbitrage_free(self, k: Any) -> bool:
-        """Whether consecutive slices are ordered, w_i(k) <= w_{i+1}(k), at every given k."""
+    def calendar_arbitrage_free(self, k: ArrayLike) -> bool:
+        """Check whether consecutive slices are ordered, w_i(k) <= w_{i+1}(k), at every given k.
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness values ln(K/F) to check.
+
+        Returns
+        -------
+        bool
+            True when no total variance decreases from one expiry to the next (to a relative
+            round-off of 1e-14), i.e. no calendar arbitrage at these k.
+        """
         w = np.stack([s.total_variance(as_float_array(k, "k")) for s in self.slices])
         return bool((np.diff(w, axis=0) >= -1e-14 * np.abs(w[1:])).all())
 
     def total_variance_derivatives(
-        self, k: Any, tau: Any
+        self, k: ArrayLike, tau: ArrayLike
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(w, dw/dk, d2w/dk2, dw/dtau)``; dw/dtau is the slope of the segment holding tau
-        (right derivative at an expiry). NaN where tau < 0."""
+        """Total variance and its derivatives in k and tau.
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ln(K/F).
+        tau : array_like
+            Year fractions, broadcastable with ``k``.
+
+        Returns
+        -------
+        w, dw_dk, d2w_dk2, dw_dtau : ndarray
+            Broadcast shape of ``k`` and ``tau``; NaN where tau < 0. ``dw_dtau`` is the slope of
+            the segment holding tau (the right derivative at an expiry).
+        """
         k, tau = np.broadcast_arrays(as_float_array(k, "k"), as_float_array(tau, "tau"))
         per_slice = np.stack([np.stack(s.derivatives(k)) for s in self.slices], axis=1)  # (3, N, ...)
         nodes = np.r_[0.0, self.taus]
@@ -80,12 +149,38 @@ class SviSurface:
         bad = ~(tau >= 0.0)
         return tuple(np.where(bad, np.nan, x) for x in (w, dw, d2w, dw_dtau))  # type: ignore[return-value]
 
-    def total_variance(self, k: Any, tau: Any) -> np.ndarray:
-        """Total implied variance w(k, tau)."""
+    def total_variance(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray:
+        """Total implied variance w(k, tau).
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ln(K/F).
+        tau : array_like
+            Year fractions, broadcastable with ``k``.
+
+        Returns
+        -------
+        ndarray
+            ``w = sigma_BS^2 tau``; 0 at tau = 0, NaN where tau < 0.
+        """
         return self.total_variance_derivatives(k, tau)[0]
 
-    def implied_vol(self, k: Any, tau: Any) -> np.ndarray:
-        """Black implied volatility sqrt(w / tau) (NaN where tau <= 0)."""
+    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray:
+        """Black implied volatility sqrt(w / tau).
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ln(K/F).
+        tau : array_like
+            Year fractions, broadcastable with ``k``.
+
+        Returns
+        -------
+        ndarray
+            Annualised implied volatility (0.2 = 20 %), NaN where tau <= 0.
+        """
         tau = as_float_array(tau, "tau")
         w = self.total_variance(k, tau)
         with np.errstate(divide="ignore", invalid="ignore"):

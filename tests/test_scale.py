@@ -1,0 +1,133 @@
+"""ivfast.scale: the chain manifest, the results store, and fit_many on a local Dask cluster
+(warm starts along each chunk, resume, failures recorded, a worker killed mid-run)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("distributed")
+
+import ivfast  # noqa: E402
+from ivfast.scale import ResultStore, chain_manifest, date_chunks, fit_many, synthetic_history  # noqa: E402
+
+# A trainer that fits a synthetic chain in a few seconds: the tests check the orchestration.
+TINY = {"hidden_layers": (8, 8), "n_k_aux": 8, "n_tau_aux": 6, "n_random": 16, "n_random_wing": 4,
+        "n_adaptive": 16, "check_grid": (41, 21), "max_epochs": 20, "target_loss": 1e-9, "log_every": 10}
+OPTIONS = {"time_axis": "calendar", "export": False}
+
+
+def _config(**changes):
+    return ivfast.workflow.default_fit_config(**{**TINY, **changes})
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    return synthetic_history(tmp_path_factory.mktemp("chains"), 4, seed=1)
+
+
+def test_manifest_reads_underlying_and_date_from_file_names(tmp_path, history):
+    (tmp_path / "spx_2020-03-20_cboe.csv").write_text("x")
+    (tmp_path / "SPY_2025-09-25.csv").write_text("x")
+    table = chain_manifest(tmp_path)
+    assert list(table["chain_id"]) == ["SPX_2020-03-20", "SPY_2025-09-25"]
+    assert list(chain_manifest(history)["date"].map(str)) == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+    (tmp_path / "notes.csv").write_text("x")
+    with pytest.raises(ValueError, match="underlying and a date"):
+        chain_manifest(tmp_path)
+    with pytest.raises(ValueError, match="more than one file"):
+        chain_manifest([history[0], history[0]])
+    with pytest.raises(ValueError, match="no folder or files"):
+        chain_manifest(str(tmp_path / "none_*.csv"))
+
+
+def test_chunks_split_each_underlying_into_consecutive_dates(history, tmp_path):
+    other = synthetic_history(tmp_path, 3, underlying="ALT")
+    manifest = chain_manifest([*history, *other])
+    chunks = date_chunks(manifest, 2)
+    assert [[r["chain_id"] for r in c] for c in chunks] == [
+        ["ALT_2024-01-02", "ALT_2024-01-03"], ["ALT_2024-01-04"],
+        ["SYN_2024-01-02", "SYN_2024-01-03"], ["SYN_2024-01-04", "SYN_2024-01-05"]]
+    with pytest.raises(ValueError, match="chunk_size"):
+        date_chunks(manifest, 0)
+
+
+def test_store_rows_replace_atomically_and_read_back(tmp_path):
+    store = ResultStore(tmp_path).create()
+    assert store.read().empty and store.done() == set()
+    base = {"chain_id": "A_2024-01-02", "underlying": "A", "date": pd.Timestamp("2024-01-02").date(), "path": "a"}
+    store.write({**base, "status": "failed", "reason": "boom", "attempt": 1})
+    store.write({**base, "status": "ok", "reason": "", "attempt": 2, "epochs": 5})
+    table = store.read()
+    assert len(table) == 1 and table.loc[0, "status"] == "ok" and table.loc[0, "attempt"] == 2
+    assert store.done() == {"A_2024-01-02"}
+    assert not list(store.results.glob(".*.tmp"))
+
+
+def test_bad_arguments_raise_value_error(history, tmp_path):
+    with pytest.raises(ValueError, match="warm_start"):
+        fit_many(history, out=tmp_path, warm_start="completion")
+    with pytest.raises(ValueError, match="init"):
+        fit_many(history, out=tmp_path, init="x.pt")
+
+
+@pytest.mark.slow
+def test_fit_many_warm_starts_resumes_and_records_failures(history, tmp_path):
+    broken = tmp_path / "chains" / "SYN_2024-01-08.csv"
+    broken.parent.mkdir()
+    broken.write_text("expiry,strike,type,bid,ask\n")
+    chains = [*history, broken]
+    out = tmp_path / "store"
+    table = fit_many(chains, out=out, workers=2, chunk_size=2, config=_config(), progress=False, **OPTIONS)
+    assert list(table["status"]) == ["ok"] * 4 + ["failed"]
+    assert "ValueError" in table.loc[4, "reason"]
+    # chunks of two dates: the second date of each chunk starts from the first's surface
+    assert list(table["init"]) == ["", "SYN_2024-01-02", "", "SYN_2024-01-04", ""]
+    assert (table.loc[:3, "calendar"] == 0).all() and (table.loc[:3, "inside_bid_ask"] > 0).all()
+    assert all(os.path.isfile(p) for p in table.loc[:3, "surface"])
+    again = fit_many(chains, out=out, workers=1, config=_config(), progress=False, **OPTIONS)
+    pd.testing.assert_frame_equal(again.loc[:3], table.loc[:3])  # done chains are not refitted
+    assert again.loc[4, "status"] == "failed" and again.loc[4, "attempt"] == 2  # failed ones are retried
+    assert len(pd.read_parquet(out / "results")) == 5
+
+
+@pytest.mark.slow
+def test_killing_a_worker_mid_run_loses_nothing_and_fits_no_chain_twice(tmp_path):
+    chains = synthetic_history(tmp_path / "chains", 6, seed=2)
+    out = tmp_path / "store"
+    from distributed import Client, LocalCluster
+
+    killed = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        pids = client.run(os.getpid)
+
+        def kill_when_busy() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed:
+                done = len(list((out / "results").glob("*.parquet"))) if (out / "results").is_dir() else 0
+                busy = {w: keys for w, keys in client.processing().items() if keys}
+                if done >= 1 and busy:
+                    worker, keys = sorted(busy.items())[0]
+                    killed.update(worker=worker, keys=list(keys))
+                    os.kill(pids[worker], signal.SIGKILL)
+                time.sleep(0.2)
+
+        killer = threading.Thread(target=kill_when_busy, daemon=True)
+        killer.start()
+        table = fit_many(chains, out=out, client=client, chunk_size=3, config=_config(max_epochs=60),
+                         progress=False, **OPTIONS)
+        killer.join()
+    assert killed, "no worker was busy to kill"
+    assert list(table["status"]) == ["ok"] * 6, table["reason"].tolist()
+    assert (table["attempt"] == 1).all()  # each chain's fit completed exactly once
+    lost = [k.split("ivfast-fit-", 1)[1].rsplit("-", 1)[0] for k in killed["keys"]]
+    dead = f":{pids[killed['worker']]}"
+    for chain_id in lost:  # the chain in flight on the killed worker was fitted again elsewhere
+        assert not table.set_index("chain_id").loc[chain_id, "worker"].endswith(dead)
