@@ -75,8 +75,8 @@ fi
 
 case "$command" in
   demo) extras="torch,plot" ;;
-  test) extras="torch,plot,test" ;;
-  bench) extras="torch,plot,test,bench" ;;
+  test) extras="torch,plot,scale,test" ;;
+  bench) extras="torch,plot,scale,test,bench" ;;
 esac
 log "building and installing ivfast[$extras]"
 "${pip[@]}" install -q "$repo[$extras]"

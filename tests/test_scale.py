@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -15,12 +16,13 @@ pytest.importorskip("torch")
 pytest.importorskip("distributed")
 
 import ivfast  # noqa: E402
+from ivfast.cli import main as cli_main  # noqa: E402
 from ivfast.scale import ResultStore, chain_manifest, date_chunks, fit_many, synthetic_history  # noqa: E402
 
 # A trainer that fits a synthetic chain in a few seconds: the tests check the orchestration.
 TINY = {"hidden_layers": (8, 8), "n_k_aux": 8, "n_tau_aux": 6, "n_random": 16, "n_random_wing": 4,
         "n_adaptive": 16, "check_grid": (41, 21), "max_epochs": 20, "target_loss": 1e-9, "log_every": 10}
-OPTIONS = {"time_axis": "calendar", "export": False}
+OPTIONS = {"time_axis": "calendar", "export": False, "figures": False}
 
 
 def _config(**changes):
@@ -131,3 +133,17 @@ def test_killing_a_worker_mid_run_loses_nothing_and_fits_no_chain_twice(tmp_path
     dead = f":{pids[killed['worker']]}"
     for chain_id in lost:  # the chain in flight on the killed worker was fitted again elsewhere
         assert not table.set_index("chain_id").loc[chain_id, "worker"].endswith(dead)
+
+
+@pytest.mark.slow
+def test_cli_fit_many_writes_the_store_and_reports(history, tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(TINY))
+    out = tmp_path / "store"
+    code = cli_main(["fit-many", str(history[0].parent), "--out", str(out), "--workers", "1", "--quiet",
+                            "--time-axis", "calendar", "--config", str(config)])
+    assert code == 0, capsys.readouterr().err
+    assert "4 of 4 chains fitted" in capsys.readouterr().out
+    table = pd.read_parquet(out / "results")
+    assert sorted(table["chain_id"]) == [p.stem for p in history]
+    assert not (out / "surfaces" / "SYN_2024-01-02" / "smiles.png").exists()  # figures are opt-in here

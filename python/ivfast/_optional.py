@@ -1,7 +1,8 @@
 """One guard for the optional dependencies: a missing one raises an ImportError that says what to install.
 
 torch (with cvxpy) is the ``torch`` extra: deep smoothing, export, the surrogate networks.
-matplotlib is the ``plot`` extra: every figure. ``import ivfast`` needs neither.
+matplotlib is the ``plot`` extra: every figure. dask.distributed and pyarrow are the ``scale``
+extra (:mod:`ivfast.scale`). ``import ivfast`` needs none of them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from types import ModuleType
 
 __all__ = ["require", "EXTRAS"]
 
-EXTRAS = {"torch": "torch", "cvxpy": "torch", "matplotlib": "plot"}
+EXTRAS = {"torch": "torch", "cvxpy": "torch", "matplotlib": "plot", "distributed": "scale", "pyarrow": "scale"}
 """Optional module -> the ivfast extra that installs it."""
 
 

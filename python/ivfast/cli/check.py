@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import pathlib
 import pickle
+from typing import TYPE_CHECKING
 
 from .errors import CLIError
+
+if TYPE_CHECKING:
+    from ..arbitrage import ArbitrageReport
 
 _EPILOG = """\
 quotes CSV (long format, one row per option; header names case-insensitive):
@@ -18,7 +22,15 @@ exit status: 0 no arbitrage beyond --tol, 1 arbitrage found, 2 bad input.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``check`` subcommand to the ``ivfast`` parser.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
+        default is :func:`run`.
+    """
     parser = subparsers.add_parser(
         "check", help="check quotes or a fitted surface for static arbitrage",
         description="Find, locate and size static arbitrage (calendar, butterfly, bounds, wings).",
@@ -34,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _report(args: argparse.Namespace):
+def _report(args: argparse.Namespace) -> ArbitrageReport:
     import numpy as np
     import pandas as pd
 
@@ -63,6 +75,23 @@ def _report(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``ivfast check`` with parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The arguments :func:`register`'s parser defines.
+
+    Returns
+    -------
+    int
+        Exit status: 0 no arbitrage beyond ``--tol``, 1 arbitrage found.
+
+    Raises
+    ------
+    CLIError
+        An expected failure (bad input or options); printed without a traceback.
+    """
     if args.top < 0:
         raise CLIError("--top: expected a count >= 0")
     try:

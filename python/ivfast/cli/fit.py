@@ -7,8 +7,12 @@ import json
 import pathlib
 import sys
 import warnings
+from typing import TYPE_CHECKING, Any
 
 from .errors import CLIError, column_map
+
+if TYPE_CHECKING:
+    from ..surface import SmoothingConfig
 
 _EPILOG = """\
 files written into DIR: surface.pt (FittedSurface.load), surface_torchscript.pt (when the export
@@ -18,7 +22,15 @@ summary.json. Needs the torch extra: pip install ivfast[torch].
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``fit`` subcommand to the ``ivfast`` parser.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
+        default is :func:`run`.
+    """
     parser = subparsers.add_parser(
         "fit", help="fit an arbitrage-free deep-smoothing IV surface to an option chain",
         description="Clean an option chain (parity forwards, bid/mid/ask implied vols), fit a deep-smoothing "
@@ -37,12 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
-    parser.add_argument("--config", type=pathlib.Path,
-                        help="JSON file of SmoothingConfig fields (any subset); the options below override it")
-    parser.add_argument("--epochs", type=int, help="maximum training epochs (default 12000)")
-    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
-    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
-    parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
+    add_trainer_options(parser)
     parser.add_argument("--init", help="warm start from a saved surface.pt (e.g. the previous day's fit)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
@@ -50,7 +57,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace):
+def add_trainer_options(parser: argparse.ArgumentParser) -> None:
+    """Add the trainer options that ``ivfast fit`` and ``ivfast fit-many`` share.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser; read the options back with :func:`trainer_config`.
+    """
+    parser.add_argument("--config", type=pathlib.Path,
+                        help="JSON file of SmoothingConfig fields (any subset); the options below override it")
+    parser.add_argument("--epochs", type=int, help="maximum training epochs (default 12000)")
+    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
+    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
+    parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
+
+
+def trainer_config(args: argparse.Namespace) -> SmoothingConfig:
+    """The trainer settings of :func:`add_trainer_options`'s options over ``ivfast fit``'s defaults.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments with ``config``, ``epochs``, ``target_loss`` and ``hidden``.
+
+    Returns
+    -------
+    SmoothingConfig
+
+    Raises
+    ------
+    CLIError
+        An unreadable config file, unknown fields or bad values.
+    """
     from ..workflow import default_fit_config
 
     changes = _config_file(args.config) if args.config else {}
@@ -69,7 +108,7 @@ def _config(args: argparse.Namespace):
         raise CLIError(f"trainer settings: {exc}") from None
 
 
-def _config_file(path: pathlib.Path) -> dict:
+def _config_file(path: pathlib.Path) -> dict[str, Any]:
     try:
         fields = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -80,12 +119,29 @@ def _config_file(path: pathlib.Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``ivfast fit`` with parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The arguments :func:`register`'s parser defines.
+
+    Returns
+    -------
+    int
+        Exit status 0 (the fit and its files were written).
+
+    Raises
+    ------
+    CLIError
+        An expected failure (bad input or options); printed without a traceback.
+    """
     try:
         from ..workflow import fit_chain
         import torch  # noqa: F401  (fail here with a clear message, not inside the fit)
     except ImportError as exc:
         raise CLIError(f"needs the torch extra: pip install ivfast[torch] ({exc})") from None
-    config = _config(args)
+    config = trainer_config(args)
     options = {"columns": column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -104,6 +160,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _distinct(caught) -> list[str]:
+def _distinct(caught: list[warnings.WarningMessage]) -> list[str]:
     """Warning messages without repeats (the trainer may repeat one per epoch)."""
     return list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))

@@ -11,7 +11,15 @@ import numpy as np
 from .errors import CLIError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``surrogate`` subcommand and its actions to the ``ivfast`` parser.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``add_subparsers()`` action of the top-level parser; each action's parser gets its
+        runner as the ``run`` default.
+    """
     parser = subparsers.add_parser(
         "surrogate",
         help="neural surrogate pricer: parameters -> implied-vol grid (train/eval/calibrate need torch)",
@@ -24,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--model", choices=["heston", "bates"], default="heston")
     make.add_argument("-n", type=int, default=10_000, help="parameter sets to price (default 10000)")
     make.add_argument("--grid", choices=["horvath", "seed"], default="horvath",
-                      help="11x8 grid of Horvath et al. (default) or the seed's 10x6 grid")
+                      help="11x8 grid of Horvath et al. (default) or the 10x6 grid of the reference "
+                           "surrogate notebook (PCA_STRIKES x PCA_TAUS)")
     make.add_argument("--range", action="append", default=[], metavar="NAME=LO:HI",
                       help="override a parameter's sampling range, e.g. v0=0.01:0.3 (repeatable)")
     make.add_argument("--design", choices=["sobol", "lhs"], default="sobol")

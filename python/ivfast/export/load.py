@@ -12,9 +12,14 @@ import os
 import pathlib
 import warnings
 import zipfile
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["load_exported", "ExportedSurface", "read_metadata"]
 
@@ -34,8 +39,24 @@ _DEFAULT_CHUNK = 1 << 16
 (about 3 kB per point for a 4 x 40 float64 network with derivatives)."""
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata record of an exported file, checked for format and version.
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the metadata record of an exported file, checked for format and version.
+
+    Needs no torch: the record is JSON inside the file's zip archive.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.pt`` or ``.pt2`` file from :func:`ivfast.export.export_surface`.
+
+    Returns
+    -------
+    dict
+        The record: ``format``, ``kind`` ('torchscript' or 'pt2'), ``ivfast_version``,
+        ``torch_version``, ``dtype`` ('float64' or 'float32'), ``device`` (device type the file
+        was written for), ``conventions``, ``config`` (the SmoothingConfig fields), ``prior``
+        (SSVI rho, gamma, eta), ``output_scale`` and ``training`` (fit information, last
+        history row, number of quotes).
 
     Raises
     ------
@@ -66,25 +87,40 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 class ExportedSurface:
-    """A loaded exported surface: ``total_variance``, ``implied_vol``, ``derivatives`` like
-    :class:`ivfast.surface.FittedSurface`.
+    """A loaded exported surface with ``total_variance``, ``implied_vol`` and ``derivatives``.
 
-    Inputs broadcast NumPy-style. NumPy/array-like inputs give NumPy arrays, torch tensors give
-    tensors on :attr:`device`; values are in the file's dtype (:attr:`dtype`). Conventions:
-    ``k = ln(K/F)``, ``tau`` in years, ``w = sigma^2 tau``; NaN where ``tau <= 0`` or an input is
-    not finite.
+    Evaluates like :class:`ivfast.surface.FittedSurface`. Inputs broadcast NumPy-style.
+    NumPy/array-like inputs give NumPy arrays, torch tensors (either argument) give tensors on
+    :attr:`device`; values are in the file's dtype (:attr:`dtype`). Conventions: ``k = ln(K/F)``,
+    ``tau`` in years, ``w = sigma^2 tau``; NaN where ``tau <= 0`` or an input is not finite.
+    Calling the object is :meth:`total_variance`. Made by :func:`load_exported`.
+
+    Parameters
+    ----------
+    entry_points : dict
+        ``'total_variance'``, ``'implied_vol'`` and ``'derivatives'``: callables on flat
+        tensors of the file's dtype and device.
+    metadata : dict
+        The record :func:`read_metadata` returns.
+    device : torch.device
+        Where the file evaluates.
+    chunk_size : int
+        Points per call into the file.
 
     Attributes
     ----------
     metadata : dict
         The stored record (format, ivfast_version, dtype, device, config, prior, training, ...).
     device : torch.device
+        Where the file evaluates (tensor outputs live there).
     dtype : torch.dtype
+        The file's precision (torch.float64 or torch.float32), of the outputs too.
     chunk_size : int
         Points evaluated per call into the file.
     """
 
-    def __init__(self, entry_points: dict[str, Any], metadata: dict[str, Any], device, chunk_size: int) -> None:
+    def __init__(self, entry_points: dict[str, Callable[..., Any]], metadata: dict[str, Any],
+                 device: torch.device, chunk_size: int) -> None:
         import torch
 
         self._entry = entry_points
@@ -97,7 +133,8 @@ class ExportedSurface:
         return (f"ExportedSurface(kind={self.metadata['kind']!r}, dtype={self.metadata['dtype']}, "
                 f"device={str(self.device)!r}, ivfast_version={self.metadata.get('ivfast_version')!r})")
 
-    def _run(self, name: str, k, tau, n_out: int):
+    def _run(self, name: str, k: ArrayLike | torch.Tensor, tau: ArrayLike | torch.Tensor,
+             n_out: int) -> Any:
         import torch
 
         as_tensor = isinstance(k, torch.Tensor) or isinstance(tau, torch.Tensor)
@@ -116,12 +153,11 @@ class ExportedSurface:
                 result = (result,) if n_out == 1 else result
                 for dst, src in zip(outs, result):
                     dst[start:stop] = src
-        outs = [o.reshape(shape) for o in outs]
-        if not as_tensor:
-            outs = [o.cpu().numpy() for o in outs]
-        return outs[0] if n_out == 1 else tuple(outs)
+        shaped = [o.reshape(shape) for o in outs]
+        results = shaped if as_tensor else [o.cpu().numpy() for o in shaped]
+        return results[0] if n_out == 1 else tuple(results)
 
-    def _tensor(self, x, name: str):
+    def _tensor(self, x: ArrayLike | torch.Tensor, name: str) -> torch.Tensor:
         import torch
 
         if not isinstance(x, torch.Tensor):
@@ -132,16 +168,95 @@ class ExportedSurface:
                 raise ValueError(f"{name}: expected real numbers, got {type(x).__name__}") from None
         return x.to(device=self.device, dtype=self.dtype)
 
-    def total_variance(self, k, tau):
-        """Total implied variance ``w(k, tau) = sigma^2 tau`` (dimensionless)."""
+    @overload
+    def total_variance(self, k: torch.Tensor, tau: ArrayLike | torch.Tensor) -> torch.Tensor: ...
+    @overload
+    def total_variance(self, k: ArrayLike, tau: torch.Tensor) -> torch.Tensor: ...
+    @overload
+    def total_variance(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray: ...
+
+    def total_variance(self, k: ArrayLike | torch.Tensor, tau: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """Evaluate the total implied variance ``w(k, tau) = sigma^2 tau`` (dimensionless).
+
+        Parameters
+        ----------
+        k : array_like or torch.Tensor
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like or torch.Tensor
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        ndarray or torch.Tensor
+            ``w`` of the broadcast shape in the file's dtype: a tensor on :attr:`device` when
+            either input is a tensor, else a NumPy array.
+
+        Raises
+        ------
+        ValueError
+            Inputs that are not real numbers or do not broadcast.
+        """
         return self._run("total_variance", k, tau, 1)
 
-    def implied_vol(self, k, tau):
-        """Black implied volatility ``sqrt(w / tau)`` (annualised)."""
+    @overload
+    def implied_vol(self, k: torch.Tensor, tau: ArrayLike | torch.Tensor) -> torch.Tensor: ...
+    @overload
+    def implied_vol(self, k: ArrayLike, tau: torch.Tensor) -> torch.Tensor: ...
+    @overload
+    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray: ...
+
+    def implied_vol(self, k: ArrayLike | torch.Tensor, tau: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """Evaluate the Black implied volatility ``sqrt(w / tau)``.
+
+        Parameters
+        ----------
+        k : array_like or torch.Tensor
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like or torch.Tensor
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        ndarray or torch.Tensor
+            Annualised vol (0.01 is one vol point) of the broadcast shape in the file's dtype:
+            a tensor on :attr:`device` when either input is a tensor, else a NumPy array.
+
+        Raises
+        ------
+        ValueError
+            Inputs that are not real numbers or do not broadcast.
+        """
         return self._run("implied_vol", k, tau, 1)
 
-    def derivatives(self, k, tau):
-        """``(w, dw/dk, d2w/dk2, dw/dtau)``, exact (propagated analytically inside the file)."""
+    @overload
+    def derivatives(self, k: torch.Tensor, tau: ArrayLike | torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+    @overload
+    def derivatives(self, k: ArrayLike, tau: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+    @overload
+    def derivatives(self, k: ArrayLike, tau: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def derivatives(self, k: ArrayLike | torch.Tensor, tau: ArrayLike | torch.Tensor) -> tuple[Any, ...]:
+        """Evaluate the total variance and its exact derivatives (propagated analytically inside the file).
+
+        Parameters
+        ----------
+        k : array_like or torch.Tensor
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like or torch.Tensor
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        tuple of 4 ndarray or torch.Tensor
+            ``(w, dw/dk, d2w/dk2, dw/dtau)`` of the broadcast shape in the file's dtype
+            (``dw/dtau`` per year): tensors on :attr:`device` when either input is a tensor,
+            else NumPy arrays.
+
+        Raises
+        ------
+        ValueError
+            Inputs that are not real numbers or do not broadcast.
+        """
         return self._run("derivatives", k, tau, 4)
 
     total_variance_derivatives = derivatives
@@ -150,7 +265,8 @@ class ExportedSurface:
     __call__ = total_variance
 
 
-def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: int = _DEFAULT_CHUNK) -> ExportedSurface:
+def load_exported(path: str | os.PathLike[str], device: str | torch.device = "cpu", *,
+                  chunk_size: int = _DEFAULT_CHUNK) -> ExportedSurface:
     """Load an exported surface for evaluation.
 
     Parameters
@@ -158,15 +274,16 @@ def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: i
     path : str or os.PathLike
         A ``.pt`` (TorchScript) or ``.pt2`` (AOTInductor) file from
         :func:`ivfast.export.export_surface`.
-    device : str
+    device : str or torch.device
         Where to evaluate: TorchScript files load on any device (``'cpu'``, ``'cuda'``,
         ``'cuda:1'``); a pt2 package only on the device type it was compiled for.
     chunk_size : int
-        Points per call into the file (bounds peak memory).
+        Points per call into the file (bounds peak memory; default 65,536).
 
     Returns
     -------
     ExportedSurface
+        The file's entry points with NumPy in/out, chunking and the stored metadata.
 
     Raises
     ------
@@ -180,22 +297,22 @@ def load_exported(path: str | os.PathLike, device: str = "cpu", *, chunk_size: i
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
     try:
-        device = torch.device(device)
+        target = torch.device(device)
     except RuntimeError:
         raise ValueError(f"device: expected a torch device string such as 'cpu' or 'cuda', got {device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if target.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: 'cuda' requested but torch.cuda.is_available() is False")
     try:
         if metadata["kind"] == "torchscript":
-            entry = _load_torchscript(path, device)
+            entry = _load_torchscript(path, target)
         else:
-            entry = _load_pt2(path, device, metadata["device"])
+            entry = _load_pt2(path, target, metadata["device"])
     except RuntimeError as exc:
         raise ValueError(f"path: {os.fspath(path)!r} could not be loaded as {metadata['kind']} ({exc})") from None
-    return ExportedSurface(entry, metadata, device, chunk_size)
+    return ExportedSurface(entry, metadata, target, chunk_size)
 
 
-def _load_torchscript(path, device) -> dict[str, Any]:
+def _load_torchscript(path: str | os.PathLike[str], device: torch.device) -> dict[str, Callable[..., Any]]:
     import torch
 
     with warnings.catch_warnings():
@@ -205,7 +322,8 @@ def _load_torchscript(path, device) -> dict[str, Any]:
     return {"total_variance": module.forward, "implied_vol": module.implied_vol, "derivatives": module.derivatives}
 
 
-def _load_pt2(path, device, compiled_for: str) -> dict[str, Any]:
+def _load_pt2(path: str | os.PathLike[str], device: torch.device, compiled_for: str
+              ) -> dict[str, Callable[..., Any]]:
     import torch
     from torch._inductor.package import load_package
 

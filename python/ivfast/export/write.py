@@ -1,8 +1,9 @@
-"""Export a fitted deep-smoothing surface as a self-contained TorchScript (``.pt``) or AOTInductor
-(``.pt2``) file for fast inference without ivfast (C++, GPUs, other Python processes).
+"""Export a fitted deep-smoothing surface as a self-contained TorchScript or AOTInductor file.
 
-The file holds the ATM curve, the SSVI prior and the correction network with their weights baked
-in. Its entry points take log-moneyness ``k = ln(K/F)`` and maturity ``tau`` (years) and return:
+A TorchScript ``.pt`` or AOTInductor ``.pt2`` file serves fast inference without ivfast (C++,
+GPUs, other Python processes). The file holds the ATM curve, the SSVI prior and the correction
+network with their weights baked in. Its entry points take log-moneyness ``k = ln(K/F)`` and
+maturity ``tau`` (years) and return:
 
 * ``total_variance`` (TorchScript ``forward``; pt2 model ``"model"``): ``w = sigma^2 tau``;
 * ``implied_vol`` (TorchScript method; for pt2 ``sqrt(w / tau)`` of ``"model"``, computed by the
@@ -41,12 +42,17 @@ import json
 import os
 import pathlib
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
 from .._version import __version__
 from .load import FORMAT, METADATA_FILE, METADATA_KEY, PT2_MODELS
+
+if TYPE_CHECKING:
+    from torch.export.pt2_archive._package_weights import Weights
+
+    from ..surface import FittedSurface
 
 __all__ = ["export_surface"]
 
@@ -72,17 +78,20 @@ class _FlatSurface(torch.nn.Module):
         return valid, torch.where(valid, k, torch.zeros_like(k)), torch.where(valid, tau, torch.ones_like(tau))
 
     def forward(self, k: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        """Total variance ``w`` at each point (NaN where invalid)."""
         valid, k_safe, tau_safe = self._masked(k, tau)
         w = self.model(k_safe, tau_safe, 0)[0]  # n_jet = 0: value only
         return torch.where(valid, w, torch.full_like(w, float("nan")))
 
     def implied_vol(self, k: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        """Black implied vol ``sqrt(w / tau)`` at each point (NaN where invalid)."""
         valid, k_safe, tau_safe = self._masked(k, tau)
         vol = torch.sqrt(self.model(k_safe, tau_safe, 0)[0] / tau_safe)
         return torch.where(valid, vol, torch.full_like(vol, float("nan")))
 
     def derivatives(self, k: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                                         torch.Tensor]:
+        """``(w, dw/dk, d2w/dk2, dw/dtau)`` at each point (NaN where invalid)."""
         valid, k_safe, tau_safe = self._masked(k, tau)
         jet = self.model(k_safe, tau_safe)
         nan = torch.full_like(jet[0], float("nan"))
@@ -98,16 +107,20 @@ class _Method(torch.nn.Module):
         self.flat = flat
         self.name = name
 
-    def forward(self, k: torch.Tensor, tau: torch.Tensor):  # noqa: D102
+    def forward(self, k: torch.Tensor, tau: torch.Tensor) -> Any:
+        """Call the named method (a tensor or a tuple of tensors)."""
         return getattr(self.flat, self.name)(k, tau)
 
 
 class _BroadcastingSurface(torch.nn.Module):
     """Scripted TorchScript entry points: broadcast, cast to the file's dtype/device, flatten, reshape."""
 
-    def __init__(self, flat: torch.nn.Module, dtype: torch.dtype, device: torch.device) -> None:
+    if TYPE_CHECKING:  # for mypy only: TorchScript cannot read string annotations on the class
+        anchor: torch.Tensor
+
+    def __init__(self, flat: torch.jit.ScriptModule, dtype: torch.dtype, device: torch.device) -> None:
         super().__init__()
-        self.flat = flat
+        self.flat: torch.jit.ScriptModule = flat
         # Carries the file's dtype and follows map_location, so inputs go where the weights are.
         self.register_buffer("anchor", torch.zeros((), dtype=dtype, device=device))
 
@@ -136,17 +149,50 @@ class _BroadcastingSurface(torch.nn.Module):
         return w.reshape(shape), w_k.reshape(shape), w_kk.reshape(shape), w_tau.reshape(shape)
 
 
-def surface_model(surface) -> torch.nn.Module:
-    """The torch module of a :class:`~ivfast.surface.FittedSurface` (``model(k, tau, n_jet)`` -> jet)."""
+def surface_model(surface: FittedSurface) -> torch.nn.Module:
+    """Return the torch module of a fitted surface (``model(k, tau, n_jet)`` -> jet).
+
+    Parameters
+    ----------
+    surface : FittedSurface
+        The fit.
+
+    Returns
+    -------
+    torch.nn.Module
+        Its :class:`~ivfast.surface.model.SurfaceModel`.
+
+    Raises
+    ------
+    ValueError
+        ``surface`` has no torch module (not a FittedSurface).
+    """
     model = getattr(surface, "model", None)
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"surface: expected a FittedSurface, got {type(surface).__name__}")
     return model
 
 
-def export_metadata(surface, kind: str, dtype: torch.dtype, device: torch.device) -> dict[str, Any]:
-    """The JSON record stored with an exported file (see the module docstring)."""
+def export_metadata(surface: FittedSurface, kind: str, dtype: torch.dtype, device: torch.device) -> dict[str, Any]:
+    """Build the JSON record stored with an exported file (see the module docstring).
 
+    Parameters
+    ----------
+    surface : FittedSurface
+        The fit being exported.
+    kind : {'torchscript', 'pt2'}
+        File format.
+    dtype : torch.float64 or torch.float32
+        Precision of the file.
+    device : torch.device
+        Device the file is written for (its type is recorded).
+
+    Returns
+    -------
+    dict
+        The record :func:`ivfast.export.read_metadata` reads back (JSON-serialisable with
+        ``default=str``).
+    """
     config = surface.config
     history = surface.history
     last = {} if history is None or len(history) == 0 else {c: float(v) for c, v in history.iloc[-1].items()}
@@ -166,7 +212,7 @@ def export_metadata(surface, kind: str, dtype: torch.dtype, device: torch.device
     }
 
 
-def export_surface(surface, path: str | os.PathLike, *, format: str = "torchscript",
+def export_surface(surface: FittedSurface, path: str | os.PathLike[str], *, format: str = "torchscript",
                    dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> pathlib.Path:
     """Write a fitted surface as a self-contained inference file (no ivfast needed to run it).
 
@@ -192,6 +238,12 @@ def export_surface(surface, path: str | os.PathLike, *, format: str = "torchscri
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    ValueError
+        ``surface`` is not a fit, unknown ``format`` or ``dtype``, a device other than CPU or
+        CUDA, CUDA requested but unavailable, or a pt2 path without the ``.pt2`` suffix.
 
     Notes
     -----
@@ -228,7 +280,8 @@ def _example_inputs(dtype: torch.dtype, device: torch.device) -> tuple[torch.Ten
     return k, tau
 
 
-def _save_torchscript(flat: _FlatSurface, example, dtype, device, path: pathlib.Path, metadata: str) -> None:
+def _save_torchscript(flat: _FlatSurface, example: tuple[torch.Tensor, torch.Tensor], dtype: torch.dtype,
+                      device: torch.device, path: pathlib.Path, metadata: str) -> None:
     with warnings.catch_warnings():
         # torch >= 2.10 deprecates TorchScript but keeps it working; the file is still the most
         # widely loadable format (C++ libtorch, older torch), so it is built on purpose.
@@ -238,13 +291,14 @@ def _save_torchscript(flat: _FlatSurface, example, dtype, device, path: pathlib.
         torch.jit.save(scripted, str(path), _extra_files={METADATA_FILE: metadata})
 
 
-def _save_pt2(flat: _FlatSurface, example, dtype: torch.dtype, path: pathlib.Path, metadata: str) -> None:
+def _save_pt2(flat: _FlatSurface, example: tuple[torch.Tensor, torch.Tensor], dtype: torch.dtype,
+              path: pathlib.Path, metadata: str) -> None:
     from torch._inductor import aot_compile
     # package_pt2 (unlike the public package_aoti) also stores extra files: the metadata.
     from torch.export.pt2_archive._package import package_pt2
 
     n = torch.export.Dim("n", min=1)
-    compiled = {}
+    compiled: dict[str, list[str | Weights]] = {}
     # The dtype also gets its own key: C++ callers must pass inputs of that dtype and need no JSON parser.
     options = {"aot_inductor.package": True,
                "aot_inductor.metadata": {METADATA_KEY: metadata, f"{METADATA_KEY}_dtype": _DTYPES[dtype]}}
@@ -256,5 +310,7 @@ def _save_pt2(flat: _FlatSurface, example, dtype: torch.dtype, path: pathlib.Pat
         warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit.*")
         for model_name, method in PT2_MODELS.items():
             program = torch.export.export(_Method(flat, method), example, dynamic_shapes=({0: n}, {0: n}))
-            compiled[model_name] = aot_compile(program.module(), example, options=dict(options))
+            # With "aot_inductor.package" set, aot_compile returns the list of files to package.
+            files = aot_compile(program.module(), example, options=dict(options))
+            compiled[model_name] = cast("list[str | Weights]", files)
     package_pt2(str(path), aoti_files=compiled, extra_files={METADATA_FILE: metadata})

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from .._optional import require
+
 __all__ = ["ResultStore", "RESULT_COLUMNS"]
 
 RESULT_COLUMNS = (
@@ -47,6 +49,7 @@ class ResultStore:
 
     def create(self) -> ResultStore:
         """Create the folders; returns the store."""
+        require("pyarrow", "ivfast.scale's Parquet store")
         self.results.mkdir(parents=True, exist_ok=True)
         self.surfaces.mkdir(parents=True, exist_ok=True)
         return self

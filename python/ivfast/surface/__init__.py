@@ -5,12 +5,15 @@ strictly increasing ATM curve, times a bounded neural-network correction, fitted
 with no-arbitrage penalties (calendar, butterfly, large-moneyness, ATM). Needs torch (and cvxpy
 for the isotonic ATM fit): ``pip install ivfast[torch]``.
 
-Differences from the seed implementation, each closing a hole measured on its fits:
+Design choices, and what each guarantees:
 
 * published SSVI, reparameterised so that the prior alone satisfies Gatheral & Jacquier's
-  sufficient no-arbitrage conditions (see :mod:`ivfast.surface.prior`);
-* a shape-preserving ATM curve that cannot turn down (:mod:`ivfast.surface.atm`);
-* the correct Gatheral-Jacquier ``g`` (the square on dw/dk) in the butterfly penalty;
+  sufficient no-arbitrage conditions for every value of its trainable parameters
+  (:mod:`ivfast.surface.prior`);
+* a shape-preserving ATM curve that cannot turn down, so SSVI's calendar condition (theta
+  increasing in tau) holds by construction (:mod:`ivfast.surface.atm`);
+* the Gatheral-Jacquier density factor ``g``, with the square on dw/dk, in the butterfly
+  penalty (a penalty without the square is not the GJ condition);
 * a bounded network scale; random collocation points every epoch on top of the fixed grid,
   adaptive points where a dense check grid finds violations, and wing points checked against
   Lee's bound, so the penalties see between grid points; training stops only when the best
@@ -23,9 +26,12 @@ Differences from the seed implementation, each closing a hole measured on its fi
   dense grid, and the fit's certificate (``FittedSurface.certificate``, ``info['arbitrage']``) is
   :func:`ivfast.arbitrage.check_surface` of the result.
 
-The seed's stopping level, best loss <= 0.02, is ``SmoothingConfig.target_loss``'s default. On the
-seed's Bates set it leaves a quote RMSE of 0.55-0.70 vol points (RMSE is about 0.3 x the loss there);
-:data:`ivfast.datasets.ACKERER_FIT_TARGET_LOSS` (0.012) is the target at which it is below 0.5.
+``SmoothingConfig.target_loss`` defaults to the conventional stopping level, best loss <= 0.02,
+of the reference deep-smoothing script (after Ackerer, Tagasovska & Vatter 2020; see
+docs/references.md). The loss is RMSE + MAPE + penalties, so the quote RMSE it leaves depends on
+the data; :data:`ivfast.datasets.ACKERER_FIT_TARGET_LOSS` is the tighter target at which fits of
+the Ackerer et al. reference experiment have a quote RMSE below 0.5 vol points (measurements:
+bench/README.md, "Deep smoothing").
 
 Plots (matplotlib, PNG): :mod:`ivfast.surface.plots`.
 """

@@ -36,14 +36,34 @@ class MonotoneATMCurve(torch.nn.Module):
 
     @classmethod
     def empty(cls, n_knots: int) -> MonotoneATMCurve:
-        """A placeholder of the right shapes, to be filled by ``load_state_dict``."""
+        """Make a placeholder of the right shapes, to be filled by ``load_state_dict``.
+
+        Parameters
+        ----------
+        n_knots : int
+            Number of knots of the saved curve.
+
+        Returns
+        -------
+        MonotoneATMCurve
+        """
         z = torch.zeros((), dtype=torch.float64)
         return cls(torch.zeros(n_knots, dtype=torch.float64), z, z.clone(), z.clone(),
                    torch.zeros(n_knots, dtype=torch.float64))
 
     @classmethod
     def from_curve(cls, curve: SoftplusCurve) -> MonotoneATMCurve:
-        """The module of a fitted NumPy curve."""
+        """Wrap a fitted NumPy curve as a module.
+
+        Parameters
+        ----------
+        curve : SoftplusCurve
+            From :func:`ivfast.svi.atm.fit_softplus_curve`.
+
+        Returns
+        -------
+        MonotoneATMCurve
+        """
         def as_t(v: object) -> torch.Tensor:
             return torch.as_tensor(np.asarray(v, dtype=np.float64))
 
@@ -68,11 +88,33 @@ class MonotoneATMCurve(torch.nn.Module):
         return cls.from_curve(fit_softplus_curve(taus, theta))
 
     def log_curve(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``h(u)`` and ``h'(u)`` at ``u = ln tau``."""
+        """Evaluate the log-curve ``h(u) = ln theta(e^u)`` and its slope ``h'(u)`` at ``u = ln tau``.
+
+        Parameters
+        ----------
+        u : torch.Tensor
+            Log maturities (tau in years).
+
+        Returns
+        -------
+        tuple of 2 torch.Tensor
+            ``h(u)`` and ``h'(u)``, of the shape of ``u``.
+        """
         return softplus_log_curve(u, self.knots, self.width, self.offset, self.slope_lo, self.slope_changes)
 
     def forward(self, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``theta(tau)`` and ``dtheta/dtau`` at year fractions ``tau`` > 0."""
+        """Evaluate ``theta(tau)`` and ``dtheta/dtau``.
+
+        Parameters
+        ----------
+        tau : torch.Tensor
+            Year fractions (> 0).
+
+        Returns
+        -------
+        tuple of 2 torch.Tensor
+            ATM total variance ``theta`` and its derivative per year, of the shape of ``tau``.
+        """
         h, dh = self.log_curve(torch.log(tau))
         theta = torch.exp(h)
         return theta, theta * dh / tau

@@ -10,10 +10,10 @@ the leading ``n_jet`` rows.
 
 The penalties on the fixed grid alone see nothing between grid points, where an unconstrained
 network can grow spikes; the random tail samples the same domain afresh each epoch (cube-root
-uniform in k, log-uniform in tau), so over an epoch budget the whole domain is covered. The adaptive points are where a dense check
-grid last found the no-arbitrage conditions violated (:meth:`Collocation.add_adaptive`): they
-stay in the penalty until replaced, so a violation found once keeps being penalised instead of
-hiding between points.
+uniform in k, log-uniform in tau), so over an epoch budget the whole domain is covered. The
+adaptive points are where a dense check grid last found the no-arbitrage conditions violated
+(:meth:`Collocation.add_adaptive`): they stay in the penalty until replaced, so a violation
+found once keeps being penalised instead of hiding between points.
 """
 
 from __future__ import annotations
@@ -28,14 +28,19 @@ from .config import SmoothingConfig
 __all__ = ["Collocation"]
 
 _WING_MULTIPLES = (6.0, 4.0)
-"""I_asym: k in {6 k_min, 4 k_min, 4 k_max, 6 k_max} (Ackerer et al. / the seed)."""
+"""I_asym: k in {6 k_min, 4 k_min, 4 k_max, 6 k_max} (Ackerer et al. 2020, large-moneyness points)."""
 _RANDOM_WING_RANGE = (2.0, 6.0)
 """Random wing points lie at 2..6 times k_min or k_max, between the grid's edge and I_asym."""
 
 
 @dataclass
 class Collocation:
-    """All evaluation points in one batch plus the slices that select each set."""
+    """All evaluation points in one batch plus the slices that select each set.
+
+    Built by :meth:`build`; the fields are the batch (``k``, ``tau``: float64 tensors on the
+    training device), one slice per point set in the layout of the module docstring, the
+    number ``n_jet`` of leading rows that need derivatives, and the sampling domain.
+    """
 
     k: torch.Tensor
     tau: torch.Tensor
@@ -56,7 +61,22 @@ class Collocation:
     @classmethod
     def build(cls, k: np.ndarray, tau: np.ndarray, config: SmoothingConfig,
               device: torch.device | str = "cpu") -> Collocation:
-        """Lay out the batch for quotes at (k, tau)."""
+        """Lay out the batch for quotes at (k, tau).
+
+        Parameters
+        ----------
+        k, tau : ndarray
+            Flat float64 log-moneyness ``ln(K/F)`` and years to expiry (> 0) of the quotes.
+        config : SmoothingConfig
+            Collocation sizes and the shortest auxiliary maturity.
+        device : torch.device or str
+            Where the batch lives.
+
+        Returns
+        -------
+        Collocation
+            The random parts hold placeholders until the first :meth:`resample`.
+        """
         k_min, k_max = float(min(k.min(), -1e-3)), float(max(k.max(), 1e-3))
         tau_max = float(tau.max())
         log_tau_range = (np.log(min(config.tau_min_aux, tau.min())), np.log(tau_max))
@@ -91,7 +111,13 @@ class Collocation:
         )
 
     def resample(self, generator: torch.Generator) -> None:
-        """Draw fresh random grid and wing points in place."""
+        """Draw fresh random grid and wing points in place.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            Random source on the batch's device.
+        """
         n = self.random.stop - self.random.start
         if n:
             lo, hi = self.k_root_range
@@ -114,7 +140,13 @@ class Collocation:
         self.tau[where] = torch.exp(lo + (hi - lo) * u)
 
     def add_adaptive(self, k: torch.Tensor, tau: torch.Tensor) -> None:
-        """Put points into the adaptive slots, overwriting the oldest first (ring buffer)."""
+        """Put points into the adaptive slots, overwriting the oldest first (ring buffer).
+
+        Parameters
+        ----------
+        k, tau : torch.Tensor
+            1-d tensors of one length; points beyond the slots' capacity are ignored.
+        """
         capacity = self.adaptive.stop - self.adaptive.start
         n = min(k.numel(), capacity)
         if n == 0:
@@ -127,9 +159,23 @@ class Collocation:
 
     def check_axes(self, n_k: int, n_tau: int, generator: torch.Generator | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
-        """Strictly increasing k and tau axes of a dense check grid over the collocation domain,
-        cube-root uniform in k and log-uniform in tau; with a generator, shifted by a random
-        fraction (under half) of a cell so that successive checks see different points."""
+        """Make strictly increasing k and tau axes of a dense check grid over the collocation domain.
+
+        The axes are cube-root uniform in k and log-uniform in tau; with a generator, shifted by
+        a random fraction (under half) of a cell so that successive checks see different points.
+
+        Parameters
+        ----------
+        n_k, n_tau : int
+            Axis lengths (>= 2).
+        generator : torch.Generator, optional
+            Random source of the shift; None: no shift.
+
+        Returns
+        -------
+        tuple of 2 ndarray
+            The k axis (log-moneyness) and the tau axis (years).
+        """
         shift = (np.full(2, 0.5) if generator is None else
                  torch.rand(2, generator=generator, dtype=torch.float64, device=generator.device).cpu().numpy())
         # A shift below half a cell clamps at most the end points, so the axes stay strictly increasing.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,26 @@ MONEYNESS_INPUTS = ("scaled", "asinh")
 """Extra network inputs: ``k / sqrt(tau)`` and ``asinh(k / (s sqrt(tau)))``."""
 
 
-def validate_moneyness(names, argument: str) -> tuple[str, ...]:
-    """``names`` as a tuple of distinct entries of :data:`MONEYNESS_INPUTS`, else ``ValueError``."""
+def validate_moneyness(names: Iterable[str], argument: str) -> tuple[str, ...]:
+    """Check a choice of extra network inputs and return it as a tuple.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Entries of :data:`MONEYNESS_INPUTS`, each at most once (may be empty).
+    argument : str
+        Name of the argument, used in the error message.
+
+    Returns
+    -------
+    tuple of str
+        ``names`` in their given order.
+
+    Raises
+    ------
+    ValueError
+        An unknown or repeated name.
+    """
     names = tuple(str(m) for m in names)
     if not set(names) <= set(MONEYNESS_INPUTS) or len(set(names)) < len(names):
         raise ValueError(f"{argument}: expected distinct names from {MONEYNESS_INPUTS}, got {names}")
@@ -29,10 +48,12 @@ def validate_moneyness(names, argument: str) -> tuple[str, ...]:
 class SmoothingConfig:
     """Everything that defines a deep-smoothing fit except the data.
 
-    Defaults reproduce the seed/Ackerer et al. (2020) choices where those are stated (4 x 40
-    softplus network, loss weights 4/4/4/0.1, Adam at 0.01, plateau schedule, checkpoints every
-    500 epochs, target best loss 0.02); the collocation is denser and partly random, and the
-    network scale and prior parameters are bounded (see the package docstring for why).
+    Defaults follow Ackerer, Tagasovska & Vatter (2020) and the reference deep-smoothing script
+    (docs/references.md) where those state a choice (4 x 40 softplus network, loss weights
+    4/4/4/0.1, Adam at 0.01, plateau schedule, checkpoints every 500 epochs, target best loss
+    0.02); the collocation is denser and partly random, and the network scale and prior
+    parameters are bounded (see :mod:`ivfast.surface` for what each choice guarantees).
+    Construction checks the ranges of the fields (see Raises).
 
     Attributes
     ----------
@@ -44,19 +65,19 @@ class SmoothingConfig:
         False gives the prior-only model (network output identically 1).
     max_output_scale : float
         Upper bound of the learnable scale ``a`` of the head ``a * (1 + tanh(z))``; the network
-        output lies in ``(0, 2 * max_output_scale)``.
+        output lies in ``(0, 2 * max_output_scale)`` (plus a floor of 1e-8).
     standardise_inputs : bool
         Feed every network input standardised by its mean and standard deviation over the quotes.
     log_tau_input : bool
-        The network's time input t is ln(tau) (True) or tau (False, as in the seed). ln(tau)
-        spreads the short maturities, where the smile changes fastest.
+        The network's time input t is ln(tau) (True) or tau in years (False). ln(tau) spreads
+        the short maturities, where the smile changes fastest.
     identity_start : bool
         Start the network near 1 (within a few per cent, by centring its output bias on the quotes;
         see :meth:`~ivfast.surface.network.CorrectionNetwork.start_at_one`), so that a cold fit
         starts from the L-BFGS prior instead of the prior times a random factor in (0, 2), with
-        the head scale sized to the largest ratio of quoted to prior total variance (the seed
-        starts at a = 1, and a bounded scale then grows only at Adam's step size). All layers
-        keep the seed's N(0, 1/(n_in + n_out)) initialisation.
+        the head scale sized to the largest ratio of quoted to prior total variance (from a = 1 a
+        bounded scale would grow only at Adam's step size). All layers keep their
+        N(0, 1/(n_in + n_out)) initialisation. False: random network, head scale a = 1.
     moneyness_inputs : tuple of {'scaled', 'asinh'}
         Extra network inputs: ``k / sqrt(tau)`` ('scaled') and ``asinh(k / (s sqrt(tau)))`` with s
         the median ATM vol of the quotes ('asinh'); see :class:`~ivfast.surface.network.CorrectionNetwork`.
@@ -68,10 +89,12 @@ class SmoothingConfig:
     margin_calendar, margin_butterfly : float
         The penalties are ``relu(margin - dw/dtau)`` and ``relu(margin - g)``: a small positive
         margin keeps the fitted surface strictly inside the no-arbitrage region between
-        collocation points (0 gives the seed's penalties exactly).
+        collocation points (0 gives the plain penalties ``relu(-dw/dtau)`` and ``relu(-g)``).
     n_k_aux, n_tau_aux : int
         Fixed collocation grid: cubic-spaced k over ``[-(-2 k_min)^(1/3), (2 k_max)^(1/3)]^3``
-        times log-spaced tau over ``[tau_min_aux, max tau]`` (seed 20 x 20, paper 100 x 100).
+        times log-spaced tau over ``[tau_min_aux, max tau]``, with k_min and k_max the quoted
+        extremes (at least 1e-3 from 0). The paper uses 100 x 100; the random and adaptive
+        points below cover the gaps of a coarser grid.
     n_random : int
         Extra collocation points drawn afresh every epoch (same k/tau laws as the grid), so
         that the penalties also see the gaps between grid points.
@@ -87,7 +110,8 @@ class SmoothingConfig:
         Size (n_k, n_tau) of the dense check grid over the collocation domain; the stopping check
         uses it refined twice in each direction (cell midpoints added).
     tau_min_aux : float
-        Shortest auxiliary maturity in years (seed: 1/365).
+        Shortest auxiliary maturity in years (default one day, 1/365); the grid starts at the
+        shorter of it and the shortest quote.
     learning_rate, min_learning_rate : float
         Adam learning rate and the floor of the plateau schedule.
     plateau_factor, plateau_patience, plateau_threshold : float, int, float
@@ -108,12 +132,18 @@ class SmoothingConfig:
     max_epochs : int
         Stop after this many epochs in total.
     prior_init_iterations : int
-        L-BFGS iterations of the prior-only SSVI fit used to start the prior (0: the seed's
-        fixed starting values).
+        L-BFGS iterations of the prior-only SSVI fit used to start the prior (0: start from
+        the fixed values ``(rho, gamma, eta) = (0, 0.25, 1)``).
     log_every : int
         Epochs between history rows, progress-bar updates and callback calls.
     progress : bool
         Show a tqdm progress bar.
+
+    Raises
+    ------
+    ValueError
+        A field out of its range (non-positive rates or widths, negative weights, grids under 2
+        points, an unknown activation or moneyness input).
     """
 
     hidden_layers: tuple[int, ...] = (40, 40, 40, 40)
@@ -190,22 +220,57 @@ class SmoothingConfig:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
 
     def replace(self, **changes: Any) -> SmoothingConfig:
-        """Copy with some fields changed."""
+        """Return a copy with some fields changed (validated like a new config).
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values.
+
+        Returns
+        -------
+        SmoothingConfig
+            The new configuration; ``self`` is unchanged.
+        """
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
-        """JSON text of all fields (tuples become lists)."""
+        """Serialise all fields as JSON.
+
+        Returns
+        -------
+        str
+            A JSON object of every field, keys sorted (tuples become lists).
+        """
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> SmoothingConfig:
-        """Inverse of :meth:`to_json`; unknown keys raise ``ValueError``."""
+        """Read a configuration written by :meth:`to_json`.
+
+        Missing fields take their defaults, except ``moneyness_inputs`` (empty) and
+        ``identity_start`` (False), so that a record without them describes the fit it came from.
+
+        Parameters
+        ----------
+        text : str
+            A JSON object of field values.
+
+        Returns
+        -------
+        SmoothingConfig
+
+        Raises
+        ------
+        ValueError
+            Unknown field names, or a field out of its range.
+        """
         data = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"config: unknown fields {sorted(unknown)}")
-        # Files written before the moneyness inputs and the identity start existed had neither.
+        # A record without these fields describes a fit made without moneyness inputs or identity start.
         data.setdefault("moneyness_inputs", [])
         data.setdefault("identity_start", False)
         return cls(**data)

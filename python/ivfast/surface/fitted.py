@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+import pathlib
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import ArrayLike, NDArray
 
 from .._arrays import as_float_array, broadcast_flat
 from ..arbitrage.density import butterfly_g
@@ -20,6 +22,9 @@ from .model import SurfaceModel
 from .network import CorrectionNetwork
 from .prior import SSVIPrior
 
+if TYPE_CHECKING:
+    from ..arbitrage import ArbitrageReport
+
 __all__ = ["FittedSurface"]
 
 _FORMAT = "ivfast.deep_smoothing/1"
@@ -29,14 +34,17 @@ class FittedSurface:
     """Total implied variance ``w(k, tau) = w_SSVI(k, tau) * w_nn(k, tau)`` from :func:`ivfast.fit_surface`.
 
     Conventions: ``k = ln(K/F)`` against the forward, ``tau`` in years, ``w = sigma^2 * tau``.
-    Implements :class:`ivfast.protocols.DifferentiableSurface`. Points with ``tau <= 0`` or
-    non-finite inputs evaluate to NaN.
+    Implements :class:`ivfast.protocols.DifferentiableSurface`. Evaluation methods broadcast
+    ``k`` and ``tau`` NumPy-style and return float64 arrays of the broadcast shape; points with
+    ``tau <= 0`` or non-finite inputs evaluate to NaN. Built by :func:`ivfast.fit_surface` and
+    :meth:`load`, not by hand.
 
     Attributes
     ----------
     model : SurfaceModel
         The torch module (CPU, float64, eval mode).
     config : SmoothingConfig
+        The settings it was fitted with.
     history : pandas.DataFrame
         Loss columns every ``config.log_every`` epochs: epoch, total_epoch, best_loss, loss,
         rmse, mape, calendar, butterfly, asym, atm, lee, lr, and seconds since the fit began.
@@ -53,7 +61,7 @@ class FittedSurface:
     """
 
     def __init__(self, model: SurfaceModel, config: SmoothingConfig, history: pd.DataFrame, quotes: Quotes,
-                 info: dict[str, Any], certificate: Any = None) -> None:
+                 info: dict[str, Any], certificate: ArbitrageReport | None = None) -> None:
         self.model = model
         self.config = config
         self.history = history
@@ -67,10 +75,26 @@ class FittedSurface:
                 f"epochs={self.info.get('epochs')}, rho={rho:.4f}, gamma={gamma:.4f}, eta={eta:.4f})")
 
     def first_reached(self, loss: float) -> tuple[int, float] | None:
-        """``(total_epoch, seconds)`` of the first history row whose best loss is ``<= loss``, or None.
+        """Find when the best loss first reached a level.
 
-        Resolution: ``config.log_every`` epochs. Used to read off, from a fit run to a tighter
-        target, when it passed the seed's stopping level 0.02.
+        Resolution: ``config.log_every`` epochs. Reads off, from a fit run to a tighter target,
+        when it passed a looser one such as the conventional stopping level 0.02.
+
+        Parameters
+        ----------
+        loss : float
+            The loss level.
+
+        Returns
+        -------
+        tuple of (int, float) or None
+            ``(total_epoch, seconds)`` of the first history row whose best loss is ``<= loss``
+            (seconds since the fit began); None if no row is, or the history has no timings.
+
+        Raises
+        ------
+        ValueError
+            ``loss`` is not a number.
         """
         try:
             loss = float(loss)
@@ -78,7 +102,7 @@ class FittedSurface:
             raise ValueError(f"loss: expected a number, got {loss!r}") from None
         if math.isnan(loss):
             raise ValueError("loss: expected a number, got NaN")
-        if "seconds" not in self.history.columns:  # files saved before the column existed
+        if "seconds" not in self.history.columns:  # a saved history without timings
             return None
         hits = self.history[self.history["best_loss"] <= loss]
         if hits.empty:
@@ -86,7 +110,7 @@ class FittedSurface:
         return int(hits["total_epoch"].iloc[0]), float(hits["seconds"].iloc[0])
 
     # --- evaluation -----------------------------------------------------------------------
-    def _evaluate(self, k, tau) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    def _evaluate(self, k: ArrayLike, tau: ArrayLike) -> tuple[tuple[int, ...], list[NDArray[np.float64]]]:
         shape, flat = broadcast_flat({"k": as_float_array(k, "k"), "tau": as_float_array(tau, "tau")})
         n = max(flat["k"].size, flat["tau"].size)
         k_flat = np.broadcast_to(flat["k"], (n,))
@@ -103,30 +127,85 @@ class FittedSurface:
                 dst[valid] = src.cpu().numpy()
         return shape, out
 
-    def total_variance(self, k, tau) -> np.ndarray:
-        """Total implied variance w(k, tau) (dimensionless)."""
+    def total_variance(self, k: ArrayLike, tau: ArrayLike) -> NDArray[np.float64]:
+        """Evaluate the total implied variance ``w(k, tau) = sigma^2 tau`` (dimensionless).
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        ndarray
+            ``w`` of the broadcast shape (NaN where ``tau <= 0`` or an input is not finite).
+        """
         shape, (w, *_) = self._evaluate(k, tau)
         return w.reshape(shape)
 
-    def implied_vol(self, k, tau) -> np.ndarray:
-        """Black implied volatility ``sqrt(w / tau)`` (annualised)."""
+    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> NDArray[np.float64]:
+        """Evaluate the Black implied volatility ``sqrt(w / tau)``.
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        ndarray
+            Annualised vol (0.2 is 20 %) of the broadcast shape (NaN where ``tau <= 0`` or an
+            input is not finite).
+        """
         shape, (w, *_) = self._evaluate(k, tau)
         tau_b = np.broadcast_to(as_float_array(tau, "tau"), shape).reshape(-1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.sqrt(w / tau_b).reshape(shape)
 
-    def total_variance_derivatives(self, k, tau) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(w, dw/dk, d2w/dk2, dw/dtau)``, exact (derivatives propagated through the network)."""
+    def total_variance_derivatives(self, k: ArrayLike, tau: ArrayLike) -> tuple[
+            NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Evaluate the total variance and its exact derivatives (propagated through the network).
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        tuple of 4 ndarray
+            ``(w, dw/dk, d2w/dk2, dw/dtau)``, each of the broadcast shape (``dw/dtau`` per year).
+        """
         shape, (w, w_k, w_kk, w_t, _) = self._evaluate(k, tau)
         return w.reshape(shape), w_k.reshape(shape), w_kk.reshape(shape), w_t.reshape(shape)
 
-    def network_factor(self, k, tau) -> np.ndarray:
-        """The network's multiplicative correction w_nn(k, tau) (1 for a prior-only fit)."""
+    def network_factor(self, k: ArrayLike, tau: ArrayLike) -> NDArray[np.float64]:
+        """Evaluate the network's multiplicative correction ``w_nn(k, tau) = w / w_SSVI``.
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like
+            Years to expiry, broadcast against ``k``.
+
+        Returns
+        -------
+        ndarray
+            ``w_nn`` of the broadcast shape (1 for a prior-only fit).
+        """
         shape, out = self._evaluate(k, tau)
         return out[4].reshape(shape)
 
-    def call_price(self, strike, tau, forward, discount=1.0) -> np.ndarray:
-        """Discounted Black-76 call price ``D * Black(F, K, tau, sigma(ln(K/F), tau))``.
+    def call_price(self, strike: ArrayLike, tau: ArrayLike, forward: ArrayLike,
+                   discount: ArrayLike = 1.0) -> NDArray[np.float64]:
+        """Price calls with the surface's vols: ``D * Black76(F, K, tau, sigma(ln(K/F), tau))``.
 
         Parameters
         ----------
@@ -135,7 +214,12 @@ class FittedSurface:
         tau : array_like
             Years to expiry (> 0).
         discount : array_like
-            Discount factor to the payment date.
+            Discount factor to the payment date (default 1: undiscounted prices).
+
+        Returns
+        -------
+        ndarray
+            Discounted call prices in the price units of ``forward``, of the broadcast shape.
         """
         from ..black import black_price
 
@@ -148,21 +232,50 @@ class FittedSurface:
 
     # --- diagnostics ----------------------------------------------------------------------
     def prior_parameters(self) -> dict[str, float]:
-        """SSVI ``rho``, ``gamma`` and ``eta`` (within the arbitrage-free region by construction)."""
+        """Return the SSVI prior's parameters.
+
+        Returns
+        -------
+        dict of str to float
+            ``rho``, ``gamma`` and ``eta`` of the power-law SSVI prior (within the
+            arbitrage-free region by construction).
+        """
         return self.model.prior.values()
 
     def output_scale(self) -> float:
-        """The network head scale ``a`` (bounded by ``config.max_output_scale``); 1 without a network."""
+        """Return the network head scale ``a`` of ``w_nn = a (1 + tanh(z))``.
+
+        Returns
+        -------
+        float
+            ``a``, below ``config.max_output_scale``; 1 without a network.
+        """
         if self.model.network is None:
             return 1.0
         with torch.no_grad():
             return float(self.model.network.output_scale())
 
-    def arbitrage_diagnostics(self, k, tau, tol: float = 1e-8) -> dict[str, float]:
-        """Calendar and butterfly conditions on the broadcast grid of (k, tau).
+    def arbitrage_diagnostics(self, k: ArrayLike, tau: ArrayLike, tol: float = 1e-8) -> dict[str, float]:
+        """Summarise the calendar and butterfly conditions at the broadcast points of (k, tau).
 
-        Returns the minimum of ``dw/dtau`` and of Gatheral-Jacquier's ``g``, and the fractions of
-        points where they are below ``-tol``; also the largest ``w / |k|`` (Lee's bound is 2).
+        For the located, sized violations use :func:`ivfast.arbitrage.check_surface`.
+
+        Parameters
+        ----------
+        k : array_like
+            Log-moneyness ``ln(K/F)``.
+        tau : array_like
+            Years to expiry, broadcast against ``k`` (e.g. ``k[:, None]`` and ``tau[None, :]``
+            for a grid).
+        tol : float
+            Values of ``dw/dtau`` or ``g`` below ``-tol`` count as violations.
+
+        Returns
+        -------
+        dict of str to float
+            ``min_dw_dtau`` and ``min_g`` (Gatheral-Jacquier's density factor), the fractions
+            ``calendar_violations`` and ``butterfly_violations`` of points below ``-tol``, and
+            ``max_w_over_abs_k`` (Lee's moment bound is 2).
         """
         w, w_k, w_kk, w_t = self.total_variance_derivatives(k, tau)
         k_b = np.broadcast_to(as_float_array(k, "k"), w.shape)
@@ -179,19 +292,48 @@ class FittedSurface:
             "max_w_over_abs_k": float(np.nanmax(lee)),
         }
 
-    def export(self, path: str | os.PathLike, format: str = "torchscript", dtype=torch.float64,
-               device: str = "cpu") -> os.PathLike:
-        """Self-contained inference file (TorchScript or AOTInductor .pt2) that needs only torch.
+    def export(self, path: str | os.PathLike[str], format: str = "torchscript", dtype: torch.dtype = torch.float64,
+               device: str | torch.device = "cpu") -> pathlib.Path:
+        """Write a self-contained inference file (TorchScript or AOTInductor .pt2) that needs only torch.
 
-        See :func:`ivfast.export.export_surface`; load it with :func:`ivfast.load_exported`.
+        Load it with :func:`ivfast.load_exported`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file (``.pt2`` suffix for ``format='pt2'``).
+        format : {'torchscript', 'pt2'}
+            File format (see :func:`ivfast.export.export_surface`).
+        dtype : torch.float64 or torch.float32
+            Precision of the weights and of the computation.
+        device : {'cpu', 'cuda'}
+            Device of the weights (TorchScript) or compilation target (pt2).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        ValueError
+            Unknown format or dtype, a pt2 path without ``.pt2``, CUDA requested but unavailable.
         """
         from ..export.write import export_surface
 
         return export_surface(self, path, format=format, dtype=dtype, device=device)
 
     # --- persistence ----------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
-        """Write weights, ATM curve, config, history and quotes with ``torch.save`` (tensors only)."""
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write weights, ATM curve, config, history and quotes with ``torch.save`` (tensors only).
+
+        The certificate itself is not saved; its digest in ``info['arbitrage']`` is.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file, conventionally ``.pt``; read it back with :meth:`load`.
+        """
         q = self.quotes
         payload = {
             "format": _FORMAT,
@@ -207,8 +349,25 @@ class FittedSurface:
         torch.save(payload, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> FittedSurface:
-        """Read a file written by :meth:`save` (``torch.load(weights_only=True)``: no code is unpickled)."""
+    def load(cls, path: str | os.PathLike[str]) -> FittedSurface:
+        """Read a file written by :meth:`save` (``torch.load(weights_only=True)``: no code is unpickled).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by :meth:`save`.
+
+        Returns
+        -------
+        FittedSurface
+            The surface on the CPU in eval mode, with ``certificate`` None.
+
+        Raises
+        ------
+        ValueError
+            A torch file that is not an ivfast deep-smoothing file (a missing file or one that
+            is not a torch archive raises ``torch.load``'s own errors).
+        """
         payload = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise ValueError(f"path: {os.fspath(path)!r} is not an ivfast deep-smoothing file ({_FORMAT})")

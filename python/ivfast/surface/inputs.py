@@ -6,6 +6,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._arrays import as_float_array
 
@@ -14,7 +15,19 @@ __all__ = ["Quotes", "validate_quotes"]
 
 @dataclass(frozen=True)
 class Quotes:
-    """Clean flat float64 quotes: log-moneyness k = ln(K/F), tau in years, Black implied vol."""
+    """Clean flat float64 quotes of one length.
+
+    Attributes
+    ----------
+    k : ndarray
+        Log-moneyness ``ln(K/F)`` (finite).
+    tau : ndarray
+        Years to expiry (> 0).
+    iv : ndarray
+        Black implied vols (> 0).
+    weights : ndarray or None
+        Non-negative quote weights, at least one positive (None: equal).
+    """
 
     k: np.ndarray
     tau: np.ndarray
@@ -22,12 +35,34 @@ class Quotes:
     weights: np.ndarray | None
 
 
-def validate_quotes(k, tau, iv, weights=None, *, drop_invalid: bool = False) -> Quotes:
-    """Check lengths and values; raise ``ValueError`` naming the problem, or drop bad rows with a warning."""
-    arrays = {"k": k, "tau": tau, "iv": iv}
+def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayLike | None = None, *,
+                    drop_invalid: bool = False) -> Quotes:
+    """Check lengths and values; raise ``ValueError`` naming the problem, or drop bad rows with a warning.
+
+    Parameters
+    ----------
+    k, tau, iv : array_like
+        Log-moneyness ``ln(K/F)``, years to expiry (> 0) and Black implied vols (> 0), flattened;
+        all of one size.
+    weights : array_like, optional
+        Non-negative quote weights of the same size (None: equal).
+    drop_invalid : bool
+        Drop rows with an invalid value (with a ``RuntimeWarning``) instead of raising.
+
+    Returns
+    -------
+    Quotes
+
+    Raises
+    ------
+    ValueError
+        Mismatched sizes, invalid values (unless ``drop_invalid``), fewer than 3 valid quotes,
+        or no positive weight.
+    """
+    given: dict[str, ArrayLike] = {"k": k, "tau": tau, "iv": iv}
     if weights is not None:
-        arrays["weights"] = weights
-    arrays = {name: as_float_array(a, name).ravel() for name, a in arrays.items()}
+        given["weights"] = weights
+    arrays = {name: as_float_array(a, name).ravel() for name, a in given.items()}
     lengths = {name: a.size for name, a in arrays.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"quotes: mismatched lengths {lengths}; k, tau, iv (and weights) must match")

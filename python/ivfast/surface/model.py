@@ -12,11 +12,23 @@ __all__ = ["SurfaceModel", "SurfaceJet"]
 
 
 class SurfaceJet(tuple):
-    """``(w, w_k, w_kk, w_tau, w_nn)``: total variance, its derivatives and the network factor."""
+    """``(w, w_k, w_kk, w_tau, w_nn)``: total variance, its derivatives and the network factor.
+
+    Parameters
+    ----------
+    w : torch.Tensor
+        Total variance ``sigma^2 tau``.
+    w_k, w_kk, w_tau : torch.Tensor
+        dw/dk, d2w/dk2 and dw/dtau (per year).
+    w_nn : torch.Tensor
+        Network factor (ones for a prior-only model).
+    """
 
     __slots__ = ()
 
-    def __new__(cls, w, w_k, w_kk, w_tau, w_nn):  # noqa: D102
+    def __new__(cls, w: torch.Tensor, w_k: torch.Tensor, w_kk: torch.Tensor, w_tau: torch.Tensor,
+                w_nn: torch.Tensor) -> SurfaceJet:
+        """Build the tuple from its five fields (see the class docstring)."""
         return super().__new__(cls, (w, w_k, w_kk, w_tau, w_nn))
 
     w = property(lambda self: self[0])
@@ -27,7 +39,17 @@ class SurfaceJet(tuple):
 
 
 class SurfaceModel(torch.nn.Module):
-    """ATM curve (fixed) x SSVI prior x correction network (``network=None``: prior only)."""
+    """ATM curve (fixed) x SSVI prior x correction network (``network=None``: prior only).
+
+    Parameters
+    ----------
+    atm : MonotoneATMCurve
+        The fixed ATM total-variance curve theta(tau).
+    prior : SSVIPrior
+        The SSVI prior on that curve.
+    network : CorrectionNetwork or None
+        The multiplicative correction; None for the prior-only model.
+    """
 
     def __init__(self, atm: MonotoneATMCurve, prior: SSVIPrior, network: CorrectionNetwork | None) -> None:
         super().__init__()
@@ -38,7 +60,17 @@ class SurfaceModel(torch.nn.Module):
     def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> SurfaceJet:
         """Evaluate at flat float64 tensors ``k`` and ``tau`` of equal length.
 
-        ``w`` and ``w_nn`` cover all points; the derivatives only the first ``n_jet`` (default all).
+        Parameters
+        ----------
+        k, tau : torch.Tensor
+            Log-moneyness ``ln(K/F)`` and years to expiry (> 0).
+        n_jet : int, optional
+            The derivatives cover the first ``n_jet`` points only (default all).
+
+        Returns
+        -------
+        SurfaceJet
+            ``w`` and ``w_nn`` at all points, the derivatives at the first ``n_jet``.
         """
         n = k.shape[0] if n_jet is None else n_jet
         theta, dtheta = self.atm(tau)

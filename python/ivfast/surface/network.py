@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -26,7 +26,7 @@ Jet = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """``(value, d/dk, d2/dk2, d/dtau)``, each of shape (n,)."""
 
 _OUTPUT_FLOOR = 1e-8
-"""Added to the head output so that w never reaches exactly 0 (as in the seed)."""
+"""Added to the head output so that w never reaches exactly 0 (w / tau and its square root stay finite)."""
 
 
 def _softplus_derivatives(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -54,7 +54,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tenso
 
 
 def input_values(k: Any, tau: Any, moneyness: Sequence[str], moneyness_vol: Any, log_tau_input: bool) -> list[Any]:
-    """The network's raw inputs ``(k, t, *moneyness features)`` before standardisation.
+    """Compute the network's raw inputs ``(k, t, *moneyness features)`` before standardisation.
 
     Parameters
     ----------
@@ -106,7 +106,20 @@ class CorrectionNetwork(torch.nn.Module):
         compressed so that they do not swamp the standardisation.
     moneyness_vol : float
         The volatility s of 'asinh' (a typical ATM volatility of the quotes).
+    generator : torch.Generator, optional
+        Random source of the initial weights (:meth:`reset_parameters`).
+
+    Raises
+    ------
+    ValueError
+        ``input_mean``/``input_scale`` of the wrong length, an unknown moneyness input, or a
+        non-positive ``moneyness_vol`` with 'asinh'.
     """
+
+    max_output_scale: torch.Tensor
+    input_mean: torch.Tensor
+    input_scale: torch.Tensor
+    moneyness_vol: torch.Tensor
 
     def __init__(self, hidden_layers: Sequence[int], activation: str, max_output_scale: float,
                  input_mean: Sequence[float] = (0.0, 0.0), input_scale: Sequence[float] = (1.0, 1.0),
@@ -136,9 +149,15 @@ class CorrectionNetwork(torch.nn.Module):
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Weights and biases N(0, 1/(n_in + n_out)) as in the seed; head scale a = 1."""
+        """Draw weights and biases from N(0, 1/(n_in + n_out)) and set the head scale to a = 1.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            Random source (CPU); default torch's global one.
+        """
         with torch.no_grad():
-            for layer in self.layers:
+            for layer in self._linear_layers():
                 std = math.sqrt(1.0 / (layer.in_features + layer.out_features))
                 for p in (layer.weight, layer.bias):
                     p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype, device="cpu") * std)
@@ -149,19 +168,32 @@ class CorrectionNetwork(torch.nn.Module):
         self.raw_scale.fill_(math.log(ratio / (1.0 - ratio)) if ratio < 1.0 else 20.0)
 
     def start_at_one(self, scale: float, k: torch.Tensor, tau: torch.Tensor) -> None:
-        """Centre the output on 1 at the points ``(k, tau)`` with head scale ``a = scale`` (in (1/2, max)).
+        """Centre the output on 1 at the points ``(k, tau)``, with head scale ``a = scale``.
 
         The output bias is shifted so that the mean head input over the points is
         ``atanh(1/a - 1)``, where ``a (1 + tanh)`` is 1. Every weight keeps its random initial
-        value: the seed's N(0, 1/(n_in + n_out)) layers shrink the variation of the hidden features
-        across inputs layer by layer (to about 1 % of their size after four softplus layers), so the
-        output starts within a few per cent of 1 (the test of this method bounds it), and the output
-        weights pass a gradient to every hidden layer from the first step. (Zeroing the output layer for an exact 1 cut that
-        gradient: on the SPX 2026-01-30 chain, where the prior already fits well, Adam then kept
-        the output weights jittering around 0, and the loss sat at the prior's for 20,000 epochs.)
+        value: N(0, 1/(n_in + n_out)) layers shrink the variation of the hidden features across
+        inputs layer by layer, so the output starts within a few per cent of 1 (the test of this
+        method bounds it), and the output weights pass a gradient to every hidden layer from the
+        first step. Zeroing the output layer for an exact 1 would cut that gradient: the hidden
+        layers would get none until the output weights moved away from 0, which Adam's noise
+        around a well-fitting prior can keep from happening (bench/README.md, "Deep smoothing").
 
         The surface then starts as the prior, and ``a`` can be chosen so that the head reaches
         the corrections the data need without first growing its scale at Adam's step size.
+
+        Parameters
+        ----------
+        scale : float
+            Head scale ``a``, in ``(1/2, max_output_scale)``.
+        k, tau : torch.Tensor
+            Non-empty 1-d float64 tensors of one length: log-moneyness ``ln(K/F)`` and years to
+            expiry (> 0) of the points, typically the quotes.
+
+        Raises
+        ------
+        ValueError
+            ``scale`` out of range, or ``k``/``tau`` not non-empty 1-d tensors of one length.
         """
         if not 0.5 < scale < float(self.max_output_scale):
             raise ValueError(f"scale: expected a value in (0.5, {float(self.max_output_scale)}), got {scale}")
@@ -170,12 +202,22 @@ class CorrectionNetwork(torch.nn.Module):
                              f"{tuple(k.shape)} and {tuple(tau.shape)}")
         with torch.no_grad():
             logits = self._logits(k, tau, 0)[0]
-            self.layers[-1].bias.add_(math.atanh(1.0 / scale - 1.0) - logits.mean())
+            self._linear_layers()[-1].bias.add_(math.atanh(1.0 / scale - 1.0) - logits.mean())
             self._set_scale(scale)
 
     def output_scale(self) -> torch.Tensor:
-        """The head scale ``a`` in ``(0, max_output_scale)``."""
+        """Return the head scale ``a`` in ``(0, max_output_scale)``.
+
+        Returns
+        -------
+        torch.Tensor
+            A differentiable float64 scalar.
+        """
         return self.max_output_scale * torch.sigmoid(self.raw_scale)
+
+    def _linear_layers(self) -> Sequence[torch.nn.Linear]:
+        """Return the layers as what they are (``ModuleList`` items are typed as plain modules)."""
+        return cast("Sequence[torch.nn.Linear]", self.layers)
 
     def _inputs(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> list[tuple[torch.Tensor, ...]]:
         """Raw inputs with their derivatives at the first n points: ``(x, dx/dk, d2x/dk2, dx/dtau)``."""
@@ -197,9 +239,11 @@ class CorrectionNetwork(torch.nn.Module):
         return [(x, *d) for x, d in zip(values, derivatives)]
 
     def _first_layer(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
-        """Pre-activations of the first layer and their derivatives d/dk, d2/dk2 and d/dtau at the
-        first n points (chain rule through the standardised inputs)."""
-        first = self.layers[0]
+        """Pre-activations of the first layer and their derivatives d/dk, d2/dk2 and d/dtau.
+
+        The derivatives cover the first n points (chain rule through the standardised inputs).
+        """
+        first = self._linear_layers()[0]
         values, d_k, d_kk, d_t = (torch.stack(column, dim=1) for column in zip(*self._inputs(k, tau, n)))
         weight = (first.weight / self.input_scale).T  # d(pre-activation)/d(raw input)
         z = first((values - self.input_mean) / self.input_scale)
@@ -213,11 +257,12 @@ class CorrectionNetwork(torch.nn.Module):
         # Derivative streams as one (3, n, width) tensor: one matmul per layer, and unbind/stack
         # (whose backward passes are views) instead of slices (whose backward zero-fills).
         derivs = torch.stack((df * z_k, d2f * z_k * z_k + df * z_kk, df * z_t))
-        for layer in self.layers[1:]:
+        layers = self._linear_layers()
+        for layer in layers[1:]:
             z = layer(h)
             dz = derivs @ layer.weight.T
             z_k, z_kk, z_t = dz.unbind(0)
-            if layer is self.layers[-1]:
+            if layer is layers[-1]:
                 break
             h, df, d2f = self._activation(z)
             df, d2f = df[:n], d2f[:n]
@@ -225,8 +270,21 @@ class CorrectionNetwork(torch.nn.Module):
         return z[:, 0], z_k[:, 0], z_kk[:, 0], z_t[:, 0]
 
     def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> Jet:
-        """Network output at all points; its derivatives in k (first, second) and tau (first) at the
-        first ``n_jet`` points (default all)."""
+        """Evaluate the network output and its derivatives.
+
+        Parameters
+        ----------
+        k, tau : torch.Tensor
+            1-d float64 tensors of one length: log-moneyness ``ln(K/F)`` and years to expiry (> 0).
+        n_jet : int, optional
+            The derivatives cover the first ``n_jet`` points only (default all).
+
+        Returns
+        -------
+        Jet
+            ``(w_nn, dw_nn/dk, d2w_nn/dk2, dw_nn/dtau)``: the output at all points, its
+            derivatives at the first ``n_jet``.
+        """
         n = k.shape[0] if n_jet is None else n_jet
         z, z_k, z_kk, z_t = self._logits(k, tau, n)
         a = self.output_scale()

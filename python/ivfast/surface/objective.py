@@ -1,4 +1,9 @@
-"""The training objective: the seed's loss on one batch of quotes and collocation points."""
+"""The training objective on one batch of quotes and collocation points.
+
+The loss is that of Ackerer, Tagasovska & Vatter (2020) as the reference deep-smoothing script
+weights it (docs/references.md), plus Lee's wing bound and small margins on the calendar and
+butterfly penalties (:class:`~ivfast.surface.SmoothingConfig`).
+"""
 
 from __future__ import annotations
 
@@ -31,16 +36,40 @@ class LossTerms:
     lee: torch.Tensor
 
     def values(self) -> dict[str, float]:
-        """Python floats keyed by :data:`LOSS_COLUMNS`."""
+        """Return the terms as Python floats.
+
+        Returns
+        -------
+        dict of str to float
+            Keyed by :data:`LOSS_COLUMNS` (``'loss'`` is the total).
+        """
         terms = (self.total, self.rmse, self.mape, self.calendar, self.butterfly, self.asym, self.atm, self.lee)
         return dict(zip(LOSS_COLUMNS, torch.stack([t.detach() for t in terms]).tolist()))
 
 
 def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, weights: torch.Tensor | None,
                   config: SmoothingConfig) -> LossTerms:
-    """L = RMSE + MAPE + l_cal L_cal + l_but L_but + l_asym L_asym + l_atm L_atm (+ l_lee L_lee).
+    """Evaluate L = RMSE + MAPE + l_cal L_cal + l_but L_but + l_asym L_asym + l_atm L_atm + l_lee L_lee.
 
     One forward pass over the whole batch gives w and its k/tau derivatives everywhere.
+
+    Parameters
+    ----------
+    model : SurfaceModel
+        The model being trained.
+    points : Collocation
+        The batch: collocation points and quotes.
+    iv : torch.Tensor
+        Quoted Black implied vols, in the order of the batch's quotes.
+    weights : torch.Tensor, optional
+        Quote weights in RMSE and MAPE (None: equal).
+    config : SmoothingConfig
+        Penalty weights ``lambda_*`` and margins.
+
+    Returns
+    -------
+    LossTerms
+        The total (with its graph) and each term.
     """
     w, w_k, w_kk, w_t, w_nn = model(points.k, points.tau, points.n_jet)
     q, arb, wing = points.quotes, points.arbitrage, points.wings

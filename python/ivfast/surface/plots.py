@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .._plotting import new_figure
 from .fitted import FittedSurface
@@ -17,11 +18,26 @@ from .fitted import FittedSurface
 __all__ = ["plot_fit_per_maturity", "plot_iv_surface", "plot_loss_curves"]
 
 
-def plot_fit_per_maturity(surface: FittedSurface, path: str | os.PathLike, *, k=None, tau=None, iv=None,
-                          n_points: int = 200) -> str:
-    """One panel per maturity: quoted implied vols (dots) and the fitted smile (line) against k.
+def plot_fit_per_maturity(surface: FittedSurface, path: str | os.PathLike[str], *, k: ArrayLike | None = None,
+                          tau: ArrayLike | None = None, iv: ArrayLike | None = None, n_points: int = 200) -> str:
+    """Plot one panel per maturity: quoted implied vols (dots) and the fitted smile (line) against k.
 
-    ``k, tau, iv`` default to the quotes the surface was fitted to.
+    Parameters
+    ----------
+    surface : FittedSurface
+        The fit.
+    path : str or os.PathLike
+        Output image (PNG).
+    k, tau, iv : array_like, optional
+        Quotes to show: log-moneyness ``ln(K/F)``, years to expiry, Black implied vols, of one
+        size (default: the quotes the surface was fitted to). One panel per distinct ``tau``.
+    n_points : int
+        Points of each fitted smile over the quoted k range.
+
+    Returns
+    -------
+    str
+        The path written.
     """
     q = surface.quotes
     k = q.k if k is None else np.asarray(k, dtype=float)
@@ -46,9 +62,29 @@ def plot_fit_per_maturity(surface: FittedSurface, path: str | os.PathLike, *, k=
     return os.fspath(path)
 
 
-def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike, *, k_range=None, tau_range=None,
+def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike[str], *,
+                    k_range: tuple[float, float] | None = None, tau_range: tuple[float, float] | None = None,
                     n_k: int = 80, n_tau: int = 60) -> str:
-    """3-D plot of the fitted implied-vol surface over k and tau (default: the quotes' ranges)."""
+    """Plot the fitted implied-vol surface in 3-D over k and tau.
+
+    Parameters
+    ----------
+    surface : FittedSurface
+        The fit.
+    path : str or os.PathLike
+        Output image (PNG).
+    k_range : tuple of 2 float, optional
+        Log-moneyness range (default: the quotes').
+    tau_range : tuple of 2 float, optional
+        Maturity range in years, > 0 (default: the quotes'); log-spaced.
+    n_k, n_tau : int
+        Grid points along k and tau.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     q = surface.quotes
     k_lo, k_hi = k_range if k_range is not None else (q.k.min(), q.k.max())
     t_lo, t_hi = tau_range if tau_range is not None else (q.tau.min(), q.tau.max())
@@ -65,8 +101,21 @@ def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike, *, k_range=
     return os.fspath(path)
 
 
-def plot_loss_curves(history: pd.DataFrame | FittedSurface, path: str | os.PathLike) -> str:
-    """Log-scale training curves of the loss terms against total epochs."""
+def plot_loss_curves(history: pd.DataFrame | FittedSurface, path: str | os.PathLike[str]) -> str:
+    """Plot log-scale training curves of the loss terms against total epochs.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame or FittedSurface
+        A fit's history (``FittedSurface.history``), or the fit itself.
+    path : str or os.PathLike
+        Output image (PNG).
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     if isinstance(history, FittedSurface):
         history = history.history
     fig = new_figure(7, 4)

@@ -1,5 +1,4 @@
-"""The deep-smoothing SSVI prior: power-law SSVI, parameterised so that it is always free of
-static arbitrage.
+"""The deep-smoothing SSVI prior: power-law SSVI, parameterised to be free of static arbitrage.
 
 The formulas are :mod:`ivfast.svi.ssvi`'s (published SSVI, Gatheral & Jacquier 2014, Definition
 4.1, with the power-law phi); its docstring derives the no-arbitrage set
@@ -42,8 +41,20 @@ class SSVIPrior(torch.nn.Module):
         self.set_parameters(_DEFAULT_RHO, _DEFAULT_GAMMA, _DEFAULT_ETA)
 
     def set_parameters(self, rho: float, gamma: float, eta: float) -> None:
-        """Set (rho, gamma, eta) strictly inside the region: |rho| < 1, 0 < gamma < 1/2, 0 < eta < eta_max."""
-        eta_max = float(power_law_eta_max(torch.tensor(rho, dtype=torch.float64), torch.tensor(gamma, dtype=torch.float64)))
+        """Set (rho, gamma, eta) strictly inside the region: |rho| < 1, 0 < gamma < 1/2, 0 < eta < eta_max.
+
+        Parameters
+        ----------
+        rho, gamma, eta : float
+            Power-law SSVI parameters.
+
+        Raises
+        ------
+        ValueError
+            The parameters are not strictly inside the arbitrage-free region.
+        """
+        f64 = torch.float64
+        eta_max = float(power_law_eta_max(torch.tensor(rho, dtype=f64), torch.tensor(gamma, dtype=f64)))
         if not (abs(rho) < 1 and 0 < gamma < 0.5 and 0 < eta < eta_max):
             raise ValueError(f"SSVI parameters outside the arbitrage-free region: {rho=}, {gamma=}, {eta=} "
                              f"(eta must be below {eta_max:.6g})")
@@ -53,24 +64,49 @@ class SSVIPrior(torch.nn.Module):
             self.raw_eta.fill_(_logit(eta / eta_max))
 
     def reset_parameters(self) -> None:
-        """The seed's starting point (rho, gamma, eta) = (0, 0.25, 1)."""
+        """Reset to the fixed starting point (rho, gamma, eta) = (0, 0.25, 1): no skew, mid-range gamma."""
         self.set_parameters(_DEFAULT_RHO, _DEFAULT_GAMMA, _DEFAULT_ETA)
 
     def constrained(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(rho, gamma, eta)`` as differentiable tensors."""
+        """Map the raw parameters onto the arbitrage-free region.
+
+        Returns
+        -------
+        tuple of 3 torch.Tensor
+            ``(rho, gamma, eta)`` as differentiable scalars.
+        """
         rho = torch.tanh(self.raw_rho)
         gamma = 0.5 * torch.sigmoid(self.raw_gamma)
         eta = torch.sigmoid(self.raw_eta) * power_law_eta_max(rho, gamma)
         return rho, gamma, eta
 
     def values(self) -> dict[str, float]:
-        """``{'rho', 'gamma', 'eta'}`` as Python floats."""
+        """Return the parameters as Python floats.
+
+        Returns
+        -------
+        dict of str to float
+            ``{'rho': ..., 'gamma': ..., 'eta': ...}``.
+        """
         with torch.no_grad():
             rho, gamma, eta = self.constrained()
         return {"rho": float(rho), "gamma": float(gamma), "eta": float(eta)}
 
     def forward(self, k: torch.Tensor, theta: torch.Tensor, dtheta: torch.Tensor) -> PriorJet:
-        """SSVI total variance and its derivatives, given theta(tau) and dtheta/dtau at each point."""
+        """Evaluate the SSVI total variance and its derivatives.
+
+        Parameters
+        ----------
+        k : torch.Tensor
+            Log-moneyness ``ln(K/F)``.
+        theta, dtheta : torch.Tensor
+            ATM total variance theta(tau) and dtheta/dtau at each point.
+
+        Returns
+        -------
+        PriorJet
+            ``(w, dw/dk, d2w/dk2, dw/dtau)``.
+        """
         rho, gamma, eta = self.constrained()
         phi, dphi_dtheta = power_law_phi(theta, eta, gamma)
         w, w_k, w_kk, dw_dtheta = ssvi_derivatives(k, theta, phi, dphi_dtheta, rho)

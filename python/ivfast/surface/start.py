@@ -25,7 +25,17 @@ __all__ = ["fit_atm_curve", "fit_prior", "build_model", "start_network"]
 
 
 def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
-    """ATM total variance per maturity -> isotonic least squares (cvxpy) -> smooth monotone curve."""
+    """Fit the fixed ATM curve: ATM total variance per maturity -> isotonic least squares -> softplus curve.
+
+    Parameters
+    ----------
+    quotes : Quotes
+        The validated quotes.
+
+    Returns
+    -------
+    MonotoneATMCurve
+    """
     taus, theta = atm_total_variances(quotes.k, quotes.tau, quotes.iv**2 * quotes.tau)
     theta = np.maximum(isotonic_fit(theta), np.finfo(float).tiny)
     return MonotoneATMCurve.fit(taus, theta)
@@ -33,7 +43,23 @@ def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
 
 def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
               weights: torch.Tensor | None, iterations: int) -> None:
-    """Fit (rho, gamma, eta) of the prior alone to the quotes by L-BFGS on RMSE + MAPE, in place."""
+    """Fit (rho, gamma, eta) of the prior alone to the quotes by L-BFGS on RMSE + MAPE, in place.
+
+    A non-finite result is rolled back to the starting values.
+
+    Parameters
+    ----------
+    prior : SSVIPrior
+        Changed in place.
+    atm : MonotoneATMCurve
+        The fixed ATM curve.
+    k, tau, iv : torch.Tensor
+        The quotes: log-moneyness ``ln(K/F)``, years to expiry, Black implied vols.
+    weights : torch.Tensor, optional
+        Quote weights in RMSE and MAPE (None: equal).
+    iterations : int
+        L-BFGS iterations (<= 0: no fit).
+    """
     if iterations <= 0:
         return
     theta, dtheta = atm(tau)
@@ -62,21 +88,36 @@ _HEAD_HEADROOM = 0.6
 
 def start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
                    config: SmoothingConfig) -> None:
-    """With ``config.identity_start``: the network starts centred on 1 at the quotes (the surface
-    as the fitted prior), its head scale sized to the largest ratio of quoted to prior total variance."""
+    """Centre the network on 1 at the quotes when ``config.identity_start`` is set (else no-op).
+
+    The surface then starts as the fitted prior, with the head scale sized to the largest ratio
+    of quoted to prior total variance.
+
+    Parameters
+    ----------
+    model : SurfaceModel
+        The model, its ATM curve and prior already fitted; changed in place.
+    k, tau, iv : torch.Tensor
+        The quotes: log-moneyness ``ln(K/F)``, years to expiry, Black implied vols.
+    config : SmoothingConfig
+        Reads ``identity_start`` and ``max_output_scale``.
+    """
     if model.network is None or not config.identity_start:
         return
     with torch.no_grad():
         ratio = float((iv.square() * tau / model.prior(k, *model.atm(tau))[0]).max())
-    # At least 1 (the seed's start); at most half the cap, where the sigmoid of the scale's
+    # At least 1 (the random start's scale); at most half the cap, where the sigmoid of the scale's
     # parameterisation is steepest, so the scale can still move both ways.
     scale = min(max(ratio / (1.0 + _HEAD_HEADROOM), 1.0), 0.5 * config.max_output_scale)
     model.network.start_at_one(scale, k, tau)
 
 
 def _moneyness_vol(atm: MonotoneATMCurve, quotes: Quotes) -> float:
-    """Median ATM volatility sqrt(theta(tau)/tau) over the quotes' maturities: the typical width
-    (times sqrt(tau)) of a smile near the money, which scales the network's moneyness input."""
+    """Median ATM volatility sqrt(theta(tau)/tau) over the quotes' maturities.
+
+    It is the typical width (times sqrt(tau)) of a smile near the money, which scales the
+    network's moneyness input.
+    """
     taus = torch.as_tensor(np.unique(quotes.tau))
     with torch.no_grad():
         return float(torch.sqrt(atm(taus)[0] / taus).median())
@@ -94,6 +135,31 @@ def _input_standardisation(quotes: Quotes, config: SmoothingConfig, moneyness_vo
 
 def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | None,
                  generator: torch.Generator) -> SurfaceModel:
+    """Build the model of a fit: ATM curve fitted to the quotes, default prior, new network.
+
+    Parameters
+    ----------
+    quotes : Quotes
+        The validated quotes.
+    config : SmoothingConfig
+        Network shape, inputs and their standardisation.
+    init : FittedSurface, optional
+        Warm start: copy its prior parameters and network weights (the ATM curve stays the
+        one fitted to ``quotes``).
+    generator : torch.Generator
+        Random source of the network's initial weights.
+
+    Returns
+    -------
+    SurfaceModel
+        On the CPU, float64.
+
+    Raises
+    ------
+    ValueError
+        ``init`` is not a FittedSurface, has no network where ``config`` has one, or its
+        network's shapes differ.
+    """
     atm = fit_atm_curve(quotes)
     prior = SSVIPrior()
     network = None

@@ -1,6 +1,7 @@
-"""Training loop of the deep-smoothing fit: the seed's schedule, engineered for speed.
+"""Training loop of the deep-smoothing fit: Adam with a plateau schedule and checkpoints.
 
-What makes it fast (the loss and schedule are the seed's):
+The loss and the convergence scheme are those of the reference deep-smoothing script (after
+Ackerer, Tagasovska & Vatter 2020; see docs/references.md). What makes the loop fast:
 
 * every point set is laid out once in one batch (:class:`~ivfast.surface.collocation.Collocation`)
   and only its random tail is refilled in place;
@@ -15,11 +16,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import ArrayLike
 
 from ..arbitrage import ArbitrageReport, check_surface
 from ..arbitrage.density import butterfly_g
@@ -31,13 +33,17 @@ from .model import SurfaceModel
 from .objective import LOSS_COLUMNS, evaluate_loss
 from .start import build_model, fit_prior, start_network
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
 __all__ = ["fit_surface"]
 
 HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr", "seconds")
 """``seconds``: wall time since :func:`fit_surface` began (prior fit included), so that the time to
 any loss level can be read off the history."""
 
-Callback = Callable[[dict[str, Any]], Any]
+Callback = Callable[[dict[str, Any]], object]
+"""Called with each history row (a dict keyed by :data:`HISTORY_COLUMNS`); a truthy return stops."""
 
 _VERIFY_COOLDOWN = 10
 """Epochs between a failed stopping check and the next one."""
@@ -46,7 +52,7 @@ _VERIFY_REFINEMENT = 2
 
 
 class _Trainer:
-    """The seed's convergence scheme around Adam + ReduceLROnPlateau, with the best state in memory."""
+    """The reference script's convergence scheme around Adam + ReduceLROnPlateau, best state in memory."""
 
     def __init__(self, model: SurfaceModel, points: Collocation, quotes: Quotes, iv: torch.Tensor,
                  weights: torch.Tensor | None, config: SmoothingConfig, generator: torch.Generator,
@@ -54,7 +60,7 @@ class _Trainer:
         self.started = started
         self.model, self.points, self.quotes, self.iv, self.weights = model, points, quotes, iv, weights
         self.config, self.generator, self.reinit = config, generator, reinit
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         self.best_state = [p.detach().clone() for p in self.params]
         self.best_loss = math.inf
         self.history: list[list[float]] = []
@@ -94,18 +100,21 @@ class _Trainer:
                 p.add_(noise, alpha=self.config.perturbation_std)
 
     def _check_axes(self, shifted: bool, refine: int) -> tuple[np.ndarray, np.ndarray]:
-        """Axes of the dense check grid over the collocation domain; ``shifted`` moves it by a
-        random fraction of a cell, ``refine`` subdivides its cells."""
+        """Axes of the dense check grid over the collocation domain.
+
+        ``shifted`` moves it by a random fraction of a cell, ``refine`` subdivides its cells.
+        """
         n_k, n_tau = ((n - 1) * refine + 1 for n in self.config.check_grid)
         return self.points.check_axes(n_k, n_tau, self.generator if shifted else None)
 
     def seek_violations(self, shifted: bool, refine: int = 1) -> int:
-        """Move the worst calendar/butterfly violations of the current state on the dense check
-        grid into the adaptive collocation slots, where the penalties see them; return their count.
+        """Move the worst violations on the dense check grid into the adaptive collocation slots.
 
+        The calendar and butterfly conditions of the current state are evaluated on the grid;
+        the worst violations go where the penalties see them, and their count is returned.
         This is part of the penalty machinery, run every ``check_every`` epochs: the same jet as
-        the loss, on the device, and none of the density and wing checks of :meth:`certify`
-        (0.2 s against 2.8 s on the default 121 x 61 grid for the seed's Bates set, one thread).
+        the loss, on the device, and none of the density and wing checks of :meth:`certify`, so
+        that it stays cheap next to the training epochs between checks.
         """
         c = self.config
         axes = (torch.as_tensor(a, device=self.points.k.device) for a in self._check_axes(shifted, refine))
@@ -122,8 +131,7 @@ class _Trainer:
         return int(bad.numel())
 
     def certify(self) -> ArbitrageReport:
-        """The fit's certificate: :func:`ivfast.arbitrage.check_surface` of the current state on
-        the refined check grid."""
+        """Certify the current state: :func:`ivfast.arbitrage.check_surface` on the refined check grid."""
         k, tau = self._check_axes(shifted=False, refine=_VERIFY_REFINEMENT)
         surface = FittedSurface(self.model, self.config, pd.DataFrame(), self.quotes, {})
         return check_surface(surface, k=k, tau=tau)
@@ -133,10 +141,10 @@ class _Trainer:
         return self.points.adaptive.stop - self.points.adaptive.start
 
     def _verified(self) -> bool:
-        """Stopping check: the best state must satisfy the calendar and butterfly conditions on the
-        refined check grid (:meth:`seek_violations`; the full :meth:`certify`, whose density
-        check dominates its cost, takes seconds per call on the seed's Bates set and is made once,
-        on the result).
+        """Check that the best state passes the calendar and butterfly conditions (stopping rule).
+
+        The conditions are tested on the refined check grid by :meth:`seek_violations`; the
+        full :meth:`certify`, whose density check dominates its cost, is made once, on the result.
 
         On failure the violations join the adaptive points and training resumes from the current
         state (not the failed best one, which would otherwise win again at once).
@@ -216,7 +224,7 @@ class _Trainer:
         self.epochs = total
         return reason
 
-    def _log(self, epoch: int, total: int, values: dict[str, float], bar) -> dict[str, Any]:
+    def _log(self, epoch: int, total: int, values: dict[str, float], bar: tqdm | None) -> dict[str, Any]:
         row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr,
                "seconds": time.perf_counter() - self.started}
         self.history.append([row[c] for c in HISTORY_COLUMNS])
@@ -230,7 +238,7 @@ class _Trainer:
         return row
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool) -> tqdm | None:
     if not enabled:
         return None
     from tqdm.auto import tqdm
@@ -238,43 +246,63 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="deep smoothing", unit="epoch", dynamic_ncols=True)
 
 
-def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = None,
-                init: FittedSurface | None = None, seed: int = 0, device: str | torch.device = "cpu",
-                callback: Callback | None = None, drop_invalid: bool = False,
+def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLike | None = None,
+                config: SmoothingConfig | None = None, init: FittedSurface | None = None, seed: int = 0,
+                device: str | torch.device = "cpu", callback: Callback | None = None, drop_invalid: bool = False,
                 progress: bool | None = None) -> FittedSurface:
-    """Fit a deep-smoothing total-variance surface w = w_SSVI * w_nn to implied vols.
+    """Fit a deep-smoothing total-variance surface ``w = w_SSVI * w_nn`` to implied vols.
+
+    The SSVI prior (on an increasing ATM curve fitted to the quotes) is first fitted alone, then
+    prior and network are trained together on RMSE + MAPE of the implied vols plus the
+    no-arbitrage penalties until the best loss reaches ``config.target_loss`` and the best
+    state passes the dense calendar/butterfly check, or until a stop condition.
 
     Parameters
     ----------
     k : array_like
-        Log-moneyness ``ln(K/F)`` against the forward to each quote's expiry.
+        Log-moneyness ``k = ln(K/F)`` against the forward to each quote's expiry. Any shape;
+        ``k``, ``tau``, ``iv`` (and ``weights``) are flattened and must have the same size (no
+        broadcasting), at least 3 valid quotes.
     tau : array_like
         Year fractions to expiry (> 0), exact (not rounded to days).
     iv : array_like
-        Black implied volatilities (annualised, > 0).
+        Black implied volatilities (annualised, > 0; 0.2 is 20 %).
     weights : array_like, optional
-        Non-negative weights of the quotes in RMSE and MAPE (default equal).
+        Non-negative weights of the quotes in RMSE and MAPE, at least one positive (default
+        equal).
     config : SmoothingConfig, optional
         Model, loss and schedule settings (default ``SmoothingConfig()``).
     init : FittedSurface, optional
-        Warm start: the prior parameters and network weights of a previous fit (the ATM curve is
-        refitted to the new quotes).
+        Warm start: the prior parameters and network weights (with its input standardisation)
+        of a previous fit with the same network shape; the ATM curve is refitted to the new
+        quotes.
     seed : int
         Seed of the network initialisation, random collocation points and perturbations.
     device : str or torch.device
-        ``'cpu'`` (default) or ``'cuda'``.
+        ``'cpu'`` (default) or ``'cuda'`` (``'cuda:N'``) for training; the returned surface is
+        on the CPU.
     callback : callable, optional
-        Called every ``config.log_every`` epochs with a dict of the history columns; a truthy
-        return value stops training.
+        Called every ``config.log_every`` epochs (and at every epoch once the target is reached)
+        with the history row, a dict keyed by the history columns; a truthy return value stops
+        training.
     drop_invalid : bool
         Drop NaN/non-positive quotes with a ``RuntimeWarning`` instead of raising ``ValueError``.
     progress : bool, optional
-        Override ``config.progress`` (tqdm bar with the seed's loss columns).
+        Override ``config.progress`` (tqdm bar showing the best loss and the loss terms).
 
     Returns
     -------
     FittedSurface
-        The best state seen (also after Ctrl-C), its loss history and fit information.
+        The best state seen (also after Ctrl-C), its loss history and fit information:
+        ``info['stop_reason']`` is 'target', 'max_epochs', 'callback', 'interrupted' or 'nan',
+        and ``certificate`` the :func:`ivfast.arbitrage.check_surface` report of the result.
+
+    Raises
+    ------
+    ValueError
+        Mismatched sizes, invalid quotes (unless ``drop_invalid``), fewer than 3 valid quotes,
+        no positive weight, ``config`` not a :class:`SmoothingConfig`, CUDA requested but not
+        available, or an ``init`` that does not match the network of ``config``.
     """
     config = SmoothingConfig() if config is None else config
     if not isinstance(config, SmoothingConfig):
@@ -287,8 +315,9 @@ def fit_surface(k, tau, iv, *, weights=None, config: SmoothingConfig | None = No
     init_generator = torch.Generator().manual_seed(seed)
     model = build_model(quotes, config, init, init_generator).to(device)
     # A copy: the quotes may be read-only views of the caller's arrays, which torch will not wrap.
-    as_t = lambda a: None if a is None else torch.tensor(a, dtype=torch.float64, device=device)  # noqa: E731
-    k_t, tau_t, iv_t, w_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), as_t(quotes.weights)
+    as_t = lambda a: torch.tensor(a, dtype=torch.float64, device=device)
+    k_t, tau_t, iv_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv)
+    w_t = None if quotes.weights is None else as_t(quotes.weights)
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
         start_network(model, k_t, tau_t, iv_t, config)

@@ -27,12 +27,13 @@ FILES = {
 
 
 def default_fit_config(**changes: Any) -> SmoothingConfig:
-    """The :class:`~ivfast.surface.SmoothingConfig` ``ivfast fit`` uses unless told otherwise.
+    """Return the :class:`~ivfast.surface.SmoothingConfig` ``ivfast fit`` uses unless told otherwise.
 
     The paper's 4 x 40 network and loss weights, with a stopping target of 0.005 instead of
-    0.02: at 0.02 (about 0.5 vol points RMSE) fits miss typical index bid-ask intervals, which
-    are 0.2 to 2 vol points wide. ``max_epochs`` (12,000) caps the work when the target is out
-    of reach (noisy mids); ``ivfast fit --time-limit`` caps the wall time.
+    0.02: the loss at 0.02 allows quote errors of the order of half a vol point, too loose for
+    index bid-ask intervals, which are 0.2 to 2 vol points wide (bench/README.md, "ivfast fit on
+    real chains"). ``max_epochs`` (12,000) caps the work when the target is out of reach (noisy
+    mids); ``ivfast fit --time-limit`` caps the wall time. Progress bars are off.
 
     ``identity_start`` is off: on real chains the fitted SSVI prior is already close, and the
     network's random start gets ahead of the identity start there (bench/README.md, "ivfast fit
@@ -47,6 +48,14 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
     Returns
     -------
     SmoothingConfig
+        The defaults above with ``changes`` applied.
+
+    Raises
+    ------
+    ValueError
+        A field value out of its range.
+    TypeError
+        An unknown field name.
     """
     from ..surface import SmoothingConfig
 

@@ -1,11 +1,15 @@
-"""The figures ``ivfast fit`` writes: fit against bid-ask per expiry, residuals, smiles, the
-surface, the loss curves and the dropped quotes (matplotlib, the ``plot`` extra)."""
+"""The figures ``ivfast fit`` writes (matplotlib, the ``plot`` extra).
+
+Fit against bid-ask per expiry, residuals, smiles, the surface, the loss curves and the dropped
+quotes. The quote tables are :func:`~ivfast.workflow.fit_chain`'s: ``SurfaceQuotes.to_frame()``
+with the columns ``fit_iv``, ``inside`` and ``half_spread`` added.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +26,7 @@ __all__ = ["plot_fit_vs_quotes", "plot_residuals", "plot_smiles", "plot_surface"
 
 
 def _panel_figure(cols: int, rows: int, panel_height: float) -> Figure:
-    """A grid figure with fixed margins: constrained layout costs seconds with dozens of panels."""
+    """Make a grid figure with fixed margins: constrained layout costs seconds with dozens of panels."""
     width, height = 2.8 * cols, panel_height * rows + 0.6
     return new_figure(width, height, layout=None, margins={
         "left": 0.5 / width + 0.03, "right": 0.99, "bottom": 0.45 / height, "top": 1 - 0.15 / height,
@@ -40,9 +44,24 @@ def _expiry_label(smile: pd.DataFrame) -> str:
     return f"{day}  ({days:.0f} d)"
 
 
-def plot_fit_vs_quotes(table: pd.DataFrame, surface: FittedSurface, path: str | os.PathLike, *, max_cols: int = 6) -> None:
-    """One panel per expiry: bid-ask implied-vol band (grey bars), mids (dots; red where the
-    fit is outside the band) and the fitted smile (line), against k = ln(K/F)."""
+def plot_fit_vs_quotes(table: pd.DataFrame, surface: FittedSurface, path: str | os.PathLike[str], *,
+                       max_cols: int = 6) -> None:
+    """Plot one panel per expiry: bid-ask vol band, mids and the fitted smile against k = ln(K/F).
+
+    The band is grey bars, the mids dots (red where the fit is outside the band), the fit a line.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Kept quotes with ``k``, ``tau``, ``root``, ``expiry``, ``iv_bid``, ``iv_mid``,
+        ``iv_ask`` and ``inside`` columns.
+    surface : FittedSurface
+        The fit, on the same maturity axis as ``table['tau']``.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    max_cols : int
+        Panels per row.
+    """
     groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
     cols = min(max_cols, len(groups))
     rows = math.ceil(len(groups) / cols)
@@ -69,9 +88,22 @@ def plot_fit_vs_quotes(table: pd.DataFrame, surface: FittedSurface, path: str | 
     fig.savefig(path, dpi=100)
 
 
-def plot_residuals(table: pd.DataFrame, path: str | os.PathLike, *, max_cols: int = 6) -> None:
-    """One panel per expiry: fitted minus mid vol (dots, red outside) and the bid-ask interval
-    around the mid (grey bars), in vol points against k: shows what the smile plot cannot."""
+def plot_residuals(table: pd.DataFrame, path: str | os.PathLike[str], *, max_cols: int = 6) -> None:
+    """Plot one panel per expiry: fitted minus mid vol and the bid-ask interval, in vol points against k.
+
+    Residuals are dots (red outside the interval), the interval around the mid grey bars: at
+    this scale the errors the smile plot hides are visible.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Kept quotes with ``k``, ``tau``, ``root``, ``expiry``, ``iv_bid``, ``iv_mid``,
+        ``iv_ask``, ``fit_iv`` and ``inside`` columns.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    max_cols : int
+        Panels per row.
+    """
     groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
     cols = min(max_cols, len(groups))
     rows = math.ceil(len(groups) / cols)
@@ -98,16 +130,29 @@ def plot_residuals(table: pd.DataFrame, path: str | os.PathLike, *, max_cols: in
     fig.savefig(path, dpi=100)
 
 
-def plot_smiles(table: pd.DataFrame, surface: FittedSurface, path: str | os.PathLike) -> None:
-    """Fitted smiles of every expiry over its quoted k range, coloured by maturity (left), and
-    the fitted term structure at fixed standardised moneyness k / sqrt(tau) (right)."""
+def plot_smiles(table: pd.DataFrame, surface: FittedSurface, path: str | os.PathLike[str]) -> None:
+    """Plot the fitted smiles of every expiry (left) and the fitted term structure (right).
+
+    Each smile covers its quoted k range, coloured by maturity; the term structure is at fixed
+    standardised moneyness k / sqrt(tau), with the nearest-ATM mid quotes.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Kept quotes with ``k``, ``tau`` and ``iv_mid`` columns.
+    surface : FittedSurface
+        The fit, on the same maturity axis as ``table['tau']``.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    """
     from matplotlib import cm, colors
 
     fig = new_figure(11, 4.2)
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     taus = np.sort(table["tau"].unique())
     norm = colors.LogNorm(taus.min(), taus.max()) if taus.size > 1 else colors.Normalize(0, 2 * taus[0])
-    for tau, g in table.groupby("tau"):
+    for key, g in table.groupby("tau"):
+        tau = float(cast(float, key))  # the key of the float column "tau"
         k = np.linspace(g["k"].min(), g["k"].max(), 150)
         left.plot(k, surface.implied_vol(k, tau), color=cm.viridis(norm(tau)), lw=0.9)
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=left, label="tau (years)")
@@ -128,16 +173,37 @@ def plot_smiles(table: pd.DataFrame, surface: FittedSurface, path: str | os.Path
     fig.savefig(path, dpi=100)
 
 
-def plot_surface(quotes: SurfaceQuotes, surface: FittedSurface, path: str | os.PathLike) -> None:
-    """3-D fitted IV surface over the central 96 % of quoted k (far-wing strikes of the short
-    expiries would otherwise stretch the vol axis with extrapolated values)."""
+def plot_surface(quotes: SurfaceQuotes, surface: FittedSurface, path: str | os.PathLike[str]) -> None:
+    """Plot the fitted IV surface in 3-D over the central 96 % of quoted k and the quoted maturities.
+
+    Far-wing strikes of the short expiries would otherwise stretch the vol axis with
+    extrapolated values.
+
+    Parameters
+    ----------
+    quotes : SurfaceQuotes
+        The kept quotes (their k and tau ranges).
+    surface : FittedSurface
+        The fit.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    """
     from ..surface.plots import plot_iv_surface
 
     k_range = tuple(np.quantile(quotes.k, [0.02, 0.98]))
     plot_iv_surface(surface, path, k_range=k_range, tau_range=(quotes.tau.min(), quotes.tau.max()))
 
 
-def plot_loss(surface: FittedSurface, path: str | os.PathLike) -> None:
+def plot_loss(surface: FittedSurface, path: str | os.PathLike[str]) -> None:
+    """Plot the training curves (:func:`ivfast.surface.plots.plot_loss_curves`), or a note without history.
+
+    Parameters
+    ----------
+    surface : FittedSurface
+        The fit.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    """
     from ..surface.plots import plot_loss_curves
 
     if len(surface.history):
@@ -148,9 +214,18 @@ def plot_loss(surface: FittedSurface, path: str | os.PathLike) -> None:
         fig.savefig(path, dpi=100)
 
 
-def plot_dropped(quotes: SurfaceQuotes, path: str | os.PathLike) -> None:
-    """Strike against days to expiry of every dropped quote, one colour per reason, over the
-    fitted quotes in grey (puts and calls of a strike overlap)."""
+def plot_dropped(quotes: SurfaceQuotes, path: str | os.PathLike[str]) -> None:
+    """Plot strike against days to expiry of every dropped quote, one colour per reason.
+
+    The fitted quotes are in grey underneath (puts and calls of a strike overlap).
+
+    Parameters
+    ----------
+    quotes : SurfaceQuotes
+        The cleaned chain, with its dropped quotes and their reasons.
+    path : str or os.PathLike
+        Output image (PNG; the suffix picks the format).
+    """
     fig = new_figure(8, 4.5)
     ax = fig.add_subplot()
     kept = quotes.quotes

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..chain import SurfaceQuotes
 from .summary import format_summary
@@ -20,6 +21,7 @@ __all__ = ["FitChainResult", "inside_bid_ask", "check_grid"]
 
 _CHECK_K_PAD = 0.1
 """The arbitrage grid extends the quoted k range by this fraction of its width on each side."""
+
 
 @dataclass(frozen=True)
 class FitChainResult:
@@ -34,13 +36,14 @@ class FitChainResult:
     report : ArbitrageReport
         Static-arbitrage check of the surface on :func:`check_grid`.
     fitted_iv : ndarray
-        Fitted implied vol at each kept quote (same order as ``quotes.quotes``).
+        Fitted implied vol at each kept quote (same order as ``quotes.quotes``; 0.01 is one vol
+        point).
     inside : ndarray of bool
         Whether ``fitted_iv`` lies in the quote's bid-ask implied-vol interval.
     summary : dict
         The JSON summary (counts, accuracy, arbitrage counts, timings, file names, notes).
     files : dict
-        Path of each file written, keyed as :data:`FILES`.
+        Path of each file written, keyed as :data:`~ivfast.workflow.FILES`.
     """
 
     quotes: SurfaceQuotes
@@ -62,24 +65,62 @@ class FitChainResult:
         return float(np.sqrt(np.mean((self.fitted_iv - self.quotes.iv) ** 2)))
 
     def summary_text(self) -> str:
-        """A few lines for the terminal (what ``ivfast fit`` prints)."""
+        """Format the summary for the terminal (what ``ivfast fit`` prints).
+
+        Returns
+        -------
+        str
+            :func:`~ivfast.workflow.format_summary` of :attr:`summary`.
+        """
         return format_summary(self.summary)
 
-def inside_bid_ask(fitted_iv: np.ndarray, iv_bid: np.ndarray, iv_ask: np.ndarray) -> np.ndarray:
-    """``iv_bid <= fitted_iv <= iv_ask``, elementwise.
+
+def inside_bid_ask(fitted_iv: ArrayLike, iv_bid: ArrayLike, iv_ask: ArrayLike) -> NDArray[np.bool_]:
+    """Test ``iv_bid <= fitted_iv <= iv_ask`` elementwise.
 
     A NaN bid vol means the bid is below the discounted intrinsic value, so every vol prices at
     or above it (lower bound 0); a NaN ask vol means the ask is at or above the no-arbitrage
     upper bound (no upper bound).
+
+    Parameters
+    ----------
+    fitted_iv : array_like
+        Fitted implied vols (0.01 is one vol point).
+    iv_bid, iv_ask : array_like
+        Implied vols of the bid and ask prices, NaN where none exists; broadcast with
+        ``fitted_iv``.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the fitted vol lies in the bid-ask vol interval (False where it is NaN).
     """
     low = np.where(np.isnan(iv_bid), 0.0, iv_bid)
     high = np.where(np.isnan(iv_ask), np.inf, iv_ask)
     return (fitted_iv >= low) & (fitted_iv <= high)
 
-def check_grid(quotes: SurfaceQuotes, n_k: int = 201, n_tau: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Dense (k, tau) grid of the arbitrage check: the quoted k range widened by 10 % of its
-    width on each side, times log-spaced maturities from the first to the last expiry (plus
-    every quoted maturity, where the fit is anchored)."""
+def check_grid(quotes: SurfaceQuotes, n_k: int = 201, n_tau: int = 100) -> tuple[NDArray[np.float64],
+                                                                                 NDArray[np.float64]]:
+    """Build the dense (k, tau) grid of the arbitrage check.
+
+    The quoted k range widened by 10 % of its width (at least 0.01) on each side, times
+    log-spaced maturities from the first to the last expiry plus every quoted maturity, where
+    the fit is anchored.
+
+    Parameters
+    ----------
+    quotes : SurfaceQuotes
+        The kept quotes (their ``k`` and ``tau``).
+    n_k : int
+        Points along k = ln(K/F).
+    n_tau : int
+        Log-spaced maturities (before the quoted ones are added).
+
+    Returns
+    -------
+    tuple of 2 ndarray
+        The k axis (``n_k`` points, increasing) and the tau axis in years (sorted, distinct).
+    """
     k, tau = quotes.k, quotes.tau
     pad = _CHECK_K_PAD * max(k.max() - k.min(), 0.1)
     k_grid = np.linspace(k.min() - pad, k.max() + pad, n_k)

@@ -17,7 +17,7 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +30,8 @@ from .result import FitChainResult, check_grid, inside_bid_ask
 from .summary import arbitrage_text, build_summary
 
 if TYPE_CHECKING:
+    from ..chain.normalize import DateLike
+    from ..chain.readers import ChainSource
     from ..surface import FittedSurface, SmoothingConfig
 
 __all__ = ["fit_chain"]
@@ -55,7 +57,7 @@ def _time_limit_callback(seconds: float | None) -> Callable[[dict[str, Any]], bo
     return lambda row: time.perf_counter() > deadline
 
 
-def _load_init(init: Any) -> FittedSurface | None:
+def _load_init(init: FittedSurface | str | os.PathLike[str] | None) -> FittedSurface | None:
     """A FittedSurface from ``init`` (a fit or the path of a saved one), None for a cold start."""
     from ..surface import FittedSurface
 
@@ -77,19 +79,35 @@ def _export(surface: FittedSurface, path: pathlib.Path) -> tuple[pathlib.Path | 
         return None, f"export failed: {type(exc).__name__}: {exc}"
 
 
+_FIGURES = ("arbitrage_plot", "fit_plot", "residual_plot", "smiles_plot", "surface_plot", "loss_plot", "dropped_plot")
+
+
+def _write_figures(quotes: SurfaceQuotes, table: Any, surface: FittedSurface, report: Any,
+                   files: Mapping[str, pathlib.Path]) -> None:
+    report.plot(files["arbitrage_plot"],
+                title=f"Static-arbitrage violations of the fitted surface ({len(report.violations)})")
+    plot_fit_vs_quotes(table, surface, files["fit_plot"])
+    plot_residuals(table, files["residual_plot"])
+    plot_smiles(table, surface, files["smiles_plot"])
+    plot_surface(quotes, surface, files["surface_plot"])
+    plot_loss(surface, files["loss_plot"])
+    plot_dropped(quotes, files["dropped_plot"])
+
+
 def fit_chain(
-    source: Any,
-    out_dir: str | os.PathLike,
+    source: ChainSource,
+    out_dir: str | os.PathLike[str],
     *,
-    roots: Any = "auto",
-    as_of: Any = None,
+    roots: str | Iterable[str] = "auto",
+    as_of: DateLike | None = None,
     config: SmoothingConfig | None = None,
     time_limit: float | None = None,
-    init: Any = None,
+    init: FittedSurface | str | os.PathLike[str] | None = None,
     seed: int = 0,
     weights: str = "spread",
     time_axis: str = "trading",
     export: bool = True,
+    figures: bool = True,
     progress: bool = False,
     chain_options: Mapping[str, Any] | None = None,
 ) -> FitChainResult:
@@ -97,23 +115,23 @@ def fit_chain(
 
     Parameters
     ----------
-    source : path or DataFrame
+    source : str, os.PathLike or pandas.DataFrame
         Option chain: Cboe delayed-quote or Yahoo CSV, or a table with columns ``expiry`` (or
         ``tau``), ``strike``, ``type``, ``bid``, ``ask`` (see :func:`ivfast.chain.read_chain`).
         Prices are premiums in price units; forwards and discount factors come from put-call
         parity per expiry.
-    out_dir : path
+    out_dir : str or os.PathLike
         Folder for the files in :data:`FILES` (created if needed; existing files are replaced).
     roots : "auto", "all", str or iterable of str, default "auto"
-        Which option roots to fit (see :func:`choose_root`); "auto" keeps the root with the most
-        quotes (``SPXW`` for SPX chains).
-    as_of : date-like, optional
+        Which option roots to fit (see :func:`ivfast.chain.choose_root`); "auto" keeps the root
+        with the most quotes (``SPXW`` for SPX chains).
+    as_of : str, datetime.date or numpy.datetime64, optional
         Valuation date (default: from the file).
     config : SmoothingConfig, optional
         Trainer settings; default :func:`default_fit_config`.
     time_limit : float, optional
-        Stop training after this many seconds and keep the best state so far.
-    init : FittedSurface or path, optional
+        Stop training after this many seconds (> 0) and keep the best state so far.
+    init : FittedSurface, str or os.PathLike, optional
         Warm start from a previous fit (e.g. yesterday's ``surface.pt``): its SSVI parameters and
         network weights are the starting point; the ATM curve is refitted to these quotes.
     seed : int
@@ -124,14 +142,17 @@ def fit_chain(
     time_axis : {"trading", "calendar"}, default "trading"
         Maturity axis of the fitted surface. "trading": NYSE sessions / 252
         (:meth:`~ivfast.chain.SurfaceQuotes.in_trading_time`), so a Monday expiry is one session
-        after Friday's, not three days; on SPX 2026-01-30 this raised the share of quotes fitted
-        inside bid-ask from 60.1 % to 82.7 % (same trainer, 6,000 epochs; bench/README.md).
-        Falls back to "calendar" (ACT/365, noted in the summary) for tables without expiry
-        dates. Use "calendar" for chains made in calendar time, such as
-        :func:`ivfast.datasets.synthetic_chain`. Total variance is the same either way;
-        ``surface`` takes the axis's ``tau``.
+        after Friday's, not three days: in calendar time total variance has a kink at every
+        weekend and holiday that a smooth surface cannot follow (measured effect on the share
+        inside bid-ask: bench/README.md, "ivfast fit on real chains"). Falls back to "calendar"
+        (ACT/365, noted in the summary) for tables without expiry dates. Use "calendar" for
+        chains made in calendar time, such as :func:`ivfast.datasets.synthetic_chain`. Total
+        variance is the same either way; ``surface`` takes the axis's ``tau``.
     export : bool
         Also write a TorchScript export of the surface (:func:`ivfast.export.export_surface`).
+    figures : bool, default True
+        Also write the figures (:mod:`ivfast.workflow.plots`; the plot extra). Many-chain runs
+        turn them off: they take seconds per chain.
     progress : bool
         Show the trainer's tqdm progress bar.
     chain_options : mapping, optional
@@ -141,6 +162,8 @@ def fit_chain(
     Returns
     -------
     FitChainResult
+        The cleaned quotes, the surface, its arbitrage report, the fitted vols, the inside-bid-ask
+        flags, the summary and the paths written.
 
     Raises
     ------
@@ -150,6 +173,8 @@ def fit_chain(
         torch (the optional extra) is not installed.
     """
     require("torch", "ivfast fit")
+    if figures:
+        require("matplotlib", "ivfast fit's figures")
     from ..arbitrage import check_surface
     from ..surface import fit_surface
 
@@ -164,8 +189,8 @@ def fit_chain(
     prepared = time.perf_counter()
 
     inputs = {name: np.array(values, dtype=np.float64) for name, values in quotes.fit_inputs().items()}
-    surface = fit_surface(**inputs, config=config, init=_load_init(init), seed=seed, callback=callback,
-                          progress=progress)
+    surface = fit_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"], config=config,
+                          init=_load_init(init), seed=seed, callback=callback, progress=progress)
     fitted = time.perf_counter()
 
     fitted_iv = surface.implied_vol(quotes.k, quotes.tau)
@@ -180,14 +205,12 @@ def fit_chain(
     surface.save(files["surface"])
     table.drop(columns="half_spread").to_csv(files["quotes"], index=False, float_format="%.10g")
     files["arbitrage_text"].write_text(arbitrage_text(report), encoding="utf-8")
-    report.plot(files["arbitrage_plot"], title=f"Static-arbitrage violations of the fitted surface ({len(report.violations)})")
-    plot_fit_vs_quotes(table, surface, files["fit_plot"])
-    plot_residuals(table, files["residual_plot"])
-    plot_smiles(table, surface, files["smiles_plot"])
-    plot_surface(quotes, surface, files["surface_plot"])
-    plot_loss(surface, files["loss_plot"])
-    plot_dropped(quotes, files["dropped_plot"])
     notes = [f"fitted {root_note}; {axis_note}"]
+    if figures:
+        _write_figures(quotes, table, surface, report, files)
+    else:
+        files = {name: path for name, path in files.items() if name not in _FIGURES}
+        notes.append("figures skipped (not requested)")
     if export:
         path, note = _export(surface, out / FILES["export"])
         notes.append(note)

@@ -36,7 +36,18 @@ def _expiry_counts(quotes: SurfaceQuotes) -> dict[str, int]:
 
 
 def arbitrage_text(report: ArbitrageReport) -> str:
-    """The report and its 20 largest violations (``arbitrage.txt``)."""
+    """Format the report and its 20 largest violations (the text of ``arbitrage.txt``).
+
+    Parameters
+    ----------
+    report : ArbitrageReport
+        The check of the fitted surface.
+
+    Returns
+    -------
+    str
+        The report's text, then the largest violations as a table; ends with a newline.
+    """
     lines = [str(report)]
     if not report.violations.empty:
         worst = report.violations.sort_values("size", ascending=False).head(20)
@@ -47,7 +58,34 @@ def arbitrage_text(report: ArbitrageReport) -> str:
 def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSurface, report: ArbitrageReport,
                   roots: list[str] | None, notes: list[str], files: Mapping[str, pathlib.Path],
                   seconds: dict[str, float]) -> dict[str, Any]:
-    """The JSON summary of a chain fit (``summary.json``): counts, accuracy, arbitrage, timings, files."""
+    """Build the JSON summary of a chain fit (``summary.json``): counts, accuracy, arbitrage, timings, files.
+
+    Parameters
+    ----------
+    quotes : SurfaceQuotes
+        The cleaned chain (kept and dropped quotes).
+    table : pandas.DataFrame
+        Kept quotes with ``fit_iv``, ``iv_mid``, ``inside`` and ``half_spread`` columns.
+    surface : FittedSurface
+        The fit (its ``info``).
+    report : ArbitrageReport
+        The arbitrage check of the fit.
+    roots : list of str or None
+        The roots fitted (None: the chain has no root column).
+    notes : list of str
+        Free-text notes; the first names the roots and the maturity axis.
+    files : mapping of str to pathlib.Path
+        Paths written, keyed as :data:`~ivfast.workflow.FILES`.
+    seconds : dict of str to float
+        Wall times of the steps (``prepare``, ``fit``, ``check``, ``write``, ``total``).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable (with ``default=str``): ``roots``, ``as_of``, ``time_axis``,
+        ``source``, ``expiries``, ``quotes``, ``fit`` (errors in vol points, 1 = 0.01 in vol),
+        ``arbitrage``, ``per_expiry``, ``seconds``, ``files``, ``notes``.
+    """
     err = table["fit_iv"].to_numpy() - table["iv_mid"].to_numpy()
     counts = report.counts()
     return {
@@ -74,7 +112,7 @@ def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSur
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:
-    """The terminal summary of a :func:`~ivfast.workflow.fit_chain` JSON summary.
+    """Format a :func:`~ivfast.workflow.fit_chain` JSON summary for the terminal.
 
     Parameters
     ----------
