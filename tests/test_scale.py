@@ -147,3 +147,8 @@ def test_cli_fit_many_writes_the_store_and_reports(history, tmp_path, capsys):
     table = pd.read_parquet(out / "results")
     assert sorted(table["chain_id"]) == [p.stem for p in history]
     assert not (out / "surfaces" / "SYN_2024-01-02" / "smiles.png").exists()  # figures are opt-in here
+
+
+def test_manifest_of_the_real_snapshots(chains_dir):
+    table = chain_manifest(chains_dir)
+    assert list(table["chain_id"]) == ["AAPL_2019-08-23", "SPX_2020-03-20", "SPX_2026-01-30", "SPY_2025-09-25"]

@@ -118,18 +118,9 @@ def black_vega(
 
     Parameters
     ----------
-    forward, strike : array_like
-        Forward and strike, same price units, > 0.
-    tau : array_like
-        Time to expiry in years, > 0.
-    vol : array_like
-        Annualised Black volatility, >= 0.
-    is_call : array_like of bool or {'call', 'put', 'c', 'p'}, default True
-        Accepted for symmetry with :func:`black_price`; vega is the same for calls and puts.
-    discount : array_like, default 1.0
-        Discount factor to the payment date, > 0.
-    threads : int, optional
-        OpenMP threads; default ``OMP_NUM_THREADS`` or all cores.
+    forward, strike, tau, vol, is_call, discount, threads
+        As in :func:`black_price`; ``is_call`` is accepted for symmetry, vega is the same for
+        calls and puts.
 
     Returns
     -------
@@ -211,18 +202,10 @@ def implied_vol(
     ----------
     price : array_like
         Discounted option price.
-    forward, strike : array_like
-        Forward and strike, same price units, > 0.
-    tau : array_like
-        Time to expiry in years, > 0.
-    is_call : array_like of bool or {'call', 'put', 'c', 'p'}, default True
-        Option type per element (True for calls).
-    discount : array_like, default 1.0
-        Discount factor to the payment date, > 0.
+    forward, strike, tau, is_call, discount, threads
+        As in :func:`black_price`.
     return_status : bool, default False
         Also return the :class:`IVStatus` codes.
-    threads : int, optional
-        OpenMP threads; default ``OMP_NUM_THREADS`` or all cores.
 
     Returns
     -------
@@ -313,19 +296,13 @@ def attainable_iv_accuracy(
 
     Parameters
     ----------
-    price : array_like
-        Discounted option price.
-    forward, strike : array_like
-        Forward and strike, same price units, > 0.
-    tau : array_like
-        Time to expiry in years, > 0.
+    price, forward, strike, tau, discount
+        As in :func:`implied_vol`.
     vol : array_like
         Annualised volatility at which to evaluate the conditioning (usually the implied one).
     is_call : array_like of bool or {'call', 'put', 'c', 'p'}, default True
         Accepted for symmetry with :func:`implied_vol`; unused (``cond`` takes the price as
         given, ``condx`` the out-of-the-money member at ``vol``).
-    discount : array_like, default 1.0
-        Discount factor to the payment date, > 0.
 
     Returns
     -------

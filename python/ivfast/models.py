@@ -123,16 +123,8 @@ class BatesParams(_StochasticVariance):
 
     Attributes
     ----------
-    v0 : float
-        Initial variance (vol squared), >= 0.
-    kappa : float
-        Mean-reversion speed per year, > 0.
-    theta : float
-        Long-run variance (vol squared), > 0.
-    sigma : float
-        Volatility of variance, > 0.
-    rho : float
-        Correlation of spot and variance shocks, strictly inside (-1, 1).
+    v0, kappa, theta, sigma, rho : float
+        The Heston part, as in :class:`HestonParams`.
     lam : float
         Jump intensity per year, >= 0.
     beta : float

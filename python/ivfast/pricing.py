@@ -162,22 +162,7 @@ def put_prices(
 
     Parameters
     ----------
-    params : BlackScholesParams, HestonParams or BatesParams
-        The model and its parameters.
-    strikes : array_like, 1-D
-        Strikes in price units (same units as ``spot``), positive and finite.
-    taus : array_like, 1-D
-        Maturities in years, positive and finite.
-    spot : float, default 1.0
-        Spot price; the forward is ``spot * exp((rate - dividend) * tau)``.
-    rate, dividend : float, default 0.0
-        Continuously compounded annual interest rate and dividend yield.
-    method : {"fft"}
-        Carr–Madan with FFTW (the only engine).
-    threads : int, optional
-        OpenMP threads over maturities (default: OMP_NUM_THREADS or all cores).
-    tolerance : float, default 1e-10
-        Target absolute error per unit of discounted forward, as in :func:`call_prices`.
+    params, strikes, taus, spot, rate, dividend, method, threads, tolerance : as in :func:`call_prices`
 
     Returns
     -------
@@ -187,7 +172,7 @@ def put_prices(
     Raises
     ------
     ValueError
-        If a strike or maturity is not positive and finite, or an argument is malformed.
+        As for :func:`call_prices`.
     """
     _check_method(method)
     return _prices(params, strikes, taus, spot, rate, dividend, OptionSide.PUT, threads, tolerance)

@@ -50,10 +50,7 @@ class TotalVarianceSurface(Protocol):
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Maturity in years, > 0, broadcastable with ``k``.
+        k, tau : as in :meth:`TotalVarianceSurface.total_variance` (``tau > 0``)
 
         Returns
         -------
@@ -83,10 +80,7 @@ class DifferentiableSurface(TotalVarianceSurface, Protocol):
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Maturity in years, broadcastable with ``k``.
+        k, tau : as in :meth:`TotalVarianceSurface.total_variance`
 
         Returns
         -------

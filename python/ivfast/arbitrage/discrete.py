@@ -246,23 +246,14 @@ def check_vols(strikes: ArrayLike, taus: ArrayLike, vols: ArrayLike, forwards: A
 
     Parameters
     ----------
-    strikes : array_like, shape (n_strikes,) or (n_taus, n_strikes)
-        Strikes in price units, as in :func:`check_prices`.
-    taus : array_like, shape (n_taus,)
-        Maturities in years, > 0, strictly increasing.
     vols : array_like, shape (n_taus, n_strikes)
         Annualised implied volatilities, >= 0; NaN cells are skipped.
-    forwards : array_like, scalar or shape (n_taus,)
-        Forward F of each maturity, > 0.
-    discounts : array_like, scalar or shape (n_taus,), default 1.0
-        Discount factor D of each maturity, > 0.
-    tol : float, default 0.0
-        Violations of size <= tol are ignored (sizes as in :func:`check_prices`).
+    strikes, taus, forwards, discounts, tol : as in :func:`check_prices`
 
     Returns
     -------
     ArbitrageReport
-        Kinds price_bounds, call_spread, butterfly and calendar; ``k = ln(K/F)``.
+        :func:`check_prices`'s report on the vols' discounted call prices.
 
     Raises
     ------

@@ -154,12 +154,12 @@ class SurfaceQuotes:
         return 1.0 - len(self.dropped) / self.n_input if self.n_input else 0.0
 
     def drop_summary(self) -> pd.Series:
-        """Count the dropped quotes per reason.
+        """Count the quotes cleaning dropped (:attr:`dropped`) per reason code.
 
         Returns
         -------
         pandas.Series
-            Number of quotes per reason code, most frequent first.
+            Quotes per reason, most frequent first (as :meth:`ChainAnalysis.drop_summary`).
         """
         return self.dropped["reason"].value_counts()
 

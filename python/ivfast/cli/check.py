@@ -23,14 +23,7 @@ exit status: 0 no arbitrage beyond --tol, 1 arbitrage found, 2 bad input.
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``check`` subcommand to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
-        default is :func:`run`.
-    """
+    """Add the ``check`` subcommand to the ``ivfast`` parser (its runner is :func:`run`)."""
     parser = subparsers.add_parser(
         "check", help="check quotes or a fitted surface for static arbitrage",
         description="Find, locate and size static arbitrage (calendar, butterfly, bounds, wings).",
@@ -75,23 +68,7 @@ def _report(args: argparse.Namespace) -> ArbitrageReport:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast check`` with parsed arguments.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The arguments :func:`register`'s parser defines.
-
-    Returns
-    -------
-    int
-        Exit status: 0 no arbitrage beyond ``--tol``, 1 arbitrage found.
-
-    Raises
-    ------
-    CLIError
-        An expected failure (bad input or options); printed without a traceback.
-    """
+    """Run ``ivfast check``; return 0 (no arbitrage beyond ``--tol``) or 1 (arbitrage found)."""
     if args.top < 0:
         raise CLIError("--top: expected a count >= 0")
     try:

@@ -7,14 +7,7 @@ import importlib.util
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``demo`` subcommand to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
-        default is :func:`run`.
-    """
+    """Add the ``demo`` subcommand to the ``ivfast`` parser (its runner is :func:`run`)."""
     parser = subparsers.add_parser("demo", help="run the end-to-end demo and print what it measures")
     parser.add_argument("--out", default="ivfast-demo", help="folder for figures and exported files")
     parser.add_argument("--quick", action="store_true", help="smaller problem sizes (for tests)")
@@ -22,18 +15,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast demo`` with parsed arguments: stage 1, then stages 2-6 when torch is installed.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The arguments :func:`register`'s parser defines (``out``, ``quick``).
-
-    Returns
-    -------
-    int
-        Exit status 0.
-    """
+    """Run ``ivfast demo`` (stage 1, then stages 2-6 when torch is installed); return 0."""
     from ..demo import iv_stage
 
     n = 100_000 if args.quick else 1_000_000

@@ -23,14 +23,7 @@ summary.json. Needs the torch extra: pip install ivfast[torch].
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``fit`` subcommand to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
-        default is :func:`run`.
-    """
+    """Add the ``fit`` subcommand to the ``ivfast`` parser (its runner is :func:`run`)."""
     parser = subparsers.add_parser(
         "fit", help="fit an arbitrage-free deep-smoothing IV surface to an option chain",
         description="Clean an option chain (parity forwards, bid/mid/ask implied vols), fit a deep-smoothing "
@@ -119,23 +112,7 @@ def _config_file(path: pathlib.Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast fit`` with parsed arguments.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The arguments :func:`register`'s parser defines.
-
-    Returns
-    -------
-    int
-        Exit status 0 (the fit and its files were written).
-
-    Raises
-    ------
-    CLIError
-        An expected failure (bad input or options); printed without a traceback.
-    """
+    """Run ``ivfast fit``; return 0 once the surface and its files are written."""
     try:
         from ..workflow import fit_chain
         import torch  # noqa: F401  (fail here with a clear message, not inside the fit)

@@ -20,14 +20,7 @@ and retries the failed ones. Needs the torch and scale extras: pip install 'ivfa
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``fit-many`` subcommand to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
-        default is :func:`run`.
-    """
+    """Add the ``fit-many`` subcommand to the ``ivfast`` parser (its runner is :func:`run`)."""
     parser = subparsers.add_parser(
         "fit-many", help="fit many chains (dates x underlyings) on Dask into one Parquet store",
         description="Fit a deep-smoothing surface to every chain file, in parallel on a local Dask cluster or a "
@@ -49,23 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast fit-many`` with parsed arguments.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The arguments :func:`register`'s parser defines.
-
-    Returns
-    -------
-    int
-        0 when every chain is fitted, 1 when some failed (their reasons are in the store).
-
-    Raises
-    ------
-    CLIError
-        Bad options or chains, or a missing extra.
-    """
+    """Run ``ivfast fit-many``; return 0 when every chain is fitted, 1 when some failed (see the store)."""
     try:
         import torch  # noqa: F401  (fail here with a clear message)
 

@@ -15,14 +15,7 @@ _OUTPUT_COLUMNS = ["source", "root", "expiry", "tau", "strike", "type", "bid", "
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``iv`` subcommand to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; the new parser's ``run``
-        default is :func:`run`.
-    """
+    """Add the ``iv`` subcommand to the ``ivfast`` parser (its runner is :func:`run`)."""
     parser = subparsers.add_parser(
         "iv", help="add parity forwards and bid/mid/ask implied vols to an option chain",
         description="Read an option chain (Cboe delayed-quote or Yahoo CSV, or a table with columns expiry or "
@@ -44,23 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast iv`` with parsed arguments.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The arguments :func:`register`'s parser defines.
-
-    Returns
-    -------
-    int
-        Exit status 0 (the table was written).
-
-    Raises
-    ------
-    CLIError
-        An expected failure (bad input or options); printed without a traceback.
-    """
+    """Run ``ivfast iv``; return 0 once the table is written."""
     from ..chain import analyze_chain
 
     with warnings.catch_warnings(record=True) as caught:

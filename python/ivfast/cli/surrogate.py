@@ -12,14 +12,7 @@ from .errors import CLIError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``surrogate`` subcommand and its actions to the ``ivfast`` parser.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        The ``add_subparsers()`` action of the top-level parser; each action's parser gets its
-        runner as the ``run`` default.
-    """
+    """Add the ``surrogate`` subcommand and its actions to the ``ivfast`` parser (each with its runner)."""
     parser = subparsers.add_parser(
         "surrogate",
         help="neural surrogate pricer: parameters -> implied-vol grid (train/eval/calibrate need torch)",

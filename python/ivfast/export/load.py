@@ -210,10 +210,7 @@ class ExportedSurface:
 
         Parameters
         ----------
-        k : array_like or torch.Tensor
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like or torch.Tensor
-            Years to expiry, broadcast against ``k``.
+        k, tau : as in :meth:`ExportedSurface.total_variance`
 
         Returns
         -------
@@ -224,7 +221,7 @@ class ExportedSurface:
         Raises
         ------
         ValueError
-            Inputs that are not real numbers or do not broadcast.
+            As for :meth:`total_variance`.
         """
         return self._run("implied_vol", k, tau, 1)
 
@@ -240,10 +237,7 @@ class ExportedSurface:
 
         Parameters
         ----------
-        k : array_like or torch.Tensor
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like or torch.Tensor
-            Years to expiry, broadcast against ``k``.
+        k, tau : as in :meth:`ExportedSurface.total_variance`
 
         Returns
         -------
@@ -255,7 +249,7 @@ class ExportedSurface:
         Raises
         ------
         ValueError
-            Inputs that are not real numbers or do not broadcast.
+            As for :meth:`total_variance`.
         """
         return self._run("derivatives", k, tau, 4)
 

@@ -68,6 +68,7 @@ def _client(client: Client | str | None, workers: int | None) -> Iterator[tuple[
     single-threaded worker processes (closed afterwards).
     """
     require("distributed", "ivfast.scale.fit_many")
+    import dask
     from distributed import Client, LocalCluster
 
     if client is not None and not isinstance(client, str):
@@ -82,9 +83,17 @@ def _client(client: Client | str | None, workers: int | None) -> Iterator[tuple[
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"workers: expected a positive integer, got {workers!r}")
     threads = max(1, cores // n)
-    env = {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      env=env, silence_logs=40) as cluster, Client(cluster) as local:
+    # Worker settings for torch training, set before the worker processes start (Dask reads its
+    # config at import, so environment variables set later would not reach it):
+    # * glibc's trim threshold, which Dask lowers to return memory to the OS, also pins the mmap
+    #   threshold at 128 kB, so every collocation-sized tensor is mmap'ed and unmapped again: page
+    #   faults took over half the CPU time of a fit (bench/README.md, "Fitting many chains");
+    # * Dask's statistical profiler walks the task thread's deep torch stacks every 10 ms.
+    environ = {name: threads for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    settings = {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}
+    with dask.config.set(settings), LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster) as local:
         yield local, threads
 
 

@@ -139,8 +139,8 @@ class FittedSurface:
 
         Returns
         -------
-        ndarray
-            ``w`` of the broadcast shape (NaN where ``tau <= 0`` or an input is not finite).
+        w : ndarray
+            Of the broadcast shape (NaN where ``tau <= 0`` or an input is not finite).
         """
         shape, (w, *_) = self._evaluate(k, tau)
         return w.reshape(shape)
@@ -150,14 +150,11 @@ class FittedSurface:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Years to expiry, broadcast against ``k``.
+        k, tau : as in :meth:`FittedSurface.total_variance`
 
         Returns
         -------
-        ndarray
+        vol : ndarray
             Annualised vol (0.2 is 20 %) of the broadcast shape (NaN where ``tau <= 0`` or an
             input is not finite).
         """
@@ -172,10 +169,7 @@ class FittedSurface:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Years to expiry, broadcast against ``k``.
+        k, tau : as in :meth:`FittedSurface.total_variance`
 
         Returns
         -------
@@ -190,15 +184,12 @@ class FittedSurface:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Years to expiry, broadcast against ``k``.
+        k, tau : as in :meth:`FittedSurface.total_variance`
 
         Returns
         -------
-        ndarray
-            ``w_nn`` of the broadcast shape (1 for a prior-only fit).
+        w_nn : ndarray
+            Of the broadcast shape (1 for a prior-only fit).
         """
         shape, out = self._evaluate(k, tau)
         return out[4].reshape(shape)
@@ -262,11 +253,8 @@ class FittedSurface:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Years to expiry, broadcast against ``k`` (e.g. ``k[:, None]`` and ``tau[None, :]``
-            for a grid).
+        k, tau
+            As in :meth:`FittedSurface.total_variance` (e.g. ``k[:, None]`` and ``tau[None, :]`` for a grid).
         tol : float
             Values of ``dw/dtau`` or ``g`` below ``-tol`` count as violations.
 
@@ -300,24 +288,17 @@ class FittedSurface:
 
         Parameters
         ----------
-        path : str or os.PathLike
-            Output file (``.pt2`` suffix for ``format='pt2'``).
-        format : {'torchscript', 'pt2'}
-            File format (see :func:`ivfast.export.export_surface`).
-        dtype : torch.float64 or torch.float32
-            Precision of the weights and of the computation.
-        device : {'cpu', 'cuda'}
-            Device of the weights (TorchScript) or compilation target (pt2).
+        path, format, dtype, device : as in :func:`ivfast.export.export_surface`
 
         Returns
         -------
         pathlib.Path
-            The path written.
+            The file written by :func:`ivfast.export.export_surface`.
 
         Raises
         ------
         ValueError
-            Unknown format or dtype, a pt2 path without ``.pt2``, CUDA requested but unavailable.
+            As for :func:`ivfast.export.export_surface` (``surface`` is this fit).
         """
         from ..export.write import export_surface
 

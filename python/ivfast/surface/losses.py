@@ -87,8 +87,7 @@ def butterfly_penalty(g: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
     g : torch.Tensor
         Gatheral-Jacquier density factor (:func:`ivfast.arbitrage.density.butterfly_g`) at the
         collocation points.
-    margin : float
-        Penalise values below this, not only below 0.
+    margin : as in :func:`calendar_penalty`
 
     Returns
     -------

@@ -69,10 +69,7 @@ def plot_iv_surface(surface: FittedSurface, path: str | os.PathLike[str], *,
 
     Parameters
     ----------
-    surface : FittedSurface
-        The fit.
-    path : str or os.PathLike
-        Output image (PNG).
+    surface, path : as in :func:`plot_fit_per_maturity`
     k_range : tuple of 2 float, optional
         Log-moneyness range (default: the quotes').
     tau_range : tuple of 2 float, optional

@@ -134,8 +134,7 @@ class SurrogateLoss(torch.nn.Module):
 
         Parameters
         ----------
-        pred, true : torch.Tensor, shape (n, n_taus, n_strikes)
-            Predicted and true implied vols.
+        pred, true : as in :meth:`terms`
 
         Returns
         -------

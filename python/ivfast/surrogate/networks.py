@@ -93,10 +93,8 @@ class GridMLP(nn.Module):
 
     Parameters
     ----------
-    in_dim : int
-        Number of inputs (model parameters).
-    out_dim : int
-        Number of outputs (grid points).
+    in_dim, out_dim : int
+        Numbers of inputs (model parameters) and outputs (grid points).
     hidden : tuple of int, default (30, 30, 30)
         Widths of the hidden layers.
     activation : {"silu", "elu", "relu", "tanh"}, default "elu"
@@ -124,8 +122,7 @@ class GridMLP(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor, shape (..., in_dim)
-            Standardised inputs.
+        x : as in :meth:`ResidualMLP.forward`
 
         Returns
         -------

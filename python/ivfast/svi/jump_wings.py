@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .slices import RawSVI, finite_params
+from .slices import RawSVI, set_finite_fields
 
 __all__ = ["JumpWings", "raw_to_jw", "jw_to_raw"]
 
@@ -58,9 +58,7 @@ class JumpWings:
     v_tilde: float
 
     def __post_init__(self) -> None:
-        p = finite_params(v=self.v, psi=self.psi, p=self.p, c=self.c, v_tilde=self.v_tilde)
-        for name, value in p.items():
-            object.__setattr__(self, name, value)
+        p = set_finite_fields(self)
         if not p["v"] > 0.0:
             raise ValueError(f"v: expected ATM variance > 0, got {p['v']}")
         if p["p"] < 0.0 or p["c"] < 0.0 or not p["p"] + p["c"] > 0.0:

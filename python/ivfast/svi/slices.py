@@ -8,7 +8,8 @@ Quantitative Finance 14(1), section 3 (here "GJ").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,6 +50,66 @@ def finite_params(**params: float) -> dict[str, float]:
     return out
 
 
+def vol_from_total_variance(w: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Black implied volatility ``sqrt(w / tau)`` from total variance, NaN where ``tau <= 0``.
+
+    Parameters
+    ----------
+    w : ndarray
+        Total implied variance.
+    tau : ndarray
+        Year fractions, broadcastable with ``w``.
+
+    Returns
+    -------
+    ndarray
+        Annualised implied volatility of the broadcast shape.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tau > 0.0, np.sqrt(w / tau), np.nan)
+
+
+def set_finite_fields(params: Any) -> dict[str, float]:
+    """Replace the fields of a frozen parameter dataclass by :func:`finite_params` of them, in field order.
+
+    Parameters
+    ----------
+    params : dataclass instance
+        The parameters (from ``__post_init__``).
+
+    Returns
+    -------
+    dict of str to float
+        The fields as floats, for the class's own range checks.
+    """
+    p = finite_params(**{f.name: getattr(params, f.name) for f in fields(params)})
+    for name, value in p.items():
+        object.__setattr__(params, name, value)
+    return p
+
+
+class VolFromTotalVariance:
+    """Mixin giving a surface with ``total_variance(k, tau)`` its ``implied_vol``."""
+
+    if TYPE_CHECKING:
+        def total_variance(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray: ...  # noqa: D102
+
+    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray:
+        """Black implied volatility sqrt(w / tau).
+
+        Parameters
+        ----------
+        k, tau : as in the surface's ``total_variance``
+
+        Returns
+        -------
+        ndarray
+            Annualised implied volatility (0.2 = 20 %), NaN where tau <= 0.
+        """
+        tau = as_float_array(tau, "tau")
+        return vol_from_total_variance(self.total_variance(k, tau), tau)
+
+
 def raw_svi_total_variance(
     k: np.ndarray, a: float, b: float, rho: float, m: float, sigma: float
 ) -> np.ndarray:
@@ -77,10 +138,7 @@ def raw_svi_derivatives(
 
     Parameters
     ----------
-    k : ndarray
-        Log-moneyness ``ln(K/F)``, any shape.
-    a, b, rho, m, sigma : float
-        Raw SVI parameters (see :class:`RawSVI`); not validated.
+    k, a, b, rho, m, sigma : as in :func:`raw_svi_total_variance`
 
     Returns
     -------
@@ -126,9 +184,7 @@ class RawSVI:
     sigma: float
 
     def __post_init__(self) -> None:
-        p = finite_params(a=self.a, b=self.b, rho=self.rho, m=self.m, sigma=self.sigma)
-        for name, value in p.items():
-            object.__setattr__(self, name, value)
+        p = set_finite_fields(self)
         if p["b"] < 0.0:
             raise ValueError(f"b: expected >= 0, got {p['b']}")
         if not abs(p["rho"]) < 1.0:
@@ -172,8 +228,7 @@ class RawSVI:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``, any shape.
+        k : as in :meth:`RawSVI.total_variance`
 
         Returns
         -------
@@ -189,8 +244,7 @@ class RawSVI:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``, any shape.
+        k : as in :meth:`RawSVI.total_variance`
 
         Returns
         -------
@@ -205,8 +259,8 @@ class RawSVI:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
+        k
+            As in :meth:`RawSVI.total_variance`.
         tau : array_like
             Year fraction, broadcastable with ``k``.
 
@@ -216,9 +270,7 @@ class RawSVI:
             Annualised implied volatility (0.2 = 20 %), NaN where tau <= 0.
         """
         w = self.total_variance(k)
-        tau = as_float_array(tau, "tau")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(tau > 0.0, np.sqrt(np.maximum(w, 0.0) / tau), np.nan)
+        return vol_from_total_variance(np.maximum(w, 0.0), as_float_array(tau, "tau"))
 
     def to_natural(self) -> NaturalSVI:
         """Convert exactly to natural SVI (GJ eq. 3.3 inverted).
@@ -273,9 +325,7 @@ class NaturalSVI:
     zeta: float
 
     def __post_init__(self) -> None:
-        p = finite_params(delta=self.delta, mu=self.mu, rho=self.rho, omega=self.omega, zeta=self.zeta)
-        for name, value in p.items():
-            object.__setattr__(self, name, value)
+        p = set_finite_fields(self)
         if p["omega"] < 0.0:
             raise ValueError(f"omega: expected >= 0, got {p['omega']}")
         if not p["zeta"] > 0.0:
@@ -308,8 +358,7 @@ class NaturalSVI:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``, any shape.
+        k : as in :meth:`RawSVI.total_variance`
 
         Returns
         -------

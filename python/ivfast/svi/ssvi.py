@@ -39,6 +39,7 @@ from .. import _xp
 from .._xp import Array
 from .._arrays import as_float_array
 from .atm import MonotoneTheta
+from .slices import VolFromTotalVariance
 
 __all__ = [
     "ssvi_total_variance",
@@ -180,7 +181,7 @@ def heston_phi(theta: ArrayLike, lam: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class SSVI:
+class SSVI(VolFromTotalVariance):
     """An SSVI surface; implements :class:`ivfast.protocols.DifferentiableSurface`.
 
     k = ln(K/F), tau in years, w = sigma_BS^2 tau. :func:`fit_ssvi` builds one from quotes.
@@ -253,10 +254,7 @@ class SSVI:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Year fractions, broadcastable with ``k``.
+        k, tau : as in :meth:`SSVI.total_variance`
 
         Returns
         -------
@@ -290,25 +288,6 @@ class SSVI:
         w = ssvi_total_variance(as_float_array(k, "k"), positive, self.phi(positive)[0], self.rho)
         return np.where(theta == 0.0, 0.0, w)
 
-    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray:
-        """Black implied volatility sqrt(w / tau).
-
-        Parameters
-        ----------
-        k : array_like
-            Log-moneyness ``ln(K/F)``.
-        tau : array_like
-            Year fractions, broadcastable with ``k``.
-
-        Returns
-        -------
-        ndarray
-            Annualised implied volatility (0.2 = 20 %), NaN where tau <= 0.
-        """
-        tau = as_float_array(tau, "tau")
-        w = self.total_variance(k, tau)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(tau > 0.0, np.sqrt(w / tau), np.nan)
 
 
 PHI_FUNCTIONS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {

@@ -9,12 +9,12 @@ from numpy.typing import ArrayLike
 
 from .._arrays import as_float_array, quote_vector, quote_weights
 from .fit import fit_slice
-from .slices import RawSVI
+from .slices import RawSVI, VolFromTotalVariance
 
 __all__ = ["SviSurface"]
 
 
-class SviSurface:
+class SviSurface(VolFromTotalVariance):
     """Raw SVI slices at expiries tau_1 < ... < tau_N joined into a surface.
 
     Between expiries, total variance is interpolated linearly in tau along constant-k lines
@@ -120,10 +120,7 @@ class SviSurface:
 
         Parameters
         ----------
-        k : array_like
-            Log-moneyness ln(K/F).
-        tau : array_like
-            Year fractions, broadcastable with ``k``.
+        k, tau : as in :meth:`SviSurface.total_variance`
 
         Returns
         -------
@@ -166,22 +163,3 @@ class SviSurface:
         """
         return self.total_variance_derivatives(k, tau)[0]
 
-    def implied_vol(self, k: ArrayLike, tau: ArrayLike) -> np.ndarray:
-        """Black implied volatility sqrt(w / tau).
-
-        Parameters
-        ----------
-        k : array_like
-            Log-moneyness ln(K/F).
-        tau : array_like
-            Year fractions, broadcastable with ``k``.
-
-        Returns
-        -------
-        ndarray
-            Annualised implied volatility (0.2 = 20 %), NaN where tau <= 0.
-        """
-        tau = as_float_array(tau, "tau")
-        w = self.total_variance(k, tau)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(tau > 0.0, np.sqrt(w / tau), np.nan)

@@ -18,6 +18,7 @@ from .._plotting import new_figure
 from ..chain import SurfaceQuotes
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ..surface import FittedSurface
@@ -31,6 +32,22 @@ def _panel_figure(cols: int, rows: int, panel_height: float) -> Figure:
     return new_figure(width, height, layout=None, margins={
         "left": 0.5 / width + 0.03, "right": 0.99, "bottom": 0.45 / height, "top": 1 - 0.15 / height,
         "wspace": 0.25, "hspace": 0.45})
+
+
+def _expiry_panels(table: pd.DataFrame, max_cols: int,
+                   panel_height: float) -> tuple[Figure, list[tuple[Axes, float, str, pd.DataFrame]]]:
+    """Make one panel per (tau, root) group of a quote table, shortest maturity first."""
+    groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
+    cols = min(max_cols, len(groups))
+    rows = math.ceil(len(groups) / cols)
+    fig = _panel_figure(cols, rows, panel_height)
+    return fig, [(fig.add_subplot(rows, cols, i + 1), tau, root, g) for i, ((tau, root), g) in enumerate(groups)]
+
+
+def _save_panels(fig: Figure, ylabel: str, path: str | os.PathLike[str]) -> None:
+    fig.supxlabel("log-moneyness k = ln(K/F)", fontsize=9)
+    fig.supylabel(ylabel, fontsize=9)
+    fig.savefig(path, dpi=100)
 
 
 def _calendar_tau(table: pd.DataFrame) -> pd.Series:
@@ -62,12 +79,8 @@ def plot_fit_vs_quotes(table: pd.DataFrame, surface: FittedSurface, path: str | 
     max_cols : int
         Panels per row.
     """
-    groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
-    cols = min(max_cols, len(groups))
-    rows = math.ceil(len(groups) / cols)
-    fig = _panel_figure(cols, rows, 2.2)
-    for i, ((tau, root), g) in enumerate(groups):
-        ax = fig.add_subplot(rows, cols, i + 1)
+    fig, panels = _expiry_panels(table, max_cols, 2.2)
+    for ax, tau, root, g in panels:
         k = g["k"].to_numpy()
         low = np.where(np.isnan(g["iv_bid"]), 0.0, g["iv_bid"])
         high = np.where(np.isnan(g["iv_ask"]), g["iv_mid"] * 1.5, g["iv_ask"])
@@ -83,9 +96,7 @@ def plot_fit_vs_quotes(table: pd.DataFrame, surface: FittedSurface, path: str | 
                      fontsize=7)
         ax.tick_params(labelsize=6)
     fig.axes[0].legend(fontsize=6, loc="upper right")
-    fig.supxlabel("log-moneyness k = ln(K/F)", fontsize=9)
-    fig.supylabel("Black implied vol", fontsize=9)
-    fig.savefig(path, dpi=100)
+    _save_panels(fig, "Black implied vol", path)
 
 
 def plot_residuals(table: pd.DataFrame, path: str | os.PathLike[str], *, max_cols: int = 6) -> None:
@@ -104,12 +115,8 @@ def plot_residuals(table: pd.DataFrame, path: str | os.PathLike[str], *, max_col
     max_cols : int
         Panels per row.
     """
-    groups = list(table.sort_values("tau", kind="stable").groupby(["tau", "root"], sort=False))
-    cols = min(max_cols, len(groups))
-    rows = math.ceil(len(groups) / cols)
-    fig = _panel_figure(cols, rows, 2.0)
-    for i, ((tau, root), g) in enumerate(groups):
-        ax = fig.add_subplot(rows, cols, i + 1)
+    fig, panels = _expiry_panels(table, max_cols, 2.0)
+    for ax, _tau, root, g in panels:
         k, mid = g["k"].to_numpy(), g["iv_mid"].to_numpy()
         low = 100 * (np.where(np.isnan(g["iv_bid"]), 0.0, g["iv_bid"]) - mid)
         high = 100 * (np.where(np.isnan(g["iv_ask"]), np.inf, g["iv_ask"]) - mid)
@@ -125,9 +132,7 @@ def plot_residuals(table: pd.DataFrame, path: str | os.PathLike[str], *, max_col
         ax.set_ylim(-1.5 * span, 1.5 * span)
         ax.set_title(f"{root} {_expiry_label(g)}", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.supxlabel("log-moneyness k = ln(K/F)", fontsize=9)
-    fig.supylabel("fit - mid and bid/ask - mid (vol points)", fontsize=9)
-    fig.savefig(path, dpi=100)
+    _save_panels(fig, "fit - mid and bid/ask - mid (vol points)", path)
 
 
 def plot_smiles(table: pd.DataFrame, surface: FittedSurface, path: str | os.PathLike[str]) -> None:
