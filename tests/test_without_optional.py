@@ -45,9 +45,10 @@ def test_without_torch_the_core_works_and_torch_features_say_what_to_install():
         k, tau, iv = ivfast.datasets.ackerer_quotes()
         w = iv**2 * tau
         assert ivfast.svi.fit_ssvi(k, tau, w).satisfies_gj_conditions()
-        for name in ("fit_surface", "FittedSurface", "SmoothingConfig", "export_surface"):
+        for module, name in [(ivfast, n) for n in ("fit_surface", "FittedSurface", "SmoothingConfig",
+                                                    "export_surface")] + [(ivfast.surrogate, "train")]:
             try:
-                getattr(ivfast, name)
+                getattr(module, name)
             except ImportError as exc:
                 assert "pip install 'ivfast[torch]'" in str(exc), exc
             else:

@@ -50,6 +50,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        from .._optional import require
+
+        require("torch", f"ivfast.surrogate.{name}")
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'ivfast.surrogate' has no attribute {name!r}")
 
