@@ -152,3 +152,14 @@ def test_cli_fit_many_writes_the_store_and_reports(history, tmp_path, capsys):
 def test_manifest_of_the_real_snapshots(chains_dir):
     table = chain_manifest(chains_dir)
     assert list(table["chain_id"]) == ["AAPL_2019-08-23", "SPX_2020-03-20", "SPX_2026-01-30", "SPY_2025-09-25"]
+
+
+def test_failed_rows_first_still_read_as_one_parquet_dataset(tmp_path):
+    store = ResultStore(tmp_path).create()
+    day = pd.Timestamp("2024-01-02").date()
+    store.write({"chain_id": "A_2024-01-02", "underlying": "A", "date": day, "path": "a", "status": "failed",
+                 "reason": "boom", "attempt": 1})
+    store.write({"chain_id": "B_2024-01-02", "underlying": "B", "date": day, "path": "b", "status": "ok",
+                 "reason": "", "attempt": 1, "epochs": 5, "surface": "b/surface.pt", "seconds_fit": 1.5})
+    table = pd.read_parquet(tmp_path / "results")
+    assert sorted(table["status"]) == ["failed", "ok"] and table["epochs"].dtype == "float64"

@@ -138,7 +138,7 @@ def fit_many(
         A progress bar over chains (ok / failed / running, with an ETA).
     **fit_options
         Keyword arguments of :func:`ivfast.workflow.fit_chain` (``config``, ``time_axis``, ``roots``,
-        ``time_limit``, ``export``, ``chain_options``...), the same for every chain.
+        ``time_limit``, ``export``, ``chain_options``...), the same for every chain; ``figures`` is False unless given.
 
     Returns
     -------
@@ -159,6 +159,7 @@ def fit_many(
     for reserved in ("out_dir", "init", "as_of"):
         if reserved in fit_options:
             raise ValueError(f"{reserved}: set per chain by fit_many, not a fit option")
+    fit_options.setdefault("figures", False)  # seconds per chain, and the plot extra: opt-in here
     manifest = chain_manifest(chains)
     store = ResultStore(out).create()
     run = uuid.uuid4().hex[:8]
@@ -191,10 +192,13 @@ def _collect(dask: Client, futures: list[Any], store: ResultStore, manifest: pd.
         for future in as_completed(futures):
             try:
                 status = future.result()["status"]
-            except Exception as exc:  # e.g. KilledWorker after repeated worker deaths
-                status = "failed"
-                store.write({**by_key[future.key], "status": "failed", "attempt": 1,
-                             "reason": f"{type(exc).__name__}: {exc}"[:2000]})
+            except Exception as exc:  # e.g. KilledWorker, or an earlier date's task that Dask gave up on
+                row = by_key[future.key]
+                stored = store.row(row["chain_id"])
+                status = "ok" if stored is not None and stored["status"] == "ok" else "failed"
+                if status == "failed":  # never overwrite a finished fit; retried on the next run
+                    store.write({**row, "status": "failed", "attempt": 1 if stored is None else stored["attempt"] + 1,
+                                 "reason": f"{type(exc).__name__}: {exc}"[:2000]})
             counts[status] += 1
             running = sum(len(v) for v in dask.processing().values())
             bar.set_postfix(ok=counts["ok"], failed=counts["failed"], running=running, refresh=False)

@@ -33,6 +33,11 @@ point); ``calendar``, ``butterfly``, ``other_violations`` the certificate's coun
 ``summary`` the saved files."""
 
 
+_NUMBERS = ("attempt", "seconds_prepare", "seconds_fit", "seconds_check", "seconds_write", "seconds_total", "epochs",
+            "best_loss", "quotes", "inside_bid_ask", "rmse_vol_points", "calendar", "butterfly", "other_violations")
+_DTYPES = {name: ("float64" if name in _NUMBERS else "string") for name in RESULT_COLUMNS if name != "date"}
+
+
 class ResultStore:
     """Read and write the results of a scale-out run under one folder.
 
@@ -67,7 +72,9 @@ class ResultStore:
 
     def write(self, row: dict[str, Any]) -> None:
         """Store one chain's row (replacing an earlier one), atomically."""
-        frame = pd.DataFrame([{name: row.get(name) for name in RESULT_COLUMNS}])
+        # One fixed column type each, so that failed rows (no timings, no files) and finished ones
+        # read back together as one Parquet dataset.
+        frame = pd.DataFrame([{name: row.get(name) for name in RESULT_COLUMNS}]).astype(_DTYPES)
         target = self.results / f"{row['chain_id']}.parquet"
         partial = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp")
         frame.to_parquet(partial, index=False)
