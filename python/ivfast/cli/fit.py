@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(" ".join(str(exc).split())) from None  # one line, however the message wraps
         except OSError as exc:
             raise CLIError(f"--out: cannot write into {args.out!r} ({exc})") from None
+        except ImportError as exc:  # the figures' matplotlib (the plot extra); the message says what to install
+            raise CLIError(str(exc)) from None
     for w in _distinct(caught):
         print(f"ivfast fit: warning: {w}", file=sys.stderr)
     print(result.summary_text())
