@@ -77,6 +77,10 @@ def test_bad_arguments_raise_value_error(history, tmp_path):
         fit_many(history, out=tmp_path, warm_start="completion")
     with pytest.raises(ValueError, match="init"):
         fit_many(history, out=tmp_path, init="x.pt")
+    with pytest.raises(ValueError, match="chunk_size"):
+        fit_many(history, out=tmp_path, chunk_size=0)
+    with pytest.raises(ValueError, match="workers"):
+        fit_many(history, out=tmp_path, workers=0)
 
 
 @pytest.mark.slow

@@ -159,6 +159,8 @@ def fit_many(
     for reserved in ("out_dir", "init", "as_of"):
         if reserved in fit_options:
             raise ValueError(f"{reserved}: set per chain by fit_many, not a fit option")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")  # before a cluster starts
     fit_options.setdefault("figures", False)  # seconds per chain, and the plot extra: opt-in here
     manifest = chain_manifest(chains)
     store = ResultStore(out).create()
