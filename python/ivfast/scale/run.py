@@ -36,6 +36,11 @@ __all__ = ["fit_many", "date_chunks"]
 _WARM_STARTS = ("previous", None)
 
 
+def _check_chunk_size(chunk_size: int) -> None:
+    if not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+
+
 def date_chunks(manifest: pd.DataFrame, chunk_size: int) -> list[list[dict[str, Any]]]:
     """Consecutive dates of each underlying in chunks of at most ``chunk_size`` rows.
 
@@ -51,8 +56,7 @@ def date_chunks(manifest: pd.DataFrame, chunk_size: int) -> list[list[dict[str, 
     list of list of dict
         Manifest rows, chunk by chunk.
     """
-    if not (isinstance(chunk_size, int) and chunk_size >= 1):
-        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+    _check_chunk_size(chunk_size)
     chunks: list[list[dict[str, Any]]] = []
     for _, rows in manifest.groupby("underlying", sort=True):
         records = [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")]
@@ -159,8 +163,8 @@ def fit_many(
     for reserved in ("out_dir", "init", "as_of"):
         if reserved in fit_options:
             raise ValueError(f"{reserved}: set per chain by fit_many, not a fit option")
-    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
-        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")  # before a cluster starts
+    if chunk_size is not None:
+        _check_chunk_size(chunk_size)  # before a cluster starts
     fit_options.setdefault("figures", False)  # seconds per chain, and the plot extra: opt-in here
     manifest = chain_manifest(chains)
     store = ResultStore(out).create()
