@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Array", "is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "sigmoid"]
+__all__ = ["Array", "is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "tanh", "sigmoid"]
 
 Array = Any
 """A NumPy array (or NumPy scalar) or a torch tensor.
@@ -68,6 +68,11 @@ def softplus(x: Array) -> Array:
 
         return F.softplus(x)
     return np.logaddexp(0.0, x)
+
+
+def tanh(x: Array) -> Array:
+    """Hyperbolic tangent."""
+    return x.tanh() if is_tensor(x) else np.tanh(x)
 
 
 def sigmoid(x: Array) -> Array:

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from ..svi.ssvi import power_law_eta_max, power_law_phi, ssvi_derivatives
+from ..svi.ssvi import power_law_eta_max, power_law_from_raw, power_law_phi, ssvi_derivatives
 
 __all__ = ["SSVIPrior", "PriorJet"]
 
@@ -75,10 +75,7 @@ class SSVIPrior(torch.nn.Module):
         tuple of 3 torch.Tensor
             ``(rho, gamma, eta)`` as differentiable scalars.
         """
-        rho = torch.tanh(self.raw_rho)
-        gamma = 0.5 * torch.sigmoid(self.raw_gamma)
-        eta = torch.sigmoid(self.raw_eta) * power_law_eta_max(rho, gamma)
-        return rho, gamma, eta
+        return power_law_from_raw(self.raw_rho, self.raw_gamma, self.raw_eta)
 
     def values(self) -> dict[str, float]:
         """Return the parameters as Python floats.

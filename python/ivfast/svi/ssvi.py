@@ -46,6 +46,7 @@ __all__ = [
     "ssvi_derivatives",
     "power_law_phi",
     "power_law_eta_max",
+    "power_law_from_raw",
     "heston_phi",
     "SSVI",
     "PHI_FUNCTIONS",
@@ -144,6 +145,29 @@ def power_law_eta_max(rho: Array, gamma: Array) -> Array:
     e = _xp.clamp_min(1.0 - 2.0 * gamma, 1e-12)
     f_star = e**e * (2.0 - 2.0 * gamma) ** (-1.0 - e)
     return _xp.minimum(4.0 / (1.0 + abs_rho), 2.0 / _xp.sqrt((1.0 + abs_rho) * f_star))
+
+
+def power_law_from_raw(raw_rho: Array, raw_gamma: Array, raw_eta: Array) -> tuple[Array, Array, Array]:
+    """Map unconstrained reals onto the power-law no-arbitrage set (module docstring).
+
+    ``rho = tanh(raw_rho)``, ``gamma = sigmoid(raw_gamma)/2``,
+    ``eta = sigmoid(raw_eta) * eta_max(rho, gamma)``: every real input gives a surface that meets
+    GJ Theorems 4.1 and 4.2 (with an increasing theta).
+
+    Parameters
+    ----------
+    raw_rho, raw_gamma, raw_eta : float, ndarray or torch.Tensor
+        Unconstrained parameters, broadcastable together (all NumPy or all torch).
+
+    Returns
+    -------
+    rho, gamma, eta : ndarray or torch.Tensor
+        Of the broadcast shape; differentiable for tensors.
+    """
+    raw_rho, raw_gamma, raw_eta = _xp.as_arrays(raw_rho, raw_gamma, raw_eta)
+    rho = _xp.tanh(raw_rho)
+    gamma = 0.5 * _xp.sigmoid(raw_gamma)
+    return rho, gamma, _xp.sigmoid(raw_eta) * power_law_eta_max(rho, gamma)
 
 
 # Taylor coefficients of phi(x) = (x + expm1(-x)) / x^2 = sum_j (-x)^j / (j + 2)!; 22 terms
