@@ -66,6 +66,11 @@ void register_black(py::module_& m) {
       .value("BELOW_PRICE_ACCURACY", Status::kBelowPriceAccuracy,
              "Only from :func:`ivfast.implied_vol_surface`: the model's out-of-the-money price is below\n"
              "the pricer's absolute accuracy, so it carries no volatility information.")
+      .value("EARLY_EXERCISE", Status::kEarlyExercise,
+             "Only from :func:`ivfast.american_implied_vol`: the American price is at its early-exercise\n"
+             "(intrinsic) value, which it keeps for a whole range of volatilities, so it carries none.")
+      .value("NO_CONVERGENCE", Status::kNoConvergence,
+             "Only from :func:`ivfast.american_implied_vol`: the safeguarded root-finder missed its tolerance.")
       .finalize();
   for (const auto& [name, kernel, doc] :
        {std::tuple<const char*, Black, const char*>{"black_price", bb::price,

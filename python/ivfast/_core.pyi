@@ -15,6 +15,8 @@ class IVStatus(enum.IntEnum):
     ABOVE_UPPER_BOUND = 2
     INVALID_INPUT = 3
     BELOW_PRICE_ACCURACY = 4
+    EARLY_EXERCISE = 5
+    NO_CONVERGENCE = 6
 
 class ModelKind(enum.Enum):
     BLACK_SCHOLES = 0

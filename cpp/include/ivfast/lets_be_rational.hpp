@@ -20,6 +20,11 @@ enum class Status : std::int8_t {
   // Never produced here: the Python layer's implied_vol_surface marks model prices below the
   // pricer's accuracy with it, and defining it here keeps all the codes in one place.
   kBelowPriceAccuracy = 4,
+  // Never produced here: the American inversion (american.hpp) marks a price at its
+  // early-exercise value for every volatility up to the one it would need with it.
+  kEarlyExercise = 5,
+  // The American inversion's root-finder did not meet its tolerance.
+  kNoConvergence = 6,
   kNeedsIteration = -1,  // internal to reduce(): the price carries volatility information
 };
 
