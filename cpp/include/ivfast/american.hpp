@@ -56,8 +56,8 @@ struct Market {
 
 // Grid of the coarser of the two Richardson solves (the finer one doubles both counts).
 struct Grid {
-  int space_nodes = 200;
-  int time_steps = 100;
+  int space_nodes = 240;
+  int time_steps = 120;
   bool extrapolate = true;
 };
 
