@@ -64,8 +64,9 @@ void register_black(py::module_& m) {
       .value("INVALID_INPUT", Status::kInvalidInput,
              "Zero, negative or non-finite price, forward, strike, tau or discount.")
       .value("BELOW_PRICE_ACCURACY", Status::kBelowPriceAccuracy,
-             "Only from :func:`ivfast.implied_vol_surface`: the model's out-of-the-money price is below\n"
-             "the pricer's absolute accuracy, so it carries no volatility information.")
+             "Only from :func:`ivfast.implied_vol_surface` and :func:`ivfast.american_implied_vol`: the\n"
+             "(time value of the) price is below the pricer's absolute accuracy, so it carries no\n"
+             "volatility information.")
       .value("EARLY_EXERCISE", Status::kEarlyExercise,
              "Only from :func:`ivfast.american_implied_vol`: the American price is at its early-exercise\n"
              "(intrinsic) value, which it keeps for a whole range of volatilities, so it carries none.")

@@ -21,6 +21,9 @@ constexpr double kMaxVol = 10.0;
 // Stop when the bracket is this narrow relative to the volatility: well below the pricer's own
 // accuracy (about 1e-7 of the price, i.e. of order 1e-7 / (vega/price) in volatility).
 constexpr double kVolTolerance = 1e-9;
+constexpr double kPriceTolerance = 1e-10;
+// The pricer's accuracy at its default grid: 1e-6 of the price or of 1e-3 * strike.
+constexpr double kAbsoluteAccuracy = 1e-9;
 constexpr int kMaxEvaluations = 40;
 
 struct Outcome {
@@ -49,6 +52,8 @@ Outcome invert(double target, Contract k, const Market& m, const Grid& grid) {
   const double rounding = 4.0 * std::numeric_limits<double>::epsilon() * std::max(target, intrinsic);
   if (target < intrinsic - rounding) return {kNaN, Status::kBelowIntrinsic};
   if (intrinsic > 0.0 && target <= intrinsic + rounding) return {kNaN, Status::kEarlyExercise};
+  // Time value below the pricer's absolute accuracy carries no volatility information.
+  if (target - intrinsic < kAbsoluteAccuracy * k.strike) return {kNaN, Status::kBelowPriceAccuracy};
   auto excess = [&](double vol) {
     k.vol = vol;
     return price(k, m, grid) - target;
@@ -68,6 +73,9 @@ Outcome invert(double target, Contract k, const Market& m, const Grid& grid) {
       if (fv < 0.0 && (!have_lo || xv > lo)) lo = xv, f_lo = fv, have_lo = true;
       if (fv > 0.0 && (!have_hi || xv < hi)) hi = xv, f_hi = fv, have_hi = true;
     }
+    // Converged: the price matches to far below the pricer's accuracy, or the step or the bracket
+    // is below the volatility tolerance.
+    if (std::abs(f) <= kPriceTolerance * target || std::abs(x - x_prev) <= kVolTolerance * x) return {x, Status::kOk};
     if (have_lo && have_hi && hi - lo <= kVolTolerance * hi) {
       return {std::abs(f_lo) < std::abs(f_hi) ? lo : hi, Status::kOk};
     }

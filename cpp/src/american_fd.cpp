@@ -70,7 +70,8 @@ bool valid(const Contract& k) {
 // Half-width of the log-spot grid in standard deviations: the truncation error of the far
 // boundaries (Dirichlet values from the asymptotes, not zero) was below 1e-8 of the price in tests.
 constexpr double kWidth = 6.0;
-// Sinh stretching scale in standard deviations: about half the nodes lie within 1 sd of the strike.
+// Sinh stretching scale in standard deviations (smaller: more nodes near the strike); chosen with
+// the width by the errors against QuantLib's QD+ engine over random contracts.
 constexpr double kConcentration = 0.3;
 // Crank-Nicolson steps replaced by two implicit Euler half-steps at the start of each period.
 constexpr int kRannacherSteps = 2;

@@ -4,12 +4,16 @@ The compiled kernels live in the private module ``ivfast._core``; this package r
 public API. Concepts, each a module or subpackage (``docs/architecture.md`` maps them):
 
 * implied volatility and Black-76: :func:`implied_vol`, :func:`black_price` (:mod:`ivfast.black`);
+* American options with cash dividends: :func:`american_price`, :func:`american_implied_vol`
+  (:mod:`ivfast.american`);
 * Fourier pricing of Black-Scholes, Heston and Bates models: :func:`call_prices`
   (:mod:`ivfast.pricing`, parameter sets in :mod:`ivfast.models`);
 * option chains to surface quotes: :mod:`ivfast.chain`;
 * static-arbitrage checks: :mod:`ivfast.arbitrage`;
 * the SVI family (raw, jump-wings, SSVI): :mod:`ivfast.svi`;
 * deep smoothing (torch extra): :func:`fit_surface`, :class:`FittedSurface` (:mod:`ivfast.surface`);
+* sparse-surface completion by a pre-trained transformer, certified arbitrage-free (torch extra):
+  :func:`complete_surface`, :class:`CompletedSurface` (:mod:`ivfast.completion`);
 * the ``ivfast fit`` workflow: :func:`fit_chain` (:mod:`ivfast.workflow`);
 * export for inference: :func:`export_surface`, :func:`load_exported` (:mod:`ivfast.export`);
 * neural surrogate pricers: :mod:`ivfast.surrogate`; synthetic data: :mod:`ivfast.datasets`.
@@ -33,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
 
 from . import arbitrage, chain, datasets, export, surrogate, svi, workflow
 from ._version import __version__
+from .american import ZeroCurve, american_implied_vol, american_price
 from .arbitrage import ArbitrageReport, check_surface
 from .black import IVStatus, attainable_iv_accuracy, black_price, black_vega, forward, implied_vol
 from .chain import SurfaceQuotes
@@ -42,6 +47,7 @@ from .pricing import call_prices, call_prices_batch, implied_vol_surface, put_pr
 from .workflow import fit_chain
 
 if TYPE_CHECKING:
+    from .completion import CompletedSurface, complete_surface
     from .export.write import export_surface
     from .surface import FittedSurface, SmoothingConfig, fit_surface
 
@@ -51,18 +57,24 @@ _TORCH_NAMES = {
     "FittedSurface": ".surface",
     "SmoothingConfig": ".surface",
     "export_surface": ".export.write",
+    "complete_surface": ".completion",
+    "CompletedSurface": ".completion",
 }
 
 __all__ = [
     "ArbitrageReport",
     "BatesParams",
     "BlackScholesParams",
+    "CompletedSurface",
     "FittedSurface",
     "HestonParams",
     "IVStatus",
     "SmoothingConfig",
     "SurfaceQuotes",
+    "ZeroCurve",
     "__version__",
+    "american_implied_vol",
+    "american_price",
     "arbitrage",
     "attainable_iv_accuracy",
     "black_price",
@@ -71,6 +83,7 @@ __all__ = [
     "call_prices_batch",
     "chain",
     "check_surface",
+    "complete_surface",
     "datasets",
     "export",
     "export_surface",

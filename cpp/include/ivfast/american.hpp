@@ -56,8 +56,8 @@ struct Market {
 
 // Grid of the coarser of the two Richardson solves (the finer one doubles both counts).
 struct Grid {
-  int space_nodes = 240;
-  int time_steps = 120;
+  int space_nodes = 320;
+  int time_steps = 100;
   bool extrapolate = true;
 };
 
@@ -88,7 +88,8 @@ void price(const PriceInputs& in, const Market& market, const Grid& grid, std::s
 
 // Status codes are lbr::Status: kOk, kBelowIntrinsic, kAboveUpperBound (price >= S for calls,
 // >= K for puts), kInvalidInput, kEarlyExercise (price at the value the option has at the
-// smallest volatility tried), kNoConvergence. NaN wherever the status is not kOk.
+// smallest volatility tried), kBelowPriceAccuracy (time value below 1e-9 of the strike),
+// kNoConvergence. NaN wherever the status is not kOk.
 void implied_vol(const InversionInputs& in, const Market& market, const Grid& grid, std::size_t n, double* out,
                  std::int8_t* status, int threads);
 

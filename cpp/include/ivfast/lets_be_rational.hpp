@@ -17,8 +17,8 @@ enum class Status : std::int8_t {
   kBelowIntrinsic = 1,   // price < intrinsic value: no volatility reproduces it
   kAboveUpperBound = 2,  // price >= F (calls) or >= K (puts), undiscounted
   kInvalidInput = 3,     // non-positive or non-finite price, forward, strike, tau or discount
-  // Never produced here: the Python layer's implied_vol_surface marks model prices below the
-  // pricer's accuracy with it, and defining it here keeps all the codes in one place.
+  // Never produced here: implied_vol_surface (Python) and the American inversion mark prices
+  // below their pricer's accuracy with it, and defining it here keeps all the codes in one place.
   kBelowPriceAccuracy = 4,
   // Never produced here: the American inversion (american.hpp) marks a price at its
   // early-exercise value for every volatility up to the one it would need with it.
