@@ -168,7 +168,8 @@ def test_lee_bound_violated_only_in_the_steep_wing():
     report = arbitrage.check_surface(RawSVISlices([1.0], [steep]), np.linspace(-1, 1, 101), [1.0])
     lee = report.violations[report.violations["kind"] == "lee"]
     assert list(lee["k"]) == [8.0]  # outer probe 8 x max|k| on the right only (left slope 0.8)
-    assert lee["value"].iloc[0] == pytest.approx(raw_svi(8.0, **steep)[0] / 8.0, rel=1e-14)
+    chord = (raw_svi(8.0, **steep)[0] - raw_svi(4.0, **steep)[0]) / 4.0  # slope between the probes at 4 and 8
+    assert lee["value"].iloc[0] == pytest.approx(chord, rel=1e-13) and 2.0 < chord < 2.4
     assert report.counts()["wing_curvature"] == 0  # SVI wings are asymptotically linear
 
 
@@ -180,10 +181,12 @@ def test_quadratic_wings_fail_the_curvature_and_lee_checks():
     assert sorted(curv["tau"]) == [1.0, 1.0, 2.0, 2.0]
     np.testing.assert_allclose(curv["value"], 0.0, atol=1e-6)
     np.testing.assert_allclose(curv["size"], 3.2 * curv["tau"] - 2.0, rtol=1e-6)  # FD derivatives
-    # w/|k| at k = +-8: t (0.005 + 0.8) > 2 only from t = 2.49: none of these maturities...
-    assert report.counts()["lee"] == 0
+    # Wing slope between the probes at 4 and 8: 0.1 t (64 - 16) / 4 = 1.2 t > 2 only at t = 2...
+    lee = report.violations[report.violations["kind"] == "lee"]
+    assert sorted(lee["tau"]) == [2.0, 2.0] and sorted(lee["k"]) == [-8.0, 8.0]
+    np.testing.assert_allclose(lee["value"], 2.4, rtol=1e-9)
     report = arbitrage.check_surface(Formula(lambda k, t: t * (0.04 + 0.1 * k**2)), np.linspace(-3, 3, 51), tau)
-    # ...but at k = +-24: w/|k| = t (0.04/24 + 2.4) > 2 for t > 0.833, on both sides.
+    # ...but between 12 and 24 it is 0.1 t (576 - 144) / 12 = 3.6 t > 2 for t > 0.556, on both sides.
     lee = report.violations[report.violations["kind"] == "lee"]
     assert sorted(lee["tau"]) == [1.0, 1.0, 2.0, 2.0] and sorted(lee["k"]) == [-24.0, -24.0, 24.0, 24.0]
 
@@ -242,6 +245,51 @@ def test_density_flag_must_survive_grid_refinement():
 
     dens = arbitrage.check_surface(Offset(), k=k, tau=[0.25, 1.0], tol=1e-8).violations
     assert (dens["kind"] == "density").sum() == 2 and np.allclose(dens["value"], 1.0 + amplitude / 2, atol=5e-4)
+
+
+@pytest.mark.parametrize("rho", [-0.9, -0.3, 0.0, 0.6])
+@pytest.mark.parametrize("gamma", [0.1, 0.3, 0.5])
+def test_exact_gj_ssvi_reports_no_arbitrage_with_default_arguments(rho, gamma):
+    """No false positives: power-law SSVI with eta at Gatheral & Jacquier's bound (Theorems 4.1 and
+    4.2: every slice and the surface are free of static arbitrage) has no violation of any kind at
+    the default grid and tol = 0, with ATM vols from 10 % to 95 % (large ATM variance puts the wing
+    slope next to Lee's 2 and a short, low-vol slice makes the density narrow)."""
+    from ivfast.svi import SSVI as IvfastSSVI
+    from ivfast.svi.atm import MonotoneTheta
+    from ivfast.svi.ssvi import power_law_eta_max
+
+    for vol in (0.1, 0.4, 0.95):
+        taus = np.array([1 / 365, 0.1, 1.0, 3.0])
+        theta = MonotoneTheta(taus, vol**2 * taus * np.array([1.0, 1.1, 1.2, 1.25]))
+        surface = IvfastSSVI(rho, "power_law", (float(power_law_eta_max(rho, gamma)), gamma), theta)
+        assert surface.satisfies_gj_conditions()
+        report = arbitrage.check_surface(surface)
+        assert report.ok(), (vol, str(report))
+        report = arbitrage.check_surface(surface, k=np.linspace(-0.3, 0.1, 201), tau=np.geomspace(1 / 365, 3, 60))
+        assert report.ok(), (vol, "narrow k grid", str(report))
+
+
+def test_density_width_ignores_wings_without_mass():
+    """A far wing whose total variance extrapolates to almost nothing (a fitted network's
+    short-maturity wing) carries no density; the quadrature step is set where the density has
+    mass, so the check stays as cheap as for the surface without that wing and reports nothing."""
+    base = SSVI()
+
+    class CollapsingWing(SSVI):
+        def total_variance_derivatives(self, k, tau):
+            w, dw, d2w, dtau = super().total_variance_derivatives(k, tau)
+            # |d_-| = |k| / sqrt(w) > 50 where the factor bites (sqrt(w) < 0.05 up to tau = 0.05), so
+            # the density there is below exp(-1250) with or without it.
+            factor = np.where(np.asarray(k) < -2.5, 1e-8, 1.0)
+            return w * factor, dw * factor, d2w * factor, dtau * factor
+
+    k, tau = np.linspace(-3, 0.5, 241), np.geomspace(1 / 365, 0.05, 20)
+    from ivfast.arbitrage.continuous import _density_width
+
+    kk, tt = np.meshgrid(k, tau)
+    width = _density_width(k, CollapsingWing().total_variance(kk, tt))
+    np.testing.assert_allclose(width, _density_width(k, base.total_variance(kk, tt)), rtol=1e-12)
+    assert arbitrage.check_surface(CollapsingWing(), k=k, tau=tau).counts()["density"] == 0
 
 
 def test_surface_that_cannot_be_evaluated_at_zero_maturity_gets_a_note():

@@ -8,7 +8,8 @@ and Roger Lee (2004, "The moment formula for implied volatility at extreme strik
 * butterfly: g(k) = (1 - k w'/(2w))^2 - (w')^2/4 (1/w + 1/4) + w''/2 >= 0, i.e. the
   Breeden-Litzenberger density of ln(S_T/F), p(k) = g(k)/sqrt(2 pi w) exp(-d_-^2/2), is >= 0;
 * density: p integrates to 1 and E[S_T/F] = 1 (see :func:`_density_sizes`);
-* wings: w/|k| <= 2 far out (Lee) and d2w/dk2 -> 0 fast enough for w to be asymptotically linear;
+* wings: lim w/|k| <= 2 (Lee), read off the wing slope between two far probes, and d2w/dk2 -> 0
+  fast enough for w to be asymptotically linear;
 * w > 0 for tau > 0 and w(k, 0) = 0.
 """
 
@@ -185,39 +186,66 @@ def _uniform_density_sizes(surface: TotalVarianceSurface, k_lo: float, k_hi: flo
     return _density_sizes(k_fine, wf, dwf, butterfly_g(wf, dwf, d2wf, kk))
 
 
+_DENSITY_SUPPORT = 12.0
+"""|d_-| beyond which the density factor phi(d_-) (< 1e-31) carries no mass the check can see."""
+
+
+def _density_width(k: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Narrowest density scale sqrt(w) per maturity, over the k where the density has mass.
+
+    Far out of the money (|d_-| > :data:`_DENSITY_SUPPORT`) the density is below 1e-31 of its
+    peak, whatever w does there; a surface whose far wing extrapolates to a tiny w (a fitted
+    network's short-maturity wing) would otherwise demand a quadrature step far below what the
+    mass-carrying region needs.
+    """
+    with np.errstate(all="ignore"):
+        sw = np.sqrt(w)
+        carries = (w > 0) & (np.abs(-k / sw - 0.5 * sw) <= _DENSITY_SUPPORT)
+        return np.sqrt(np.nanmin(np.where(carries, w, np.nan), axis=1, initial=np.inf))
+
+
+def _integrate_groups(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray, rows: np.ndarray,
+                      n: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
+    """:func:`_uniform_density_sizes` of the maturities ``rows``, each on its own ``n`` points, into ``out``."""
+    for size in np.unique(n[rows]):
+        group = rows[n[rows] == size]
+        for dst, src in zip(out, _uniform_density_sizes(surface, k[0], k[-1], int(size), tau[group])):
+            dst[group] = src
+
+
 def _density_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray, grid: tuple[np.ndarray, ...],
                   tol: float) -> dict:
     """Density normalisation per maturity, on the check grid where it resolves the density.
 
     The trapezoid rule is only reliable with steps below about half the density's width
     sqrt(w); maturities where the check grid is coarser are integrated on a uniform grid fine
-    enough (``_MAX_DENSITY_POINTS`` evaluations at most in all) over the same k range. A flag must
+    enough for that maturity (:func:`_density_width`; ``_MAX_DENSITY_POINTS`` evaluations at most
+    in all) over the same k range. A flag must
     survive refinement: flagged maturities are integrated again on grids ``_DENSITY_REFINE`` times
     finer, because a density with structure narrower than sqrt(w) (a short-maturity smile that
     turns within a few hundredths of k) can defeat the error estimate on a barely resolving grid
     (a fitted surface's 2-day density: mass 0.9982 on 1,090 points, 0.9999997 on 2,000, 1 on 4,000).
     """
     w, dw, g = grid
-    with np.errstate(invalid="ignore"):
-        width = np.sqrt(np.nanmin(np.where(w > 0, w, np.nan), axis=1, initial=np.inf))
+    width = _density_width(k, w)
     coarse = np.max(np.diff(k)) > _DENSITY_STEP * width
     mass, mean, size, what = (np.empty(tau.size), np.empty(tau.size), np.empty(tau.size), np.empty(tau.size, object))
     fine = ~coarse
-    n = k.size
+    n = np.full(tau.size, k.size)
     if fine.any():
         mass[fine], mean[fine], size[fine], what[fine] = _density_sizes(k, w[fine], dw[fine], g[fine])
     if coarse.any():
-        n = np.ceil((k[-1] - k[0]) / (_DENSITY_STEP * np.min(width[coarse]))) + 1
-        n = int(min(n, max(k.size, _MAX_DENSITY_POINTS // int(coarse.sum()))))
-        mass[coarse], mean[coarse], size[coarse], what[coarse] = _uniform_density_sizes(surface, k[0], k[-1], n,
-                                                                                        tau[coarse])
+        # Points each maturity needs, rounded up to a power of two so that few grids serve all of them.
+        need = np.ceil((k[-1] - k[0]) / (_DENSITY_STEP * width[coarse])) + 1
+        need = 2.0 ** np.ceil(np.log2(np.maximum(need, k.size)))
+        n[coarse] = np.minimum(need, max(k.size, _MAX_DENSITY_POINTS // int(coarse.sum())))
+        _integrate_groups(surface, k, tau, np.flatnonzero(coarse), n, (mass, mean, size, what))
     for _ in range(_DENSITY_REFINEMENTS):
         flagged = np.flatnonzero(size > tol)
-        if not flagged.size or _DENSITY_REFINE * n > _MAX_DENSITY_POINTS // flagged.size:
+        if not flagged.size or _DENSITY_REFINE * n[flagged].sum() > _MAX_DENSITY_POINTS:
             break
-        n *= _DENSITY_REFINE
-        mass[flagged], mean[flagged], size[flagged], what[flagged] = _uniform_density_sizes(
-            surface, k[0], k[-1], n, tau[flagged])
+        n[flagged] *= _DENSITY_REFINE
+        _integrate_groups(surface, k, tau, flagged, n, (mass, mean, size, what))
     bad = size > tol
     detail = [f"{d}; mass={m:.6g}, E[S/F]={e:.6g}" for d, m, e in zip(what[bad], mass[bad], mean[bad])]
     return violation_rows("density", 0.0, tau[bad], mass[bad], size[bad], detail=detail)
@@ -225,7 +253,7 @@ def _density_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray,
 
 def _wing_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray,
                method: str, tol: float) -> tuple[list[dict], str | None]:
-    """Lee's bound w/|k| <= 2 at the outer probes, and d2w/dk2 dying out in the wings.
+    """Lee's bound lim w/|k| <= 2 from the wing slope between the probes, and d2w/dk2 dying out.
 
     If |w''| decays like |k|^-p, the wing slope converges (w asymptotically linear, as Lee's
     formula requires) only for p > 1. A finite probe pair cannot see the asymptote of a smile
@@ -242,8 +270,12 @@ def _wing_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray,
     tau2 = tau[:, None]
     with np.errstate(all="ignore"):
         (w_out, d1_out, d2_out, _), _ = surface_derivatives(surface, k_out, tau2)
-        (_, _, d2_in, _), _ = surface_derivatives(surface, k_in, tau2)
-        ratio = w_out / np.abs(k_out)
+        (w_in, _, d2_in, _), _ = surface_derivatives(surface, k_in, tau2)
+        # The chord slope between the probes, not w/|k| at one of them: w/|k| = slope + c/|k|
+        # exceeds 2 at any finite |k| when the intercept c is positive and the asymptotic slope
+        # is near 2 (an SSVI surface at GJ's eta bound with a large ATM variance), which is no
+        # arbitrage; a slope that tends to the limit from below (convex w) keeps the chord under it.
+        ratio = (w_out - w_in) / (np.abs(k_out) - np.abs(k_in))
         lee_size = ratio - 2.0
         noise = _CURVATURE_NOISE[method] * (1.0 + np.abs(w_out))
         slow = (np.abs(d2_out) > 0.5 * np.abs(d2_in)) & (np.abs(d2_out) > noise)
@@ -251,7 +283,8 @@ def _wing_rows(surface: TotalVarianceSurface, k: np.ndarray, tau: np.ndarray,
         curv_size = np.where(slow, side * d1_out + np.abs(d2_out * k_out) - 2.0, 0.0)
     k_b, tau_b = np.broadcast_arrays(k_out, tau2)
     bad = lee_size > tol
-    rows = [violation_rows("lee", k_b[bad], tau_b[bad], ratio[bad], lee_size[bad], detail="w/|k|")]
+    rows = [violation_rows("lee", k_b[bad], tau_b[bad], ratio[bad], lee_size[bad],
+                           detail="wing slope (w(k_out) - w(k_in)) / (|k_out| - |k_in|)")]
     bad = curv_size > tol
     rows.append(violation_rows("wing_curvature", k_b[bad], tau_b[bad], exponent[bad], curv_size[bad],
                                detail="value = decay exponent p of |w''| ~ |k|^-p (need p > 1)"))

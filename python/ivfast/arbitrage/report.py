@@ -20,7 +20,7 @@ KINDS: dict[str, str] = {
     "calendar": "-dw/dtau (total variance per year), or quote shortfall vs an earlier maturity (fraction of F)",
     "butterfly": "-g(k) (Gatheral-Jacquier), or the negative price of a unit-peak strike butterfly",
     "density": "normalisation error of the implied density (mass or E[S/F]) beyond its quadrature error",
-    "lee": "w/|k| - 2 at the wing probes (Roger Lee's moment bound)",
+    "lee": "wing slope between the probes - 2 (Roger Lee's moment bound on lim w/|k|)",
     "wing_curvature": "wing slope + |d2w/dk2| |k| - 2 at the outer probe where w'' decays slower than 1/|k|",
     "positivity": "-w where the total variance is negative at tau > 0",
     "zero_maturity": "|w(k, 0)| (total variance must vanish at tau = 0)",
