@@ -18,6 +18,7 @@ pytest.importorskip("distributed")
 import ivfast  # noqa: E402
 from ivfast.cli import main as cli_main  # noqa: E402
 from ivfast.scale import ResultStore, chain_manifest, date_chunks, fit_many, synthetic_history  # noqa: E402
+from ivfast.scale.run import _task_slots  # noqa: E402
 
 # A trainer that fits a synthetic chain in a few seconds: the tests check the orchestration.
 TINY = {"hidden_layers": (8, 8), "n_k_aux": 8, "n_tau_aux": 6, "n_random": 16, "n_random_wing": 4,
@@ -167,3 +168,28 @@ def test_failed_rows_first_still_read_as_one_parquet_dataset(tmp_path):
                  "reason": "", "attempt": 1, "epochs": 5, "surface": "b/surface.pt", "seconds_fit": 1.5})
     table = pd.read_parquet(tmp_path / "results")
     assert sorted(table["status"]) == ["failed", "ok"] and table["epochs"].dtype == "float64"
+
+
+
+class _Cluster:
+    """A client stand-in whose workers (address -> threads) join while it waits, or never."""
+
+    def __init__(self, joined: dict[str, int], later: dict[str, int] | None = None) -> None:
+        self.joined, self.later, self.waited = joined, later, False
+
+    def nthreads(self) -> dict[str, int]:
+        return self.joined
+
+    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
+        self.waited = True
+        if self.later is None:
+            raise TimeoutError
+        self.joined = self.later
+
+
+def test_default_chunks_count_thread_slots_and_wait_for_a_first_worker():
+    assert _task_slots(_Cluster({"a": 2, "b": 3})) == 5  # multi-threaded workers run one task per thread
+    late = _Cluster({}, later={"a": 4})
+    assert _task_slots(late) == 4 and late.waited
+    with pytest.raises(ValueError, match="client: no Dask worker"):
+        _task_slots(_Cluster({}), timeout=0.1)

@@ -101,6 +101,20 @@ def _client(client: Client | str | None, workers: int | None) -> Iterator[tuple[
         yield local, threads
 
 
+def _task_slots(dask: Client, timeout: float = 60.0) -> int:
+    """Tasks the cluster runs at once (its workers' threads), waiting for a first worker to join.
+
+    A freshly started remote cluster may have no worker yet; sizing chunks for one slot would
+    serialise the whole run.
+    """
+    if not dask.nthreads():
+        try:
+            dask.wait_for_workers(1, timeout=timeout)
+        except TimeoutError as exc:
+            raise ValueError(f"client: no Dask worker joined the scheduler within {timeout:g} s") from exc
+    return max(1, sum(dask.nthreads().values()))
+
+
 def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
@@ -137,7 +151,8 @@ def fit_many(
         "previous": each date starts from the previous date's fit in its chunk; None: every fit
         starts cold.
     chunk_size : int, optional
-        Dates per chunk (default ``ceil(dates per underlying / workers)``); see the module docstring.
+        Dates per chunk (default ``ceil(dates per underlying / task slots)``, the slots being the
+        workers' threads); see the module docstring.
     progress : bool, default True
         A progress bar over chains (ok / failed / running, with an ETA).
     **fit_options
@@ -170,9 +185,8 @@ def fit_many(
     store = ResultStore(out).create()
     run = uuid.uuid4().hex[:8]
     with _client(client, workers) as (dask, threads):
-        n_workers = max(1, len(dask.scheduler_info().get("workers", {})))
         per_underlying = int(manifest.groupby("underlying").size().max())
-        size = chunk_size if chunk_size is not None else max(1, math.ceil(per_underlying / n_workers))
+        size = chunk_size if chunk_size is not None else max(1, math.ceil(per_underlying / _task_slots(dask)))
         futures = []
         for chunk in date_chunks(manifest, size):
             previous: Any = None  # the previous date's future
