@@ -2,7 +2,7 @@
 // at the points of a text file and prints total variance, implied vol and the derivatives.
 //
 // Usage:   surface_consumer MODEL POINTS [cpu|cuda]
-//   MODEL   file written by ivfast.surface.export.export_surface (format chosen by its suffix)
+//   MODEL   file written by ivfast.export.export_surface (format chosen by its suffix)
 //   POINTS  one point per line: "k tau" (k = ln(K/F), tau in years)
 // Output:  one line per point, "k tau w iv dw/dk d2w/dk2 dw/dtau", 17 significant digits.
 // A .pt2 package runs only on the device type it was compiled for and takes inputs of its dtype
