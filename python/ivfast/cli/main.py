@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import check, demo, fit, fit_many, iv, surrogate
+from . import check, complete, demo, fit, fit_many, iv, surrogate
 from .errors import CLIError
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMANDS = (demo, iv, check, fit, fit_many, surrogate)
+_SUBCOMMANDS = (demo, iv, check, fit, fit_many, complete, surrogate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,7 +71,7 @@ def _features(given: ArrayLike | None, derived: NDArray[np.float64], n: int) -> 
 def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], *,
                       weights: Sequence[ArrayLike | None] | None = None, features: ArrayLike | None = None,
                       model: CompletionNet | str | os.PathLike[str] | None = None,
-                      refine_steps: int = 60) -> list[CompletedSurface]:
+                      refine_steps: int = 20) -> list[CompletedSurface]:
     """Complete many surfaces with one batched forward pass.
 
     Parameters
@@ -113,7 +113,8 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
         curve = atm_curve(*q[:3])
         valid.append(q)
         curves.append(curve)
-        rows.append(_features(None if feats is None else feats[i], chain_features(*q[:3], curve), net.config.n_features))
+        derived = chain_features(*q[:3], curve)
+        rows.append(_features(None if feats is None else feats[i], derived, net.config.n_features))
         subsets.append(spread_subset(q[0], q[1], MAX_TOKENS))
     tokens = pad_tokens([q[0][s] for q, s in zip(valid, subsets)], [q[1][s] for q, s in zip(valid, subsets)],
                         [q[2][s] for q, s in zip(valid, subsets)], [s.size for s in subsets], np.array(rows))
@@ -122,7 +123,7 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
     encoded = time.perf_counter()
     out = []
     for (k, tau, iv, w), curve, z in zip(valid, curves, raw_net):
-        z_ref = refine(z, k, tau, iv, w, curve, refine_steps)
+        z_ref, curve = refine(z, k, tau, iv, w, curve, refine_steps)
         info = {"network_raw": z.tolist(), "refined_raw": z_ref.tolist(), "refine_steps": refine_steps,
                 "n_quotes": int(k.size), "n_tokens": int(min(k.size, MAX_TOKENS))}
         out.append(CompletedSurface(curve, z_ref, Quotes(k, tau, iv, w), info))
@@ -134,7 +135,7 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
 
 def complete_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLike | None = None,
                      features: ArrayLike | None = None, model: CompletionNet | str | os.PathLike[str] | None = None,
-                     refine_steps: int = 60) -> CompletedSurface:
+                     refine_steps: int = 20) -> CompletedSurface:
     """Complete an implied-volatility surface from sparse quotes, certified free of static arbitrage.
 
     A pre-trained IvySPT-style transformer reads the quotes and their market features and gives

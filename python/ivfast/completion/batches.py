@@ -40,8 +40,9 @@ class IvBatch:
     collocation: torch.Tensor
 
 
-def _masked(sample: SurfaceSample, rng: np.random.Generator, max_visible: int
-            ) -> tuple[NDArray[np.float64], ...]:
+def _masked(sample: SurfaceSample, rng: np.random.Generator, max_visible: int) -> tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.intp],
+        NDArray[np.intp]]:
     n = sample.k.size
     idx = np.sort(rng.choice(n, MAX_POINTS, replace=False)) if n > MAX_POINTS else np.arange(n)
     k, tau, iv, target = sample.k[idx], sample.tau[idx], sample.iv[idx], sample.target[idx]

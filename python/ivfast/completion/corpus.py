@@ -97,21 +97,21 @@ def _ssvi_vols(row: NDArray[np.float64], tau: float, k: NDArray[np.float64]) -> 
 def _one_surface(row: NDArray[np.float64], kind: str, rng: np.random.Generator) -> SurfaceSample | None:
     vol = float(np.sqrt(0.5 * (row[0] + row[2]))) if kind != "ssvi" else float(row[3])
     ks, taus, ivs = [], [], []
-    for tau, k in _pattern(rng, vol):
-        iv = _ssvi_vols(row, tau, k) if kind == "ssvi" else _model_vols(row, kind, tau, k)
-        keep = np.isfinite(iv) & (iv > _IV_RANGE[0]) & (iv < _IV_RANGE[1])
+    for expiry, strikes in _pattern(rng, vol):
+        vols = _ssvi_vols(row, expiry, strikes) if kind == "ssvi" else _model_vols(row, kind, expiry, strikes)
+        keep = np.isfinite(vols) & (vols > _IV_RANGE[0]) & (vols < _IV_RANGE[1])
         if keep.sum() >= 3:
-            ks.append(k[keep])
-            taus.append(np.full(keep.sum(), tau))
-            ivs.append(iv[keep])
+            ks.append(strikes[keep])
+            taus.append(np.full(keep.sum(), expiry))
+            ivs.append(vols[keep])
     if len(ks) < 2:
         return None
     k, tau, iv = np.concatenate(ks), np.concatenate(taus), np.concatenate(ivs)
     if k.size > MAX_POINTS:
         keep = np.sort(rng.choice(k.size, MAX_POINTS, replace=False))
         k, tau, iv = k[keep], tau[keep], iv[keep]
-    atm = float(np.median(iv))
-    half = iv * rng.uniform(0.002, 0.01) * (1.0 + 0.5 * np.abs(k) / (atm * np.sqrt(tau)))
+    typical = float(np.median(iv))
+    half = iv * rng.uniform(0.002, 0.01) * (1.0 + 0.5 * np.abs(k) / (typical * np.sqrt(tau)))
     noisy = np.maximum(iv + 0.5 * half * rng.standard_normal(iv.size), 0.5 * iv)
     return SurfaceSample(k, tau, noisy, iv, half, kind)
 

@@ -42,6 +42,8 @@ class KernelEmbedding(torch.nn.Module):
         (standardised) vol, 0 for query tokens.
     """
 
+    bandwidth: torch.Tensor
+
     def __init__(self, d_model: int, enabled: bool = True) -> None:
         super().__init__()
         self.enabled = enabled
@@ -83,6 +85,8 @@ class PositionalEncoding2D(torch.nn.Module):
     d_model : int
         Embedding width, a multiple of 4.
     """
+
+    exponent: torch.Tensor
 
     def __init__(self, d_model: int) -> None:
         super().__init__()

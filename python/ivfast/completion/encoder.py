@@ -202,7 +202,10 @@ def initialise(module: torch.nn.Module, generator: torch.Generator) -> None:
         for sub in module.modules():
             if isinstance(sub, SurfaceEncoder):
                 for layer, block in enumerate(sub.blocks, start=1):
+                    assert isinstance(block, EncoderBlock)
                     block.self_attention.out.weight.mul_(1.0 / math.sqrt(2.0 * layer))
-                    block.ff[-1].weight.mul_(1.0 / math.sqrt(2.0 * layer))
+                    last = block.ff[-1]
+                    assert isinstance(last, torch.nn.Linear)
+                    last.weight.mul_(1.0 / math.sqrt(2.0 * layer))
                     if block.gate is not None:
                         block.gate.bias.fill_(_GATE_BIAS)

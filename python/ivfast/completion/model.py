@@ -128,6 +128,11 @@ class CompletionNet(torch.nn.Module):
         Random source of the published initialisation (None: leave torch's default init).
     """
 
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+
     def __init__(self, config: CompletionConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
         c = self.config = config

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import pickle
 from typing import Any
 
 import torch
@@ -72,7 +73,7 @@ def load_weights(path: str | os.PathLike[str] | None = None) -> tuple[dict[str, 
     path = DEFAULT_WEIGHTS if path is None else pathlib.Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         raise ValueError(f"weights: cannot read {os.fspath(path)!r} ({exc})") from None
     if not isinstance(payload, dict) or "format" not in payload:
         raise ValueError(f"weights: {os.fspath(path)!r} is not an ivfast completion weights file")

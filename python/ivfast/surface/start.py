@@ -8,6 +8,8 @@ standardised with their mean and deviation over the quotes.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -145,7 +147,10 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
         Network shape, inputs and their standardisation.
     init : FittedSurface, optional
         Warm start: copy its prior parameters and network weights (the ATM curve stays the
-        one fitted to ``quotes``).
+        one fitted to ``quotes``). A prior-only surface (such as a
+        :class:`ivfast.completion.CompletedSurface`) gives the prior, and its ATM curve too when
+        it was made from these same quotes; the network then starts centred on 1
+        (:func:`start_network`), so training starts from that surface.
     generator : torch.Generator
         Random source of the network's initial weights.
 
@@ -157,8 +162,7 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
     Raises
     ------
     ValueError
-        ``init`` is not a FittedSurface, has no network where ``config`` has one, or its
-        network's shapes differ.
+        ``init`` is not a FittedSurface, or its network's shapes differ from ``config``'s.
     """
     atm = fit_atm_curve(quotes)
     prior = SSVIPrior()
@@ -172,18 +176,25 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
     model = SurfaceModel(atm, prior, network)
     if init is not None:
         _warm_start(model, init)
+        if init.model.network is None and _same_quotes(init.quotes, quotes):
+            model.atm = copy.deepcopy(init.model.atm)  # the prior was fitted on this curve
+        if network is not None and init.model.network is None:
+            as_t = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731 - copies read-only views
+            start_network(model, as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), config)
     return model
 
 
+def _same_quotes(a: Quotes, b: Quotes) -> bool:
+    return all(np.array_equal(x, y) for x, y in ((a.k, b.k), (a.tau, b.tau), (a.iv, b.iv)))
+
+
 def _warm_start(model: SurfaceModel, init: FittedSurface) -> None:
-    """Copy the prior parameters and network weights (with its input standardisation) of ``init``."""
+    """Copy the prior parameters and any network weights (with its input standardisation) of ``init``."""
     if not isinstance(init, FittedSurface):
         raise ValueError(f"init: expected a FittedSurface, got {type(init).__name__}")
     source = init.model
     model.prior.load_state_dict(source.prior.state_dict())
-    if model.network is not None:
-        if source.network is None:
-            raise ValueError("init: a prior-only surface cannot warm-start a model with a network")
+    if model.network is not None and source.network is not None:
         try:
             model.network.load_state_dict(source.network.state_dict())
         except RuntimeError as exc:
