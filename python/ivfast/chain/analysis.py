@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..black import implied_vol
-from . import cleaning, parity
+from . import american, cleaning, parity
 from .normalize import DateLike, DayCount, normalize_quotes
 from .readers import ChainSource, read_chain
 
@@ -160,6 +162,8 @@ def analyze_chain(
     discount: str = "pooled",
     rate_bandwidth: float = 1.0,
     threads: int | None = None,
+    exercise: str = "european",
+    dividends: ArrayLike | str | os.PathLike[str] | None = None,
 ) -> ChainAnalysis:
     """Clean a chain, imply forwards and discount factors by parity, and invert every quote.
 
@@ -198,6 +202,16 @@ def analyze_chain(
         Kernel width in ln(tau) of the pooling.
     threads : int, optional
         Threads for the implied-vol kernel.
+    exercise : {"european", "american", "auto"}, default "european"
+        ``american`` replaces the quotes by European-equivalent prices before parity
+        (:func:`ivfast.chain.american.deamericanize`; ``spot`` is then required), ``auto`` does so
+        unless every root is a European index root. The American prices stay in
+        ``american_bid/mid/ask``, the per-expiry rate and yield in ``info["american"]``, and
+        early-exercise-dominated quotes get the reason ``early_exercise``.
+    dividends : array_like, str or os.PathLike, optional
+        Known cash dividends for ``exercise="american"``: rows of ``(ex-time in years, amount)``,
+        or a CSV file with ``ex_date`` and ``amount`` columns
+        (:func:`ivfast.chain.american.read_dividends`).
 
     Returns
     -------
@@ -210,7 +224,9 @@ def analyze_chain(
     ValueError
         Malformed input (see :func:`ivfast.chain.normalize_quotes`) or bad options.
     """
-    frame = read_chain(source)
+    if exercise not in american.EXERCISE_STYLES:
+        raise ValueError(f"exercise: expected one of {american.EXERCISE_STYLES}, got {exercise!r}")
+    frame = read_chain(source, warn_american=exercise == "european")
     info = dict(getattr(frame, "attrs", {}) or {})
     as_of = info.get("as_of") if as_of is None else as_of
     spot = info.get("spot") if spot is None else spot
@@ -235,6 +251,14 @@ def analyze_chain(
     reason = cleaning.flag_quotes(q)
     cleaning.flag_duplicates(q, reason)
     cleaning.flag_thin_slices(q, reason, min_strikes)  # before parity, so thin smiles say why
+    info["exercise"] = american.resolve_exercise(exercise, q["root"].to_numpy())
+    if info["exercise"] == "american":
+        if isinstance(dividends, (str, os.PathLike)):
+            dividends = american.read_dividends(dividends, as_of)
+        q, early, info["american"] = american.deamericanize(q, reason == "", spot=spot, rate=rate, dividends=dividends,
+                                                            threads=threads)
+        reason[(reason == "") & (early != "")] = early[(reason == "") & (early != "")]
+        cleaning.flag_thin_slices(q, reason, min_strikes)
     forwards, resid = _forwards(q, reason == "", spot, rate, dividend, parity_window, min_parity_pairs, discount,
                                 rate_bandwidth)
     by_slice = forwards.set_index("slice")

@@ -10,6 +10,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .errors import CLIError, column_map
+from .exercise import add_exercise_options, exercise_options
 
 if TYPE_CHECKING:
     from ..surface import SmoothingConfig
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_exercise_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -61,8 +63,8 @@ def add_trainer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=pathlib.Path,
                         help="JSON file of SmoothingConfig fields (any subset); the options below override it")
     parser.add_argument("--epochs", type=int, help="maximum training epochs (default 12000)")
-    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 0.005)")
-    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best")
+    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 1e-6: the stop is at 95 %% inside bid-ask)")
+    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best (default 45)")
     parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
 
 
@@ -119,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CLIError(f"needs the torch extra: pip install ivfast[torch] ({exc})") from None
     config = trainer_config(args)
-    options = {"columns": column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes}
+    options = {"columns": column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes,
+               **exercise_options(args)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .errors import CLIError, column_map
+from .exercise import add_exercise_options, american_note, exercise_options
 
 _OUTPUT_COLUMNS = ["source", "root", "expiry", "tau", "strike", "type", "bid", "ask", "mid", "forward", "discount",
                    "k", "iv_bid", "iv_mid", "iv_ask", "reason"]
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--day-count", default="ACT/365", help="ACT/365 (default), ACT/360 or ACT/365.25")
     parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
     parser.add_argument("--usable-only", action="store_true", help="write only quotes with an implied vol")
+    add_exercise_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             analysis = analyze_chain(
                 args.chain, as_of=args.as_of, spot=args.spot, rate=args.rate, dividend=args.dividend,
                 columns=column_map(args.columns), day_count=args.day_count, min_strikes=args.min_strikes,
-                roots=args.roots.split(",") if args.roots else None)
+                roots=args.roots.split(",") if args.roots else None, **exercise_options(args))
         except ValueError as exc:
             raise CLIError(str(exc)) from None
     for w in caught:
@@ -59,10 +61,15 @@ def run(args: argparse.Namespace) -> int:
     table = quotes.assign(source=quotes.index.astype(str), type=np.where(quotes["is_call"], "call", "put"))
     if args.usable_only:
         table = table[table["reason"] == ""]
-    table = table[_OUTPUT_COLUMNS]
+    # American chains: bid/ask/mid are the European-equivalent prices; the quoted ones follow them.
+    american = [c for c in ("american_bid", "american_ask", "american_mid") if c in table.columns]
+    table = table[_OUTPUT_COLUMNS[:9] + american + _OUTPUT_COLUMNS[9:]]
     try:
         table.to_csv(args.out if args.out else sys.stdout, index=False, float_format="%.10g")
     except OSError as exc:
         raise CLIError(f"--out: cannot write {args.out!r} ({exc})") from None
     print(f"ivfast iv: {n_ok} of {len(quotes)} quotes usable, {len(analysis.forwards)} expiries", file=sys.stderr)
+    note = american_note(analysis.info)
+    if note:
+        print(f"ivfast iv: {note}", file=sys.stderr)
     return 0
