@@ -1,68 +1,103 @@
-"""``ivfast fit`` on the real SPX snapshots: coverage, fit inside bid-ask, arbitrage, time.
+"""``ivfast fit`` on the real snapshots: time split, fit inside bid-ask, certificate, ``ivfast check``.
 
-``python bench/bench_fit_chain.py [--time-limit 900] [--out-root /tmp]`` (one torch thread each)
-runs :func:`ivfast.workflow.fit_chain` on
+``python bench/bench_fit_chain.py [--only spx2026] [--out-root /tmp] [--json bench/results/fit_chain_real.json]
+[--baseline]`` runs :func:`ivfast.workflow.fit_chain` with ``ivfast fit``'s defaults (one torch thread) on
 
-* ``spx_2026-01-30_yahoo.csv`` with root SPXW  -> ``<out-root>/ivfast-spx-2026``
-* ``spx_2020-03-20_cboe.csv`` (root chosen automatically: SPXW) -> ``<out-root>/ivfast-spx-2020``
+* ``spx_2026-01-30_yahoo.csv`` (root SPXW), ``spx_2020-03-20_cboe.csv``,
+* ``spy_2025-09-25_cboe.csv`` and ``aapl_2019-08-23_cboe.csv`` (American options fitted as
+  European: the parity forward and Black vols absorb the early-exercise premium, see the README),
 
-and prints, per chain, the summary ``ivfast fit`` prints plus the expiries whose fitted vols miss
-the bid-ask interval most often. Targets: every expiry with enough quotes fitted, >= 90 % of
-kept quotes inside bid-ask, 0 calendar/butterfly violations on the dense grid. Takes minutes:
-it is a script, not part of the test suite (there is no test function here).
+and prints, per chain, the wall time split (read/clean, fit, check, files, figures), the share of
+kept quotes inside bid-ask, the worst expiries, the certificate's counts and the exit status of
+``ivfast check`` on the saved surface. ``--baseline`` also runs the previous defaults (mid loss,
+6-knot ATM curve, every quote in the loss, the paper's learning-rate floor) under the same time
+limit in the same run, for the ratio. Targets: <= 60 s per chain, >= 95 % inside with no expiry
+below 80 %, no violation in the certificate or in ``ivfast check``. Takes minutes: a script, not
+part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import pathlib
 import sys
+import time
 
 CHAINS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chains"
-RUNS = {"2026": ("spx_2026-01-30_yahoo.csv", "SPXW"), "2020": ("spx_2020-03-20_cboe.csv", "auto")}
+RUNS = {"spx2026": ("spx_2026-01-30_yahoo.csv", "SPXW"), "spx2020": ("spx_2020-03-20_cboe.csv", "auto"),
+        "spy2025": ("spy_2025-09-25_cboe.csv", "auto"), "aapl2019": ("aapl_2019-08-23_cboe.csv", "auto")}
+BASELINE = {"quote_loss": "mid", "target_loss": 0.005, "target_inside": None, "target_expiry_inside": 0.0,
+            "max_quotes_per_maturity": 0, "atm_knots": 6, "min_learning_rate": 0.01 * 0.5**3, "plateau_patience": 100}
+"""The defaults of ``ivfast fit`` before the bid-ask loss (kept: time limit, epochs, network)."""
+
+
+def _check_exit(surface_path: pathlib.Path) -> int:
+    from ivfast import cli
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return cli.main(["check", str(surface_path)])
+
+
+def _one(name: str, roots: str, out: pathlib.Path, changes: dict) -> dict:
+    from ivfast.workflow import default_fit_config, fit_chain
+
+    result = fit_chain(CHAINS / name, out, roots=roots, config=default_fit_config(**changes), progress=False)
+    summary = result.summary
+    started = time.perf_counter()
+    check_code = _check_exit(result.files["surface"])
+    per_expiry = sorted(summary["per_expiry"], key=lambda row: row["inside"])
+    return {
+        "chain": name, "roots": summary["roots"], "load_average": os.getloadavg(),
+        "seconds": summary["seconds"], "ivfast_check_seconds": time.perf_counter() - started,
+        "quotes_fitted": summary["quotes"]["fitted"], "expiries": summary["expiries"],
+        "inside_bid_ask": summary["fit"]["inside_bid_ask"], "rmse_vol_points": summary["fit"]["rmse_vol_points"],
+        "epochs": summary["fit"]["epochs"], "stop_reason": summary["fit"]["stop_reason"],
+        "worst_expiries": [{k: row[k] for k in ("root", "expiry", "tau", "n", "inside", "rmse_vol_points",
+                                                  "median_half_spread_vol_points")} for row in per_expiry[:6]],
+        "expiries_below_80": sum(row["inside"] < 0.8 for row in per_expiry),
+        "certificate": result.surface.info["arbitrage"]["counts"],
+        "check_grid": summary["arbitrage"]["counts"], "ivfast_check_exit": check_code,
+        "summary_text": result.summary_text(),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--time-limit", type=float, default=900.0, help="training seconds per chain")
     parser.add_argument("--out-root", type=pathlib.Path, default=pathlib.Path("/tmp"))
-    parser.add_argument("--only", choices=sorted(RUNS), help="run one snapshot")
-    parser.add_argument("--hidden", default="40,40,40,40")
-    parser.add_argument("--target-loss", type=float, default=None)
-    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the fit default)")
-    parser.add_argument("--time-axis", default="trading", choices=("trading", "calendar"),
-                        help="maturity axis of the fit (ivfast fit's default: NYSE trading days / 252)")
-    parser.add_argument("--init-from", type=pathlib.Path,
-                        help="warm start each chain from <init-from>/ivfast-spx-<year>/surface.pt (continue a run)")
+    parser.add_argument("--only", choices=sorted(RUNS), action="append", help="run these snapshots only")
+    parser.add_argument("--json", type=pathlib.Path, help="write the results here")
+    parser.add_argument("--baseline", action="store_true", help="also run the previous defaults, same time limit")
     args = parser.parse_args()
     if not CHAINS.is_dir():
         print(f"no real chains at {CHAINS}", file=sys.stderr)
         return 1
     import torch
 
-    from ivfast.workflow import default_fit_config, fit_chain
-
     torch.set_num_threads(1)
-    changes = {"hidden_layers": tuple(int(h) for h in args.hidden.split(","))}
-    if args.target_loss is not None:
-        changes["target_loss"] = args.target_loss
-    if args.epochs is not None:
-        changes["max_epochs"] = args.epochs
-    config = default_fit_config(**changes)
-    print(f"load average {os.getloadavg()}; config {config}")
-    for year, (name, roots) in RUNS.items():
-        if args.only and args.only != year:
+    print(f"load average {os.getloadavg()}")
+    rows = []
+    for key, (name, roots) in RUNS.items():
+        if args.only and key not in args.only:
             continue
-        init = None if args.init_from is None else args.init_from / f"ivfast-spx-{year}" / "surface.pt"
-        result = fit_chain(CHAINS / name, args.out_root / f"ivfast-spx-{year}", roots=roots, config=config,
-                           time_limit=args.time_limit, init=init, progress=True, time_axis=args.time_axis)
-        print(f"\n== {name}\n{result.summary_text()}")
-        worst = sorted(result.summary["per_expiry"], key=lambda row: row["inside"])[:8]
-        for row in worst:
-            print(f"  {row['root']} {str(row['expiry'])[:10]} tau={row['tau']:.4f} n={row['n']}: "
-                  f"{100 * row['inside']:.0f}% inside, RMSE {row['rmse_vol_points']:.2f} vp, "
-                  f"median half-spread {row['median_half_spread_vol_points']:.2f} vp")
+        variants = {"defaults": {}} | ({"previous defaults": BASELINE} if args.baseline else {})
+        for label, changes in variants.items():
+            row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"), changes)
+            row["variant"] = label
+            rows.append(row)
+            s = row["seconds"]
+            print(f"\n== {name} ({label}), load {row['load_average'][0]:.2f}\n{row['summary_text']}")
+            print(f"  seconds: read/clean {s['prepare']:.1f}, fit {s['fit']:.1f}, check {s['check']:.1f}, "
+                  f"files {s['write']:.1f}, figures {s['figures']:.1f}, total {s['total']:.1f}; "
+                  f"ivfast check exit {row['ivfast_check_exit']}; certificate {row['certificate']}")
+            for w in row["worst_expiries"]:
+                print(f"  {w['root']} {str(w['expiry'])[:10]} n={w['n']}: {100 * w['inside']:.0f}% inside, RMSE "
+                      f"{w['rmse_vol_points']:.2f} vp, median half-spread {w['median_half_spread_vol_points']:.2f} vp")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
 
 

@@ -115,15 +115,55 @@ def test_same_seed_same_fit_and_history_columns():
     a = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
     b = fit_surface(*ssvi_quotes(), config=SMALL, seed=5)
     pd_cols = ["epoch", "total_epoch", "best_loss", "loss", "rmse", "mape", "calendar", "butterfly",
-               "asym", "atm", "lee", "lr"]
+               "asym", "atm", "lee", "inside", "worst_inside", "lr"]
     assert list(a.history.columns) == [*pd_cols, "seconds"] and len(a.history) == 6
     np.testing.assert_array_equal(a.history[pd_cols].to_numpy(), b.history[pd_cols].to_numpy())
+    assert a.history["inside"].isna().all()  # no bid-ask vols given
     assert a.history["seconds"].is_monotonic_increasing and a.history["seconds"].iloc[-1] <= a.info["seconds"]
     assert a.first_reached(np.inf) == (5, a.history["seconds"].iloc[0]) and a.first_reached(0.0) is None
     assert a.first_reached(-1.0) is None
     for bad in (np.nan, "low", None):
         with pytest.raises(ValueError, match="loss"):
             a.first_reached(bad)
+
+
+def test_bid_ask_loss_stops_once_the_fit_is_inside_the_quotes():
+    k, tau, iv = ssvi_quotes()
+    rng = np.random.default_rng(3)
+    mid = iv + rng.uniform(-0.003, 0.003, iv.size)  # noisy mids; the true vols lie inside every interval
+    bid, ask = iv - 0.005, iv + 0.005
+    bid[0], ask[1] = np.nan, np.nan  # a bid below intrinsic, an ask at the bound: open intervals
+    config = SMALL.replace(quote_loss="bid_ask", target_inside=0.95, target_expiry_inside=0.8, max_epochs=300)
+    fit = fit_surface(k, tau, mid, iv_bid=bid, iv_ask=ask, config=config)
+    assert fit.info["stop_reason"] == "target"
+    fitted = fit.implied_vol(k, tau)
+    inside = (np.nan_to_num(bid, nan=0.0) <= fitted) & (fitted <= np.nan_to_num(ask, nan=np.inf))
+    assert inside.mean() >= 0.95 and fit.info["inside_bid_ask"] == pytest.approx(inside.mean(), abs=1e-12)
+    per_maturity = pd.Series(inside).groupby(tau).mean()
+    assert per_maturity.min() >= 0.8 and fit.info["worst_maturity_inside"] == pytest.approx(per_maturity.min())
+    assert fit.certificate.ok()
+    # The loss needs the interval; half of it is refused.
+    with pytest.raises(ValueError, match="iv_bid"):
+        fit_surface(k, tau, mid, config=config)
+    with pytest.raises(ValueError, match="both or neither"):
+        fit_surface(k, tau, mid, iv_bid=bid, config=SMALL)
+    with pytest.raises(ValueError, match="iv_ask: 1 invalid"):
+        fit_surface(k, tau, mid, iv_bid=bid, iv_ask=np.where(np.arange(k.size) == 5, mid - 0.01, ask), config=SMALL)
+
+
+def test_loss_quote_thinning_and_time_limit():
+    from ivfast.surface.trainer import _loss_quotes
+
+    k = np.r_[np.linspace(-1, 1, 11), np.linspace(-0.5, 0.5, 3)]
+    tau = np.r_[np.full(11, 0.5), np.full(3, 1.0)]
+    used = _loss_quotes(k, tau, 4)
+    # Both ends of every smile stay in, at most 4 per maturity, evenly by rank.
+    np.testing.assert_array_equal(used, [0, 3, 7, 10, 11, 12, 13])
+    np.testing.assert_array_equal(_loss_quotes(k, tau, 0), np.arange(14))
+    fit = fit_surface(*ssvi_quotes(), config=SMALL.replace(max_epochs=100_000, time_limit=1.0))
+    assert fit.info["stop_reason"] == "time_limit" and fit.info["seconds"] < 30
+    with pytest.raises(ValueError, match="time_limit"):
+        SMALL.replace(time_limit=0.0)
 
 
 def test_read_only_quotes_fit_like_writable_ones():

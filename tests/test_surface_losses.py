@@ -64,6 +64,32 @@ def test_rmse_mape_match_numpy_with_weights():
     assert float(losses.rmse(t(model), t(market), t(weights))) == pytest.approx(expected, rel=1e-14)
 
 
+def test_bid_ask_loss_hand_values():
+    # Mid 0.20; bid-ask (0.19, 0.22); a missing ask (no upper bound); a missing bid (lower bound 0).
+    iv, bid, ask = t([0.20, 0.20, 0.20, 0.20]), t([0.19, 0.19, 0.19, np.nan]), t([0.22, 0.22, np.nan, 0.22])
+    low, high = losses.bid_ask_bounds(iv, bid, ask)
+    np.testing.assert_array_equal(low.numpy(), [0.19, 0.19, 0.19, 0.0])
+    np.testing.assert_array_equal(high.numpy(), [0.22, 0.22, np.inf, 0.22])
+    # Margin 0.5: half of each half-interval around the mid stays out of the zero-loss zone.
+    low_m, high_m = losses.bid_ask_bounds(iv, bid, ask, margin=0.5)
+    np.testing.assert_allclose(low_m.numpy(), [0.195, 0.195, 0.195, 0.10], rtol=1e-14)
+    np.testing.assert_allclose(high_m.numpy(), [0.21, 0.21, np.inf, 0.21], rtol=1e-14)
+    # Model vols: inside (0 distance), 0.01 above the ask, far above with no ask (0), 0.03 above the ask.
+    model = t([0.205, 0.23, 0.90, 0.25])
+    distance = np.array([0.0, 0.01, 0.0, 0.03])
+    assert float(losses.bid_ask_rmse(model, low, high)) == pytest.approx(np.sqrt(np.mean(distance**2)), rel=1e-13)
+    assert float(losses.bid_ask_mape(model, iv, low, high)) == pytest.approx(np.mean(distance / 0.20), rel=1e-13)
+    weights = t([1.0, 3.0, 1.0, 1.0])
+    expected = np.sqrt((3 * 0.01**2 + 0.03**2) / 6)
+    assert float(losses.bid_ask_rmse(model, low, high, weights)) == pytest.approx(expected, rel=1e-13)
+    # Below the bid counts the same way: 0.17 is 0.02 under 0.19.
+    assert float(losses.bid_ask_rmse(t([0.17]), t([0.19]), t([0.22]))) == pytest.approx(0.02, rel=1e-12)
+    # An interval shrunk to the mid (margin 1) gives the paper's RMSE and MAPE exactly.
+    low_1, high_1 = losses.bid_ask_bounds(iv, bid, ask, margin=1.0)
+    assert float(losses.bid_ask_rmse(model, low_1, high_1)) == float(losses.rmse(model, iv))
+    assert float(losses.bid_ask_mape(model, iv, low_1, high_1)) == float(losses.mape(model, iv))
+
+
 # --- SSVI prior ---------------------------------------------------------------------------------------
 
 def test_prior_jet_matches_mpmath_derivatives_of_published_ssvi():
@@ -249,7 +275,7 @@ def test_objective_terms_match_numpy_ssvi_closed_forms():
     from ivfast.surface.collocation import Collocation
     from ivfast.surface.config import SmoothingConfig
     from ivfast.surface.model import SurfaceModel
-    from ivfast.surface.objective import evaluate_loss
+    from ivfast.surface.objective import QuoteTargets, evaluate_loss
 
     # theta(tau) = 0.04 tau exactly: h(u) = ln 0.04 + u (offset at the first knot u_0 = 0).
     curve = MonotoneATMCurve(t([0.0, 1.0]), t(1.0), t(math.log(0.04)), t(1.0), t([0.0, 0.0]))
@@ -271,7 +297,7 @@ def test_objective_terms_match_numpy_ssvi_closed_forms():
     arb, wing, q = points.arbitrage, points.wings, points.quotes
     iv = torch.as_tensor(np.sqrt(w[q] / tau[q]))
     with torch.no_grad():
-        terms = evaluate_loss(model, points, iv, None, config).values()
+        terms = evaluate_loss(model, points, QuoteTargets(iv), config).values()
     expected = {
         "rmse": 0.0, "mape": 0.0, "atm": 0.0,
         "calendar": np.mean(np.maximum(0.05 - w_t[arb], 0)),

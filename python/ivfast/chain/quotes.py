@@ -168,7 +168,9 @@ class SurfaceQuotes:
 
         ``tau`` becomes NYSE sessions from the as-of close to expiry / 252, implied vols are
         rescaled so that total variance ``iv**2 * tau`` is unchanged (it is fixed by price and
-        forward), and the calendar ``tau`` is kept as ``tau_calendar``. See
+        forward), the weights are recomputed from the rescaled vols (a "spread" weight is the inverse
+        bid-ask width in vol units of the axis; "vega" and "equal" weights do not change), and the
+        calendar ``tau`` is kept as ``tau_calendar``. See
         :mod:`ivfast.chain.calendar` for why a surface fit prefers it. Quotes whose expiry has
         no trading session after the as-of date move to ``dropped`` (reason
         ``no_trading_session``). Quotes already in trading time are returned as they are.
@@ -193,6 +195,8 @@ class SurfaceQuotes:
         keep = tau > 0
         scale = np.sqrt(q["tau"].to_numpy() / np.where(keep, tau, np.nan))
         table = q.assign(tau_calendar=q["tau"], tau=tau, **{c: q[c] * scale for c in ("iv_mid", "iv_bid", "iv_ask")})
+        if "weights" in self.info:  # spread weights are per vol unit of the axis: recompute them on it
+            table.loc[keep, "weight"] = _weights(table.loc[keep], self.info["weights"], self.info["min_spread"])
         gone = q.loc[~keep].assign(reason="no_trading_session")
         dropped = pd.concat([self.dropped, gone.reindex(columns=self.dropped.columns)], ignore_index=True)
         return replace(self, quotes=table.loc[keep].reset_index(drop=True), dropped=dropped,
@@ -299,7 +303,7 @@ def select_otm(
     dropped = analysis.dropped.assign(type=np.where(analysis.dropped["is_call"], "call", "put"))
     return SurfaceQuotes(quotes=table[SURFACE_COLUMNS], dropped=dropped[DROPPED_COLUMNS].reset_index(drop=True),
                          forwards=analysis.forwards, parity=analysis.parity, n_input=len(analysis.quotes),
-                         info=analysis.info)
+                         info={**analysis.info, "weights": weights, "min_spread": min_spread})
 
 
 def prepare_quotes(

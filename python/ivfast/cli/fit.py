@@ -63,8 +63,10 @@ def add_trainer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=pathlib.Path,
                         help="JSON file of SmoothingConfig fields (any subset); the options below override it")
     parser.add_argument("--epochs", type=int, help="maximum training epochs (default 12000)")
-    parser.add_argument("--target-loss", type=float, help="stop when the loss reaches this (default 1e-6: the stop is at 95 %% inside bid-ask)")
-    parser.add_argument("--time-limit", type=float, help="stop training after this many seconds, keep the best (default 45)")
+    parser.add_argument("--target-loss", type=float,
+                        help="stop when the loss reaches this (default 1e-6: the stop is at 95 %% inside bid-ask)")
+    parser.add_argument("--time-limit", type=float,
+                        help="stop training after this many seconds, keep the best (default 45)")
     parser.add_argument("--hidden", help="hidden layer widths, e.g. 40,40,40,40 (default)")
 
 

@@ -71,7 +71,7 @@ class MonotoneATMCurve(torch.nn.Module):
                    as_t(curve.slope_changes))
 
     @classmethod
-    def fit(cls, taus: np.ndarray, theta: np.ndarray) -> MonotoneATMCurve:
+    def fit(cls, taus: np.ndarray, theta: np.ndarray, max_knots: int = 6) -> MonotoneATMCurve:
         """Fit the curve to ATM total variances (:func:`ivfast.svi.atm.fit_softplus_curve`).
 
         Parameters
@@ -80,12 +80,14 @@ class MonotoneATMCurve(torch.nn.Module):
             Increasing maturities in years (> 0).
         theta : ndarray
             Non-decreasing positive ATM total variances at ``taus``.
+        max_knots : int
+            Most knots of the curve (see :func:`~ivfast.svi.atm.fit_softplus_curve`).
 
         Returns
         -------
         MonotoneATMCurve
         """
-        return cls.from_curve(fit_softplus_curve(taus, theta))
+        return cls.from_curve(fit_softplus_curve(taus, theta, max_knots))
 
     def log_curve(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Evaluate the log-curve ``h(u) = ln theta(e^u)`` and its slope ``h'(u)`` at ``u = ln tau``.

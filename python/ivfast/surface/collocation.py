@@ -68,7 +68,7 @@ class Collocation:
         k, tau : ndarray
             Flat float64 log-moneyness ``ln(K/F)`` and years to expiry (> 0) of the quotes.
         config : SmoothingConfig
-            Collocation sizes and the shortest auxiliary maturity.
+            Collocation sizes and the shortest and longest auxiliary maturities.
         device : torch.device or str
             Where the batch lives.
 
@@ -78,7 +78,7 @@ class Collocation:
             The random parts hold placeholders until the first :meth:`resample`.
         """
         k_min, k_max = float(min(k.min(), -1e-3)), float(max(k.max(), 1e-3))
-        tau_max = float(tau.max())
+        tau_max = max(float(tau.max()), config.tau_max_aux)
         log_tau_range = (np.log(min(config.tau_min_aux, tau.min())), np.log(tau_max))
         tau_aux = np.exp(np.linspace(*log_tau_range, config.n_tau_aux))
         k_root_range = (-np.cbrt(-2.0 * k_min), np.cbrt(2.0 * k_max))

@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SmoothingConfig", "MONEYNESS_INPUTS", "validate_moneyness"]
+__all__ = ["SmoothingConfig", "MONEYNESS_INPUTS", "QUOTE_LOSSES", "validate_moneyness"]
 
 _ACTIVATIONS = ("softplus", "tanh", "sigmoid")
+QUOTE_LOSSES = ("mid", "bid_ask")
+"""Quote terms of the loss: RMSE + MAPE to the mids, or to the bid-ask interval (:mod:`ivfast.surface.losses`)."""
 MONEYNESS_INPUTS = ("scaled", "asinh")
 """Extra network inputs: ``k / sqrt(tau)`` and ``asinh(k / (s sqrt(tau)))``."""
 
@@ -82,6 +84,19 @@ class SmoothingConfig:
         Extra network inputs: ``k / sqrt(tau)`` ('scaled') and ``asinh(k / (s sqrt(tau)))`` with s
         the median ATM vol of the quotes ('asinh'); see :class:`~ivfast.surface.network.CorrectionNetwork`.
         Both let the network resolve short-maturity smiles, whose width in k shrinks like sqrt(tau).
+    quote_loss : {'mid', 'bid_ask'}
+        'mid': the paper's RMSE + MAPE of the fitted vols against the quoted mids. 'bid_ask':
+        the same two terms of the fitted vols' distance to the bid-ask vol interval, zero inside
+        it (:func:`~ivfast.surface.losses.bid_ask_rmse`; needs ``iv_bid`` and ``iv_ask`` in
+        :func:`~ivfast.surface.fit_surface`). An interval shrunk to its mid gives back 'mid'.
+    bid_ask_margin : float
+        With 'bid_ask', the zero-loss zone is the interval shrunk toward the mid by this fraction
+        of each half-width (0: the whole interval, 1: the mid alone), so that the fitted vols
+        settle strictly inside the quotes rather than on their edges.
+    atm_knots : int
+        Most knots of the prior's fixed ATM curve (:func:`~ivfast.svi.atm.fit_softplus_curve`):
+        6 give a smooth term structure, more (up to one per maturity) follow the session-to-session
+        forward variance of a real chain's weekly and daily expiries.
     lambda_calendar, lambda_butterfly, lambda_asym, lambda_atm : float
         Penalty weights of the calendar, butterfly, large-moneyness curvature and ATM terms.
     lambda_lee : float
@@ -95,6 +110,9 @@ class SmoothingConfig:
         times log-spaced tau over ``[tau_min_aux, max tau]``, with k_min and k_max the quoted
         extremes (at least 1e-3 from 0). The paper uses 100 x 100; the random and adaptive
         points below cover the gaps of a coarser grid.
+    max_quotes_per_maturity : int
+        The loss sees at most this many quotes per maturity, evenly spaced by rank in k (0: all);
+        the returned surface keeps every quote, and the fit's quality is measured on all of them.
     n_random : int
         Extra collocation points drawn afresh every epoch (same k/tau laws as the grid), so
         that the penalties also see the gaps between grid points.
@@ -112,6 +130,11 @@ class SmoothingConfig:
     tau_min_aux : float
         Shortest auxiliary maturity in years (default one day, 1/365); the grid starts at the
         shorter of it and the shortest quote.
+    tau_max_aux : float
+        Longest auxiliary maturity in years (default 0: the longest quote). The penalties keep the
+        surface free of arbitrage only over the collocation domain; beyond the last expiry the
+        network extrapolates freely, so a surface that will be evaluated (or checked) further
+        out needs its collocation to reach there.
     learning_rate, min_learning_rate : float
         Adam learning rate and the floor of the plateau schedule.
     plateau_factor, plateau_patience, plateau_threshold : float, int, float
@@ -129,8 +152,15 @@ class SmoothingConfig:
         At a checkpoint, reload the best state when ``loss >= ratio * best`` and ``loss > floor``.
     target_loss : float
         Stop when the best loss reaches it.
+    target_inside : float or None
+        Also stop when the best state has at least this share of the quotes' fitted vols inside
+        their bid-ask vol interval (needs ``iv_bid``/``iv_ask``; None: loss target only) ...
+    target_expiry_inside : float
+        ... and at least this share at every quoted maturity.
     max_epochs : int
         Stop after this many epochs in total.
+    time_limit : float or None
+        Stop after this many seconds of fitting (prior fit included) and keep the best state.
     prior_init_iterations : int
         L-BFGS iterations of the prior-only SSVI fit used to start the prior (0: start from
         the fixed values ``(rho, gamma, eta) = (0, 0.25, 1)``).
@@ -154,6 +184,9 @@ class SmoothingConfig:
     log_tau_input: bool = True
     moneyness_inputs: tuple[str, ...] = ("scaled", "asinh")
     identity_start: bool = True
+    atm_knots: int = 6
+    quote_loss: str = "mid"
+    bid_ask_margin: float = 0.2
     lambda_calendar: float = 4.0
     lambda_butterfly: float = 4.0
     lambda_asym: float = 4.0
@@ -163,12 +196,14 @@ class SmoothingConfig:
     margin_butterfly: float = 5e-3
     n_k_aux: int = 20
     n_tau_aux: int = 20
+    max_quotes_per_maturity: int = 0
     n_random: int = 128
     n_random_wing: int = 32
     n_adaptive: int = 128
     check_every: int = 100
     check_grid: tuple[int, int] = (121, 61)
     tau_min_aux: float = 1.0 / 365.0
+    tau_max_aux: float = 0.0
     learning_rate: float = 0.01
     min_learning_rate: float = 0.01 * 0.5**3
     plateau_factor: float = 0.5
@@ -183,7 +218,10 @@ class SmoothingConfig:
     divergence_ratio: float = 1.1
     divergence_floor: float = 0.1
     target_loss: float = 0.02
+    target_inside: float | None = None
+    target_expiry_inside: float = 0.0
     max_epochs: int = 100_000
+    time_limit: float | None = None
     prior_init_iterations: int = 100
     log_every: int = 50
     progress: bool = True
@@ -196,6 +234,15 @@ class SmoothingConfig:
             raise ValueError(f"check_grid: expected two sizes >= 2, got {self.check_grid}")
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {self.activation!r}")
+        if self.quote_loss not in QUOTE_LOSSES:
+            raise ValueError(f"quote_loss: expected one of {QUOTE_LOSSES}, got {self.quote_loss!r}")
+        shares = {"bid_ask_margin": self.bid_ask_margin, "target_expiry_inside": self.target_expiry_inside,
+                  "target_inside": 0.0 if self.target_inside is None else self.target_inside}
+        for name, value in shares.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit: expected a positive number of seconds or None, got {self.time_limit!r}")
         if not self.hidden_layers or min(self.hidden_layers) < 1:
             raise ValueError(f"hidden_layers: expected positive widths, got {self.hidden_layers}")
         positive = ("max_output_scale", "learning_rate", "min_learning_rate", "tau_min_aux", "target_loss")
@@ -205,12 +252,13 @@ class SmoothingConfig:
         non_negative = (
             "lambda_calendar", "lambda_butterfly", "lambda_asym", "lambda_atm", "lambda_lee",
             "margin_calendar", "margin_butterfly", "n_random", "n_random_wing", "n_adaptive", "perturbation_std",
+            "max_quotes_per_maturity", "tau_max_aux",
             "prior_init_iterations",
         )
         for name in non_negative:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name}: expected a non-negative number, got {getattr(self, name)!r}")
-        at_least_two = ("n_k_aux", "n_tau_aux")
+        at_least_two = ("n_k_aux", "n_tau_aux", "atm_knots")
         for name in at_least_two:
             if getattr(self, name) < 2:
                 raise ValueError(f"{name}: expected at least 2 grid points, got {getattr(self, name)!r}")

@@ -51,9 +51,13 @@ class FittedSurface:
     quotes : Quotes
         The (clean) quotes it was fitted to.
     info : dict
-        best_loss, epochs, stop_reason ('target', 'max_epochs', 'interrupted', 'callback', 'nan'),
-        seconds, seed, device, warm_start, rejected_by_check (best states the stopping check
-        turned down) and arbitrage: the certificate's digest (ok, counts, worst, grid, tol, notes).
+        best_loss, epochs, stop_reason ('target', 'max_epochs', 'time_limit', 'interrupted',
+        'callback', 'nan'), seconds, seed, device, warm_start, rejected_by_check (best states the
+        stopping check turned down), returned_checked_state (stopped before the target with a best
+        state that failed the check: the best state the periodic check had passed is returned),
+        inside_bid_ask and worst_maturity_inside (of the returned state on the loss's quotes; None
+        without bid-ask vols) and arbitrage: the certificate's digest (ok, counts, worst, grid,
+        tol, notes).
     certificate : ArbitrageReport or None
         The :func:`ivfast.arbitrage.check_surface` report of the fitted state on the trainer's
         refined check grid over the collocation domain (None for a loaded surface; the digest

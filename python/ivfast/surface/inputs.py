@@ -27,15 +27,21 @@ class Quotes:
         Black implied vols (> 0).
     weights : ndarray or None
         Non-negative quote weights, at least one positive (None: equal).
+    iv_bid, iv_ask : ndarray or None
+        Bid and ask implied vols (NaN where none exists: a bid below intrinsic value, an ask at
+        the upper price bound), both or neither; ``iv_bid <= iv <= iv_ask`` where finite.
     """
 
     k: np.ndarray
     tau: np.ndarray
     iv: np.ndarray
     weights: np.ndarray | None
+    iv_bid: np.ndarray | None = None
+    iv_ask: np.ndarray | None = None
 
 
 def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayLike | None = None, *,
+                    iv_bid: ArrayLike | None = None, iv_ask: ArrayLike | None = None,
                     drop_invalid: bool = False) -> Quotes:
     """Check lengths and values; raise ``ValueError`` naming the problem, or drop bad rows with a warning.
 
@@ -46,6 +52,8 @@ def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayL
         all of one size.
     weights : array_like, optional
         Non-negative quote weights of the same size (None: equal).
+    iv_bid, iv_ask : array_like, optional
+        Bid and ask implied vols of the same size, NaN where none exists (both or neither).
     drop_invalid : bool
         Drop rows with an invalid value (with a ``RuntimeWarning``) instead of raising.
 
@@ -57,15 +65,18 @@ def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayL
     ------
     ValueError
         Mismatched sizes, invalid values (unless ``drop_invalid``), fewer than 3 valid quotes,
-        or no positive weight.
+        no positive weight, or only one of ``iv_bid`` and ``iv_ask``.
     """
+    if (iv_bid is None) != (iv_ask is None):
+        raise ValueError("iv_bid, iv_ask: expected both or neither")
     given: dict[str, ArrayLike] = {"k": k, "tau": tau, "iv": iv}
-    if weights is not None:
-        given["weights"] = weights
+    for name, values in (("weights", weights), ("iv_bid", iv_bid), ("iv_ask", iv_ask)):
+        if values is not None:
+            given[name] = values
     arrays = {name: as_float_array(a, name).ravel() for name, a in given.items()}
     lengths = {name: a.size for name, a in arrays.items()}
     if len(set(lengths.values())) != 1:
-        raise ValueError(f"quotes: mismatched lengths {lengths}; k, tau, iv (and weights) must match")
+        raise ValueError(f"quotes: mismatched lengths {lengths}; k, tau, iv (weights, iv_bid, iv_ask) must match")
     problems = {
         "k": ~np.isfinite(arrays["k"]),
         "tau": ~(np.isfinite(arrays["tau"]) & (arrays["tau"] > 0)),
@@ -73,6 +84,11 @@ def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayL
     }
     if "weights" in arrays:
         problems["weights"] = ~(np.isfinite(arrays["weights"]) & (arrays["weights"] >= 0))
+    if "iv_bid" in arrays:
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing side is valid
+            bid = arrays["iv_bid"]
+            problems["iv_bid"] = ~(np.isnan(bid) | ((bid >= 0) & (bid <= arrays["iv"])))
+            problems["iv_ask"] = np.isinf(arrays["iv_ask"]) | (arrays["iv_ask"] < arrays["iv"])
     bad = np.logical_or.reduce(list(problems.values()))
     if bad.any():
         detail = ", ".join(f"{name}: {int(mask.sum())} invalid (expected {_EXPECTED[name]})"
@@ -87,7 +103,7 @@ def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayL
     w = arrays.get("weights")
     if w is not None and not w.sum() > 0:
         raise ValueError("weights: expected at least one positive weight")
-    return Quotes(arrays["k"], arrays["tau"], arrays["iv"], w)
+    return Quotes(arrays["k"], arrays["tau"], arrays["iv"], w, arrays.get("iv_bid"), arrays.get("iv_ask"))
 
 
 _EXPECTED = {
@@ -95,4 +111,6 @@ _EXPECTED = {
     "tau": "finite maturity > 0 years",
     "iv": "finite implied vol > 0",
     "weights": "finite weight >= 0",
+    "iv_bid": "NaN or a bid vol in [0, iv]",
+    "iv_ask": "NaN or a finite ask vol >= iv",
 }

@@ -7,6 +7,7 @@ butterfly penalties (:class:`~ivfast.surface.SmoothingConfig`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -17,9 +18,78 @@ from .collocation import Collocation
 from .config import SmoothingConfig
 from .model import SurfaceModel
 
-__all__ = ["LossTerms", "evaluate_loss", "LOSS_COLUMNS"]
+__all__ = ["LossTerms", "QuoteTargets", "evaluate_loss", "LOSS_COLUMNS"]
 
-LOSS_COLUMNS = ("loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee")
+LOSS_COLUMNS = ("loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee", "inside", "worst_inside")
+"""Loss terms, then the share of quotes inside bid-ask and its lowest value over maturities (NaN
+without bid-ask vols)."""
+
+
+@dataclass
+class QuoteTargets:
+    """What the quote terms compare the model with, in the order of the batch's quotes.
+
+    ``iv`` (mids) and ``weights`` always; ``low``/``high`` the zero-loss interval of the
+    'bid_ask' loss (None for 'mid'); ``bid``/``ask`` the full bid-ask vol interval (NaN bid -> 0,
+    NaN ask -> inf) and ``maturity`` each quote's maturity index (0..n_maturities-1), which give
+    the share of fitted vols inside the quotes (None without bid-ask vols).
+    """
+
+    iv: torch.Tensor
+    weights: torch.Tensor | None = None
+    low: torch.Tensor | None = None
+    high: torch.Tensor | None = None
+    bid: torch.Tensor | None = None
+    ask: torch.Tensor | None = None
+    maturity: torch.Tensor | None = None
+
+    @classmethod
+    def build(cls, iv: torch.Tensor, weights: torch.Tensor | None, tau: torch.Tensor, iv_bid: torch.Tensor | None,
+              iv_ask: torch.Tensor | None, config: SmoothingConfig) -> QuoteTargets:
+        """Targets of a fit from the quotes' mid, bid and ask vols.
+
+        Parameters
+        ----------
+        iv, tau : torch.Tensor
+            Mid vols and maturities of the quotes.
+        weights : torch.Tensor, optional
+            Quote weights (None: equal).
+        iv_bid, iv_ask : torch.Tensor, optional
+            Bid and ask vols (NaN where none exists), both or neither.
+        config : SmoothingConfig
+            ``quote_loss`` and ``bid_ask_margin``.
+
+        Returns
+        -------
+        QuoteTargets
+        """
+        if iv_bid is None or iv_ask is None:
+            return cls(iv, weights)
+        bid, ask = losses.bid_ask_bounds(iv, iv_bid, iv_ask, 0.0)
+        maturity = torch.unique(tau, return_inverse=True)[1]
+        if config.quote_loss == "mid":
+            return cls(iv, weights, None, None, bid, ask, maturity)
+        low, high = losses.bid_ask_bounds(iv, iv_bid, iv_ask, config.bid_ask_margin)
+        return cls(iv, weights, low, high, bid, ask, maturity)
+
+    def inside(self, model_iv: torch.Tensor) -> tuple[float, float]:
+        """Share of ``model_iv`` inside the bid-ask intervals, overall and at the worst maturity.
+
+        Parameters
+        ----------
+        model_iv : torch.Tensor
+            Model vols at the quotes.
+
+        Returns
+        -------
+        tuple of 2 float
+            NaN, NaN without bid-ask vols.
+        """
+        if self.bid is None or self.ask is None or self.maturity is None:
+            return math.nan, math.nan
+        hit = ((model_iv >= self.bid) & (model_iv <= self.ask)).to(model_iv.dtype)
+        per_maturity = torch.bincount(self.maturity, hit) / torch.bincount(self.maturity).to(hit.dtype)
+        return float(hit.mean()), float(per_maturity.min())
 
 
 @dataclass
@@ -34,6 +104,8 @@ class LossTerms:
     asym: torch.Tensor
     atm: torch.Tensor
     lee: torch.Tensor
+    inside: float = math.nan
+    worst_inside: float = math.nan
 
     def values(self) -> dict[str, float]:
         """Return the terms as Python floats.
@@ -44,14 +116,17 @@ class LossTerms:
             Keyed by :data:`LOSS_COLUMNS` (``'loss'`` is the total).
         """
         terms = (self.total, self.rmse, self.mape, self.calendar, self.butterfly, self.asym, self.atm, self.lee)
-        return dict(zip(LOSS_COLUMNS, torch.stack([t.detach() for t in terms]).tolist()))
+        values = dict(zip(LOSS_COLUMNS, torch.stack([t.detach() for t in terms]).tolist()))
+        return values | {"inside": self.inside, "worst_inside": self.worst_inside}
 
 
-def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, weights: torch.Tensor | None,
+def evaluate_loss(model: SurfaceModel, points: Collocation, targets: QuoteTargets,
                   config: SmoothingConfig) -> LossTerms:
     """Evaluate L = RMSE + MAPE + l_cal L_cal + l_but L_but + l_asym L_asym + l_atm L_atm + l_lee L_lee.
 
-    One forward pass over the whole batch gives w and its k/tau derivatives everywhere.
+    One forward pass over the whole batch gives w and its k/tau derivatives everywhere. RMSE and
+    MAPE are of fit minus mid, or of the distance to the bid-ask interval
+    (``config.quote_loss``, :func:`~ivfast.surface.losses.bid_ask_rmse`).
 
     Parameters
     ----------
@@ -59,23 +134,26 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, we
         The model being trained.
     points : Collocation
         The batch: collocation points and quotes.
-    iv : torch.Tensor
-        Quoted Black implied vols, in the order of the batch's quotes.
-    weights : torch.Tensor, optional
-        Quote weights in RMSE and MAPE (None: equal).
+    targets : QuoteTargets
+        Quoted vols (mid, bid-ask interval) and weights, in the order of the batch's quotes.
     config : SmoothingConfig
         Penalty weights ``lambda_*`` and margins.
 
     Returns
     -------
     LossTerms
-        The total (with its graph) and each term.
+        The total (with its graph), each term and the share of fitted vols inside bid-ask.
     """
     w, w_k, w_kk, w_t, w_nn = model(points.k, points.tau, points.n_jet)
     q, arb, wing = points.quotes, points.arbitrage, points.wings
     model_iv = torch.sqrt(w[q] / points.tau[q])
-    rmse = losses.rmse(model_iv, iv, weights)
-    mape = losses.mape(model_iv, iv, weights)
+    iv, weights = targets.iv, targets.weights
+    if targets.low is not None and targets.high is not None:
+        rmse = losses.bid_ask_rmse(model_iv, targets.low, targets.high, weights)
+        mape = losses.bid_ask_mape(model_iv, iv, targets.low, targets.high, weights)
+    else:
+        rmse = losses.rmse(model_iv, iv, weights)
+        mape = losses.mape(model_iv, iv, weights)
     g = butterfly_g(w[arb], w_k[arb], w_kk[arb], points.k[arb])
     calendar = losses.calendar_penalty(w_t[arb], config.margin_calendar)
     butterfly = losses.butterfly_penalty(g, config.margin_butterfly)
@@ -84,4 +162,6 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, iv: torch.Tensor, we
     lee = losses.lee_penalty(points.k[wing], w[wing])
     total = (rmse + mape + config.lambda_calendar * calendar + config.lambda_butterfly * butterfly
              + config.lambda_asym * asym + config.lambda_atm * atm + config.lambda_lee * lee)
-    return LossTerms(total, rmse, mape, calendar, butterfly, asym, atm, lee)
+    with torch.no_grad():
+        inside, worst = targets.inside(model_iv)
+    return LossTerms(total, rmse, mape, calendar, butterfly, asym, atm, lee, inside, worst)

@@ -26,13 +26,15 @@ from .prior import SSVIPrior
 __all__ = ["fit_atm_curve", "fit_prior", "build_model", "start_network"]
 
 
-def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
+def fit_atm_curve(quotes: Quotes, max_knots: int = 6) -> MonotoneATMCurve:
     """Fit the fixed ATM curve: ATM total variance per maturity -> isotonic least squares -> softplus curve.
 
     Parameters
     ----------
     quotes : Quotes
         The validated quotes.
+    max_knots : int
+        Most knots of the curve (``SmoothingConfig.atm_knots``).
 
     Returns
     -------
@@ -40,7 +42,7 @@ def fit_atm_curve(quotes: Quotes) -> MonotoneATMCurve:
     """
     taus, theta = atm_total_variances(quotes.k, quotes.tau, quotes.iv**2 * quotes.tau)
     theta = np.maximum(isotonic_fit(theta), np.finfo(float).tiny)
-    return MonotoneATMCurve.fit(taus, theta)
+    return MonotoneATMCurve.fit(taus, theta, max_knots)
 
 
 def fit_prior(prior: SSVIPrior, atm: MonotoneATMCurve, k: torch.Tensor, tau: torch.Tensor, iv: torch.Tensor,
@@ -164,7 +166,7 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
     ValueError
         ``init`` is not a FittedSurface, or its network's shapes differ from ``config``'s.
     """
-    atm = fit_atm_curve(quotes)
+    atm = fit_atm_curve(quotes, config.atm_knots)
     prior = SSVIPrior()
     network = None
     if config.use_network:

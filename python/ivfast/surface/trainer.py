@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,11 +30,9 @@ from .config import SmoothingConfig
 from .fitted import FittedSurface
 from .inputs import Quotes, validate_quotes
 from .model import SurfaceModel
-from .objective import LOSS_COLUMNS, evaluate_loss
+from .objective import LOSS_COLUMNS, QuoteTargets, evaluate_loss
+from .progress import FitProgress
 from .start import build_model, fit_prior, start_network
-
-if TYPE_CHECKING:
-    from tqdm import tqdm
 
 __all__ = ["fit_surface"]
 
@@ -54,17 +52,24 @@ _VERIFY_REFINEMENT = 2
 class _Trainer:
     """The reference script's convergence scheme around Adam + ReduceLROnPlateau, best state in memory."""
 
-    def __init__(self, model: SurfaceModel, points: Collocation, quotes: Quotes, iv: torch.Tensor,
-                 weights: torch.Tensor | None, config: SmoothingConfig, generator: torch.Generator,
+    def __init__(self, model: SurfaceModel, points: Collocation, quotes: Quotes, targets: QuoteTargets,
+                 config: SmoothingConfig, generator: torch.Generator,
                  reinit: Callable[[], None], started: float) -> None:
         self.started = started
-        self.model, self.points, self.quotes, self.iv, self.weights = model, points, quotes, iv, weights
+        self.model, self.points, self.quotes, self.targets = model, points, quotes, targets
         self.config, self.generator, self.reinit = config, generator, reinit
         self.params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         self.best_state = [p.detach().clone() for p in self.params]
         self.best_loss = math.inf
+        self.best_inside = (math.nan, math.nan)  # (share inside bid-ask, worst maturity's share) of the best state
+        # The best state among those the periodic check found free of calendar/butterfly violations:
+        # what a fit stopped before its target (time limit, epochs) returns if its best state fails the check.
+        self.clean_state = [p.detach().clone() for p in self.params]
+        self.clean_loss = math.inf
+        self.clean_inside = (math.nan, math.nan)
         self.history: list[list[float]] = []
         self.rejected = 0
+        self.fell_back = False
         self._next_verification = 0
         self._new_optimiser(config.learning_rate)
 
@@ -159,29 +164,40 @@ class _Trainer:
             return False
         return True
 
+    def _target_met(self) -> bool:
+        """The best state reached the loss target, or the inside-bid-ask targets."""
+        c = self.config
+        if self.best_loss <= c.target_loss:
+            return True
+        inside, worst = self.best_inside
+        return c.target_inside is not None and inside >= c.target_inside and worst >= c.target_expiry_inside
+
     def run(self, callback: Callback | None, progress: bool) -> str:
         c = self.config
         epoch = total = last_checkpoint = 0
         loss_value = math.inf
         period = c.checkpoint_every
-        bar = _progress_bar(c.max_epochs, progress)
+        bar = FitProgress(c, self.started, progress)
         reason = "max_epochs"
         try:
             while total < c.max_epochs:
-                if self.best_loss <= c.target_loss and total >= self._next_verification:
+                if c.time_limit is not None and time.perf_counter() - self.started > c.time_limit:
+                    reason = "time_limit"
+                    break
+                if self._target_met() and total >= self._next_verification:
                     if self._verified():
                         reason = "target"
                         break
                     # The best state failed the check: forget it, and give the optimiser a few
                     # epochs with the violations in the penalty before checking again.
-                    self.best_loss = math.inf
+                    self.best_loss, self.best_inside = math.inf, (math.nan, math.nan)
                     self._next_verification = total + _VERIFY_COOLDOWN
                 epoch += 1
                 total += 1
                 if epoch == c.reinit_after_checkpoints * period and self.best_loss > c.reinit_loss:
                     self.reinit()
                     self._new_optimiser(c.learning_rate)
-                    self.best_loss, epoch = math.inf, 0
+                    self.best_loss, self.best_inside, epoch = math.inf, (math.nan, math.nan), 0
                     continue
                 if epoch % period == 0:
                     diverging = loss_value >= c.divergence_ratio * self.best_loss and loss_value > c.divergence_floor
@@ -194,22 +210,27 @@ class _Trainer:
                         self._new_optimiser(c.learning_rate)
                     self._perturb()
                     last_checkpoint = epoch
+                clean = False
                 if total % c.check_every == 0 and self._adaptive_capacity:
-                    self.seek_violations(shifted=True)
+                    clean = self.seek_violations(shifted=True) == 0
                 self.points.resample(self.generator)
                 self.optimiser.zero_grad(set_to_none=True)
-                terms = evaluate_loss(self.model, self.points, self.iv, self.weights, c)
+                terms = evaluate_loss(self.model, self.points, self.targets, c)
                 loss_value = terms.total.item()
                 if math.isnan(loss_value):
                     reason = "nan"
                     break
                 if loss_value < self.best_loss:
-                    self.best_loss = loss_value
+                    self.best_loss, self.best_inside = loss_value, (terms.inside, terms.worst_inside)
                     self._save_best()
+                if clean and loss_value < self.clean_loss:
+                    self.clean_loss, self.clean_inside = loss_value, (terms.inside, terms.worst_inside)
+                    with torch.no_grad():
+                        torch._foreach_copy_(self.clean_state, [p.detach() for p in self.params])
                 terms.total.backward()
                 self.optimiser.step()
                 self.scheduler.step(loss_value)
-                if total % c.log_every == 0 or self.best_loss <= c.target_loss:
+                if total % c.log_every == 0 or self._target_met():
                     row = self._log(epoch, total, terms.values(), bar)
                     if callback is not None and callback(row):
                         reason = "callback"
@@ -217,36 +238,49 @@ class _Trainer:
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
-            if bar is not None:
-                bar.update(total - bar.n)
-                bar.close()
+            bar.update(total, self.best_loss, self.best_inside[0], {"stop": reason})
+            bar.close()
         self.restore_best()
+        if reason != "target" and math.isfinite(self.clean_loss) and self.seek_violations(False, _VERIFY_REFINEMENT):
+            # Stopped early with a best state that fails the check: fall back to the best clean one.
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, self.clean_state)
+            self.best_loss, self.best_inside = self.clean_loss, self.clean_inside
+            self.fell_back = True
         self.epochs = total
         return reason
 
-    def _log(self, epoch: int, total: int, values: dict[str, float], bar: tqdm | None) -> dict[str, Any]:
+    def _log(self, epoch: int, total: int, values: dict[str, float], bar: FitProgress) -> dict[str, Any]:
         row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr,
                "seconds": time.perf_counter() - self.started}
         self.history.append([row[c] for c in HISTORY_COLUMNS])
-        if bar is not None:
-            bar.update(total - bar.n)
-            bar.set_postfix({"best": f"{self.best_loss:.4g}", "loss": f"{values['loss']:.4g}",
-                             "rmse": f"{values['rmse']:.2e}", "mape": f"{values['mape']:.2e}",
-                             "cal": f"{values['calendar']:.1e}", "but": f"{values['butterfly']:.1e}",
-                             "asym": f"{values['asym']:.1e}", "atm": f"{values['atm']:.1e}",
-                             "lr": f"{self.lr:.1e}"}, refresh=False)
+        postfix = {"epoch": str(total), "best": f"{self.best_loss:.4g}", "loss": f"{values['loss']:.4g}"}
+        if not math.isnan(self.best_inside[0]):
+            postfix["inside"] = f"{100 * self.best_inside[0]:.1f}% (worst {100 * self.best_inside[1]:.0f}%)"
+        bar.update(total, self.best_loss, self.best_inside[0], postfix | {
+            "cal": f"{values['calendar']:.1e}", "but": f"{values['butterfly']:.1e}", "lr": f"{self.lr:.1e}"})
         return row
 
 
-def _progress_bar(total: int, enabled: bool) -> tqdm | None:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
+def _loss_quotes(k: np.ndarray, tau: np.ndarray, per_maturity: int) -> np.ndarray:
+    """Indices of the quotes the loss sees: at most ``per_maturity`` per maturity (0: all).
 
-    return tqdm(total=total, desc="deep smoothing", unit="epoch", dynamic_ncols=True)
+    Evenly spaced by rank in k within each maturity, so both ends of every smile stay in. A
+    real index chain quotes 100-300 strikes per expiry, several per hundredth of k near the
+    money, where neighbouring quotes carry almost the same information; each one costs a network
+    evaluation and its backward pass in every epoch.
+    """
+    if per_maturity <= 0:
+        return np.arange(k.size)
+    order = np.lexsort((k, tau))
+    starts = np.flatnonzero(np.r_[True, np.diff(tau[order]) != 0])
+    keep = [order[a + np.unique(np.round(np.linspace(0, b - a - 1, min(per_maturity, b - a))).astype(int))]
+            for a, b in zip(starts, np.r_[starts[1:], k.size])]
+    return np.sort(np.concatenate(keep))
 
 
 def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLike | None = None,
+                iv_bid: ArrayLike | None = None, iv_ask: ArrayLike | None = None,
                 config: SmoothingConfig | None = None, init: FittedSurface | None = None, seed: int = 0,
                 device: str | torch.device = "cpu", callback: Callback | None = None, drop_invalid: bool = False,
                 progress: bool | None = None) -> FittedSurface:
@@ -255,7 +289,10 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     The SSVI prior (on an increasing ATM curve fitted to the quotes) is first fitted alone, then
     prior and network are trained together on RMSE + MAPE of the implied vols plus the
     no-arbitrage penalties until the best loss reaches ``config.target_loss`` and the best
-    state passes the dense calendar/butterfly check, or until a stop condition.
+    state passes the dense calendar/butterfly check, or until a stop condition. With bid and ask
+    vols the quote terms can measure the distance to the bid-ask interval instead of the mid
+    (``config.quote_loss='bid_ask'``), and the fit can stop once enough fitted vols lie inside
+    the quotes (``config.target_inside``).
 
     Parameters
     ----------
@@ -270,6 +307,12 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     weights : array_like, optional
         Non-negative weights of the quotes in RMSE and MAPE, at least one positive (default
         equal).
+    iv_bid, iv_ask : array_like, optional
+        Bid and ask implied vols of the quotes (NaN where none exists: a bid below intrinsic
+        value, an ask at the price upper bound), both or neither. Needed by
+        ``config.quote_loss='bid_ask'`` and ``config.target_inside``; they also give the
+        history's ``inside`` and ``worst_inside`` columns (share of fitted vols inside bid-ask,
+        overall and at the worst maturity).
     config : SmoothingConfig, optional
         Model, loss and schedule settings (default ``SmoothingConfig()``).
     init : FittedSurface, optional
@@ -294,20 +337,24 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     -------
     FittedSurface
         The best state seen (also after Ctrl-C), its loss history and fit information:
-        ``info['stop_reason']`` is 'target', 'max_epochs', 'callback', 'interrupted' or 'nan',
+        ``info['stop_reason']`` is 'target', 'max_epochs', 'time_limit', 'callback', 'interrupted' or 'nan',
         and ``certificate`` the :func:`ivfast.arbitrage.check_surface` report of the result.
 
     Raises
     ------
     ValueError
         Mismatched sizes, invalid quotes (unless ``drop_invalid``), fewer than 3 valid quotes,
-        no positive weight, ``config`` not a :class:`SmoothingConfig`, CUDA requested but not
-        available, or an ``init`` that does not match the network of ``config``.
+        no positive weight, ``config`` not a :class:`SmoothingConfig`, a bid-ask loss or target
+        without ``iv_bid``/``iv_ask``, CUDA requested but not available, or an ``init`` that does
+        not match the network of ``config``.
     """
     config = SmoothingConfig() if config is None else config
     if not isinstance(config, SmoothingConfig):
         raise ValueError(f"config: expected a SmoothingConfig, got {type(config).__name__}")
-    quotes = validate_quotes(k, tau, iv, weights, drop_invalid=drop_invalid)
+    if iv_bid is None and (config.quote_loss == "bid_ask" or config.target_inside is not None):
+        raise ValueError("iv_bid, iv_ask: config.quote_loss='bid_ask' and config.target_inside need the bid and "
+                         "ask vols")
+    quotes = validate_quotes(k, tau, iv, weights, iv_bid=iv_bid, iv_ask=iv_ask, drop_invalid=drop_invalid)
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device: CUDA requested but torch.cuda.is_available() is False")
@@ -318,6 +365,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     as_t = lambda a: torch.tensor(a, dtype=torch.float64, device=device)
     k_t, tau_t, iv_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv)
     w_t = None if quotes.weights is None else as_t(quotes.weights)
+    bid_t, ask_t = (None if a is None else as_t(a) for a in (quotes.iv_bid, quotes.iv_ask))
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
         start_network(model, k_t, tau_t, iv_t, config)
@@ -331,14 +379,22 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
             model.network.reset_parameters(init_generator)
             start_network(model, k_t, tau_t, iv_t, config)
 
-    points = Collocation.build(quotes.k, quotes.tau, config, device)
+    used = _loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
+    points = Collocation.build(quotes.k[used], quotes.tau[used], config, device)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
-    trainer = _Trainer(model, points, quotes, iv_t, w_t, config, train_generator, reinit, started)
+    used_t = torch.as_tensor(used, device=device)
+    targets = QuoteTargets.build(iv_t[used_t], None if w_t is None else w_t[used_t], tau_t[used_t],
+                                 None if bid_t is None else bid_t[used_t], None if ask_t is None else ask_t[used_t],
+                                 config)
+    trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started)
     reason = trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     certificate = trainer.certify()
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
+            "returned_checked_state": trainer.fell_back,
+            **{name: None if math.isnan(value) else value for name, value in
+               zip(("inside_bid_ask", "worst_maturity_inside"), trainer.best_inside)},
             "arbitrage": certificate.to_dict()}
     return FittedSurface(model.to("cpu").eval(), config, history, quotes, info, certificate)

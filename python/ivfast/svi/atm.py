@@ -215,7 +215,7 @@ class SoftplusCurve:
         return theta, theta * dh / tau
 
 
-def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike) -> SoftplusCurve:
+def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_KNOTS) -> SoftplusCurve:
     """Least-squares fit of ``ln theta`` on ``ln tau`` under the monotonicity constraints.
 
     Parameters
@@ -224,17 +224,22 @@ def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike) -> SoftplusCurve:
         Increasing maturities in years (> 0).
     theta : array_like, shape (n,)
         Non-decreasing positive ATM total variances at ``taus`` (e.g. from :func:`isotonic_fit`).
+    max_knots : int, default 6
+        Most knots (>= 2). Six give a smooth term structure; up to one per maturity lets the
+        curve follow session-to-session changes of forward variance (economic releases in the
+        first weeks of an index chain) while staying increasing.
 
     Returns
     -------
     SoftplusCurve
-        Up to six knots spread evenly over ``ln taus``, fitted by bounded least squares.
+        Up to ``max_knots`` knots (at most one fewer than the maturities) spread evenly over
+        ``ln taus``, fitted by bounded least squares.
     """
     from scipy.optimize import lsq_linear
 
     u = np.log(quote_vector(taus, "taus", positive=True))
     y = np.log(quote_vector(theta, "theta", size=u.size, positive=True))
-    n_knots = int(np.clip(u.size - 1, 2, _MAX_KNOTS))
+    n_knots = int(np.clip(u.size - 1, 2, max(int(max_knots), 2)))
     if u[-1] - u[0] < 1e-12:
         knots = np.array([u[0] - 0.5, u[0] + 0.5])
     else:

@@ -17,7 +17,7 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,15 +46,6 @@ def _on_time_axis(quotes: SurfaceQuotes, time_axis: str) -> tuple[SurfaceQuotes,
         return quotes.in_trading_time(), "maturity in NYSE trading years (sessions / 252)"
     except ValueError as exc:
         return quotes, f"maturity in calendar years (ACT/365): no trading time ({exc})"
-
-
-def _time_limit_callback(seconds: float | None) -> Callable[[dict[str, Any]], bool] | None:
-    if seconds is None:
-        return None
-    if not seconds > 0:
-        raise ValueError(f"time_limit: expected a positive number of seconds, got {seconds!r}")
-    deadline = time.perf_counter() + seconds
-    return lambda row: time.perf_counter() > deadline
 
 
 def _load_init(init: FittedSurface | str | os.PathLike[str] | None) -> FittedSurface | None:
@@ -130,7 +121,8 @@ def fit_chain(
     config : SmoothingConfig, optional
         Trainer settings; default :func:`default_fit_config`.
     time_limit : float, optional
-        Stop training after this many seconds (> 0) and keep the best state so far.
+        Stop training after this many seconds (> 0) and keep the best state so far (sets
+        ``config.time_limit``).
     init : FittedSurface, str or os.PathLike, optional
         Warm start from a previous fit (e.g. yesterday's ``surface.pt``): its SSVI parameters and
         network weights are the starting point; the ATM curve is refitted to these quotes.
@@ -181,7 +173,8 @@ def fit_chain(
     started = time.perf_counter()
     out = pathlib.Path(out_dir)
     config = default_fit_config() if config is None else config
-    callback = _time_limit_callback(time_limit)
+    if time_limit is not None:
+        config = config.replace(time_limit=time_limit)
     frame = read_chain(source)
     root_list, root_note = choose_root(frame, roots)
     quotes = prepare_quotes(frame, roots=root_list, as_of=as_of, weights=weights, **dict(chain_options or {}))
@@ -189,8 +182,9 @@ def fit_chain(
     prepared = time.perf_counter()
 
     inputs = {name: np.array(values, dtype=np.float64) for name, values in quotes.fit_inputs().items()}
-    surface = fit_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"], config=config,
-                          init=_load_init(init), seed=seed, callback=callback, progress=progress)
+    surface = fit_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"],
+                          iv_bid=quotes.iv_bid, iv_ask=quotes.iv_ask, config=config,
+                          init=_load_init(init), seed=seed, progress=progress)
     fitted = time.perf_counter()
 
     fitted_iv = surface.implied_vol(quotes.k, quotes.tau)
@@ -206,11 +200,13 @@ def fit_chain(
     table.drop(columns="half_spread").to_csv(files["quotes"], index=False, float_format="%.10g")
     files["arbitrage_text"].write_text(arbitrage_text(report), encoding="utf-8")
     notes = [f"fitted {root_note}; {axis_note}"]
+    drawing = time.perf_counter()
     if figures:
         _write_figures(quotes, table, surface, report, files)
     else:
         files = {name: path for name, path in files.items() if name not in _FIGURES}
         notes.append("figures skipped (not requested)")
+    drawn = time.perf_counter() - drawing
     if export:
         path, note = _export(surface, out / FILES["export"])
         notes.append(note)
@@ -222,6 +218,6 @@ def fit_chain(
 
     summary = build_summary(quotes, table, surface, report, root_list, notes, files,
                        {"prepare": prepared - started, "fit": fitted - prepared, "check": checked - fitted,
-                        "write": written - checked, "total": written - started})
+                        "write": written - checked - drawn, "figures": drawn, "total": written - started})
     files["summary"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return FitChainResult(quotes, surface, report, fitted_iv, inside, summary, files)

@@ -77,7 +77,7 @@ def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSur
     files : mapping of str to pathlib.Path
         Paths written, keyed as :data:`~ivfast.workflow.FILES`.
     seconds : dict of str to float
-        Wall times of the steps (``prepare``, ``fit``, ``check``, ``write``, ``total``).
+        Wall times of the steps (``prepare``, ``fit``, ``check``, ``write``, ``figures``, ``total``).
 
     Returns
     -------
