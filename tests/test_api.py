@@ -19,8 +19,8 @@ import numpydoc.docscrape as numpydoc_docscrape
 pytest.importorskip("torch")
 
 PUBLIC_MODULES = [
-    "ivfast", "ivfast.arbitrage", "ivfast.black", "ivfast.chain", "ivfast.completion", "ivfast.datasets", "ivfast.export",
-    "ivfast.models", "ivfast.pricing", "ivfast.protocols", "ivfast.surface", "ivfast.surrogate", "ivfast.svi",
+    "ivfast", "ivfast.arbitrage", "ivfast.black", "ivfast.chain", "ivfast.completion", "ivfast.datasets",
+    "ivfast.export", "ivfast.models", "ivfast.pricing", "ivfast.protocols", "ivfast.surface", "ivfast.surrogate", "ivfast.svi",
     "ivfast.workflow",
 ]
 

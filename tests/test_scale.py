@@ -19,6 +19,7 @@ import ivfast  # noqa: E402
 from ivfast.cli import main as cli_main  # noqa: E402
 from ivfast.scale import ResultStore, chain_manifest, date_chunks, fit_many, synthetic_history  # noqa: E402
 from ivfast.scale.run import _task_slots  # noqa: E402
+from ivfast.scale.task import fit_one  # noqa: E402
 
 # A trainer that fits a synthetic chain in a few seconds: the tests check the orchestration.
 TINY = {"hidden_layers": (8, 8), "n_k_aux": 8, "n_tau_aux": 6, "n_random": 16, "n_random_wing": 4,
@@ -75,7 +76,7 @@ def test_store_rows_replace_atomically_and_read_back(tmp_path):
 
 def test_bad_arguments_raise_value_error(history, tmp_path):
     with pytest.raises(ValueError, match="warm_start"):
-        fit_many(history, out=tmp_path, warm_start="completion")
+        fit_many(history, out=tmp_path, warm_start="yesterday")
     with pytest.raises(ValueError, match="init"):
         fit_many(history, out=tmp_path, init="x.pt")
     with pytest.raises(ValueError, match="chunk_size"):
@@ -102,6 +103,14 @@ def test_fit_many_warm_starts_resumes_and_records_failures(history, tmp_path):
     pd.testing.assert_frame_equal(again.loc[:3], table.loc[:3])  # done chains are not refitted
     assert again.loc[4, "status"] == "failed" and again.loc[4, "attempt"] == 2  # failed ones are retried
     assert len(pd.read_parquet(out / "results")) == 5
+
+
+def test_a_chain_starts_from_its_completed_surface(history, tmp_path):
+    row = chain_manifest(history).iloc[0].to_dict()
+    stored = fit_one(row, str(ResultStore(tmp_path).create().root), "completion", {**OPTIONS, "config": _config()})
+    assert stored["status"] == "ok", stored["reason"]
+    assert stored["init"] == "completion" and stored["calendar"] == stored["butterfly"] == 0
+    assert ivfast.surface.FittedSurface.load(stored["surface"]).info["warm_start"]  # started from the completion
 
 
 @pytest.mark.slow

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Array", "is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "tanh", "sigmoid"]
+__all__ = ["Array", "is_tensor", "as_arrays", "sqrt", "log", "asinh", "minimum", "clamp_min", "softplus", "tanh",
+           "sigmoid"]
 
 Array = Any
 """A NumPy array (or NumPy scalar) or a torch tensor.

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
     add_trainer_options(parser)
-    parser.add_argument("--init", help="warm start from a saved surface.pt (e.g. the previous day's fit)")
+    parser.add_argument("--init", help="warm start from a saved surface.pt (e.g. the previous day's fit), or "
+                                       "'completion': from the completion model's surface of the chain's quotes")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

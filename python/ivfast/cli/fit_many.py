@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
     parser.add_argument("--workers", type=int, help="local cluster worker processes (default: one per core)")
     parser.add_argument("--chunk-size", type=int, help="dates per warm-started chunk (default: dates / workers)")
-    parser.add_argument("--cold", action="store_true", help="no warm starts: every date starts cold")
+    parser.add_argument("--warm-start", default="previous", choices=("previous", "completion", "none"),
+                        help="each date starts from the previous date's fit in its chunk (default), from the "
+                             "completion model's surface of its own quotes, or cold")
     parser.add_argument("--time-axis", default="trading", choices=("trading", "calendar"),
                         help="maturity axis of the fits (default: NYSE trading days / 252)")
     parser.add_argument("--roots", default="auto", help="roots to fit per chain (default: the root with most quotes)")
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")  # per-chain warnings are recorded with each fit, not printed 2,500 times
         try:
             table = fit_many(args.chains, out=args.out, workers=args.workers, client=args.scheduler,
-                             warm_start=None if args.cold else "previous", chunk_size=args.chunk_size,
+                             warm_start=None if args.warm_start == "none" else args.warm_start,
+                             chunk_size=args.chunk_size,
                              progress=not args.quiet, config=config, time_axis=args.time_axis, roots=args.roots,
                              time_limit=args.time_limit, figures=args.figures)
         except ValueError as exc:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["fit_many", "date_chunks"]
 
-_WARM_STARTS = ("previous", None)
+_WARM_STARTS = ("previous", "completion", None)
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -147,9 +147,11 @@ def fit_many(
     client : distributed.Client or str, optional
         An existing client, or a scheduler address such as ``"tcp://10.0.0.5:8786"``, instead of a
         local cluster. Its workers must see ``out`` and the chain files (shared storage).
-    warm_start : {"previous", None}, default "previous"
-        "previous": each date starts from the previous date's fit in its chunk; None: every fit
-        starts cold.
+    warm_start : {"previous", "completion", None}, default "previous"
+        "previous": each date starts from the previous date's fit in its chunk; "completion":
+        every date starts from the completion model's surface of its own quotes
+        (:data:`ivfast.workflow.COMPLETION`), so no date waits for another and chunks are
+        ignored; None: every fit starts cold.
     chunk_size : int, optional
         Dates per chunk (default ``ceil(dates per underlying / task slots)``, the slots being the
         workers' threads); see the module docstring.
@@ -173,8 +175,7 @@ def fit_many(
         After cancelling the tasks in flight; every chain finished so far is in the store.
     """
     if warm_start not in _WARM_STARTS:
-        raise ValueError(f"warm_start: expected 'previous' or None, got {warm_start!r} (completion-model starts "
-                         "need ivfast's completion model, not in this version)")
+        raise ValueError(f"warm_start: expected 'previous', 'completion' or None, got {warm_start!r}")
     for reserved in ("out_dir", "init", "as_of"):
         if reserved in fit_options:
             raise ValueError(f"{reserved}: set per chain by fit_many, not a fit option")
@@ -191,7 +192,7 @@ def fit_many(
         for chunk in date_chunks(manifest, size):
             previous: Any = None  # the previous date's future
             for row in chunk:
-                init = previous if warm_start == "previous" else None
+                init = previous if warm_start == "previous" else warm_start
                 previous = dask.submit(fit_one, row, str(store.root), init, fit_options, threads,
                                        key=f"ivfast-fit-{row['chain_id']}-{run}", pure=False)
                 futures.append(previous)

@@ -39,7 +39,16 @@ def _summary_fields(result: Any) -> dict[str, Any]:
     }
 
 
-def fit_one(chain: dict[str, Any], store_root: str, init: dict[str, Any] | None, fit_options: dict[str, Any],
+def _start(init: dict[str, Any] | str | None) -> tuple[str, str | None]:
+    """The store's ``init`` field and :func:`~ivfast.workflow.fit_chain`'s ``init`` for this start."""
+    if isinstance(init, str):
+        return init, init
+    if init is not None and init.get("status") == "ok":
+        return str(init["chain_id"]), str(init["surface"])
+    return "", None
+
+
+def fit_one(chain: dict[str, Any], store_root: str, init: dict[str, Any] | str | None, fit_options: dict[str, Any],
             threads: int = 1) -> dict[str, Any]:
     """Fit one chain with :func:`ivfast.workflow.fit_chain` and store its row.
 
@@ -49,8 +58,10 @@ def fit_one(chain: dict[str, Any], store_root: str, init: dict[str, Any] | None,
         A :func:`~ivfast.scale.chain_manifest` row (``chain_id``, ``underlying``, ``date``, ``path``).
     store_root : str
         The :class:`~ivfast.scale.ResultStore` folder.
-    init : dict or None
-        The previous date's row: its surface warm-starts this fit when its status is "ok".
+    init : dict, str or None
+        The previous date's row: its surface warm-starts this fit when its status is "ok"; or
+        ``"completion"`` (:data:`ivfast.workflow.COMPLETION`): start from the completion model's
+        surface of this chain's quotes.
     fit_options : dict
         Keyword arguments of :func:`ivfast.workflow.fit_chain`.
     threads : int, default 1
@@ -72,15 +83,15 @@ def fit_one(chain: dict[str, Any], store_root: str, init: dict[str, Any] | None,
     if stored is not None and stored["status"] == "ok":
         return stored
     started = time.perf_counter()
-    warm = init is not None and init.get("status") == "ok"
+    start = _start(init)
     row = {**chain, "attempt": 1 if stored is None else int(stored["attempt"]) + 1,
-           "worker": f"{socket.gethostname()}:{os.getpid()}", "init": init["chain_id"] if warm and init else ""}
+           "worker": f"{socket.gethostname()}:{os.getpid()}", "init": start[0]}
     try:
         limit_threads(threads)
         # Cboe and Yahoo files carry their date; plain tables take the file name's.
         as_of = None if read_chain(chain["path"]).attrs.get("as_of") else chain["date"]
         result = fit_chain(chain["path"], store.surface_dir(chain["chain_id"]), as_of=as_of,
-                           init=init["surface"] if warm and init else None, **fit_options)
+                           init=start[1], **fit_options)
         row.update(_summary_fields(result))
     except Exception as exc:  # a bad chain is recorded and the run goes on
         row.update(_failure(exc), seconds_total=time.perf_counter() - started)

@@ -8,10 +8,10 @@ measures), ``summary`` (JSON and terminal text), ``plots`` (figures).
 
 from __future__ import annotations
 
-from .config import FILES, default_fit_config
+from .config import COMPLETION, FILES, default_fit_config
 from .result import FitChainResult, check_grid, inside_bid_ask
 from .run import fit_chain
 from .summary import format_summary
 
-__all__ = ["FILES", "FitChainResult", "check_grid", "default_fit_config", "fit_chain", "format_summary",
+__all__ = ["COMPLETION", "FILES", "FitChainResult", "check_grid", "default_fit_config", "fit_chain", "format_summary",
            "inside_bid_ask"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..surface import SmoothingConfig
 
-__all__ = ["FILES", "default_fit_config"]
+__all__ = ["COMPLETION", "FILES", "default_fit_config"]
 
 FILES = {
     "surface": "surface.pt",
@@ -24,6 +24,10 @@ FILES = {
     "summary": "summary.json",
 }
 """Names of the files :func:`~ivfast.workflow.fit_chain` writes into its output folder."""
+
+COMPLETION = "completion"
+"""``init`` value of :func:`~ivfast.workflow.fit_chain` (and ``ivfast fit --init``): warm-start from
+the completion model's surface of the chain's own quotes (:func:`ivfast.completion.complete_surface`)."""
 
 
 def default_fit_config(**changes: Any) -> SmoothingConfig:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._optional import require
 from ..chain import SurfaceQuotes, choose_root, prepare_quotes, read_chain
-from .config import FILES, default_fit_config
+from .config import COMPLETION, FILES, default_fit_config
 from .plots import plot_dropped, plot_fit_vs_quotes, plot_loss, plot_residuals, plot_smiles, plot_surface
 from .result import FitChainResult, check_grid, inside_bid_ask
 from .summary import arbitrage_text, build_summary
@@ -48,12 +48,17 @@ def _on_time_axis(quotes: SurfaceQuotes, time_axis: str) -> tuple[SurfaceQuotes,
         return quotes, f"maturity in calendar years (ACT/365): no trading time ({exc})"
 
 
-def _load_init(init: FittedSurface | str | os.PathLike[str] | None) -> FittedSurface | None:
-    """A FittedSurface from ``init`` (a fit or the path of a saved one), None for a cold start."""
+def _load_init(init: FittedSurface | str | os.PathLike[str] | None,
+               inputs: Mapping[str, np.ndarray]) -> FittedSurface | None:
+    """A FittedSurface from ``init`` (a fit, the path of a saved one, or "completion" of ``inputs``), None for cold."""
     from ..surface import FittedSurface
 
     if init is None or isinstance(init, FittedSurface):
         return init
+    if isinstance(init, str) and init == COMPLETION:
+        from ..completion import complete_surface
+
+        return complete_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"])
     try:
         return FittedSurface.load(init)
     except (OSError, RuntimeError) as exc:  # missing file; torch's errors for corrupt archives
@@ -126,6 +131,8 @@ def fit_chain(
     init : FittedSurface, str or os.PathLike, optional
         Warm start from a previous fit (e.g. yesterday's ``surface.pt``): its SSVI parameters and
         network weights are the starting point; the ATM curve is refitted to these quotes.
+        ``"completion"`` (:data:`COMPLETION`; write ``./completion`` for a file of that name)
+        starts from :func:`ivfast.completion.complete_surface` of these quotes instead.
     seed : int
         Seed of the network initialisation and collocation sampling.
     weights : {"spread", "vega", "equal"}
@@ -184,7 +191,7 @@ def fit_chain(
     inputs = {name: np.array(values, dtype=np.float64) for name, values in quotes.fit_inputs().items()}
     surface = fit_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"],
                           iv_bid=quotes.iv_bid, iv_ask=quotes.iv_ask, config=config,
-                          init=_load_init(init), seed=seed, progress=progress)
+                          init=_load_init(init, inputs), seed=seed, progress=progress)
     fitted = time.perf_counter()
 
     fitted_iv = surface.implied_vol(quotes.k, quotes.tau)
