@@ -20,8 +20,8 @@ pytest.importorskip("torch")
 
 PUBLIC_MODULES = [
     "ivfast", "ivfast.arbitrage", "ivfast.black", "ivfast.chain", "ivfast.completion", "ivfast.datasets",
-    "ivfast.export", "ivfast.models", "ivfast.pricing", "ivfast.protocols", "ivfast.surface", "ivfast.surrogate", "ivfast.svi",
-    "ivfast.workflow",
+    "ivfast.export", "ivfast.models", "ivfast.pricing", "ivfast.protocols", "ivfast.surface", "ivfast.surrogate",
+    "ivfast.svi", "ivfast.workflow",
 ]
 
 

@@ -29,8 +29,8 @@ RESULT_COLUMNS = (
 """One row per chain. ``status`` is "ok" or "failed" (``reason`` says why); ``init`` the chain whose
 surface started the fit ("completion" for the completion model's, '' for a cold start);
 ``inside_bid_ask`` the share of kept quotes whose fitted vol is inside their bid-ask interval;
-``rmse_vol_points`` against the mids (0.01 vol = 1 vol point); ``calendar``, ``butterfly``, ``other_violations`` the certificate's counts; ``surface`` and
-``summary`` the saved files."""
+``rmse_vol_points`` against the mids (0.01 vol = 1 vol point); ``calendar``, ``butterfly``,
+``other_violations`` the certificate's counts; ``surface`` and ``summary`` the saved files."""
 
 
 _NUMBERS = ("attempt", "seconds_prepare", "seconds_fit", "seconds_check", "seconds_write", "seconds_total", "epochs",
