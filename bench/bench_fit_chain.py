@@ -9,7 +9,8 @@
 
 and prints, per chain, the wall time split (read/clean, fit, check, files, figures), the share of
 kept quotes inside bid-ask, the worst expiries, the certificate's counts and the exit status of
-``ivfast check`` on the saved surface. ``--baseline`` also runs the previous defaults (mid loss,
+``ivfast check`` on the saved surface. ``--american`` also fits SPY and AAPL de-Americanised
+(``exercise='american'``, :mod:`ivfast.chain.american`). ``--baseline`` also runs the previous defaults (mid loss,
 6-knot ATM curve, every quote in the loss, the paper's learning-rate floor) under the same time
 limit in the same run, for the ratio. Targets: <= 60 s per chain, >= 95 % inside with no expiry
 below 80 %, no violation in the certificate or in ``ivfast check``. Takes minutes: a script, not
@@ -30,6 +31,7 @@ import time
 CHAINS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chains"
 RUNS = {"spx2026": ("spx_2026-01-30_yahoo.csv", "SPXW"), "spx2020": ("spx_2020-03-20_cboe.csv", "auto"),
         "spy2025": ("spy_2025-09-25_cboe.csv", "auto"), "aapl2019": ("aapl_2019-08-23_cboe.csv", "auto")}
+AMERICAN = ("spy2025", "aapl2019")
 BASELINE = {"quote_loss": "mid", "target_loss": 0.005, "target_inside": None, "target_expiry_inside": 0.0,
             "max_quotes_per_maturity": 0, "atm_knots": 6, "min_learning_rate": 0.01 * 0.5**3, "plateau_patience": 100}
 """The defaults of ``ivfast fit`` before the bid-ask loss (kept: time limit, epochs, network)."""
@@ -42,10 +44,11 @@ def _check_exit(surface_path: pathlib.Path) -> int:
         return cli.main(["check", str(surface_path)])
 
 
-def _one(name: str, roots: str, out: pathlib.Path, changes: dict) -> dict:
+def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options: dict) -> dict:
     from ivfast.workflow import default_fit_config, fit_chain
 
-    result = fit_chain(CHAINS / name, out, roots=roots, config=default_fit_config(**changes), progress=False)
+    result = fit_chain(CHAINS / name, out, roots=roots, config=default_fit_config(**changes), progress=False,
+                       chain_options=chain_options)
     summary = result.summary
     started = time.perf_counter()
     check_code = _check_exit(result.files["surface"])
@@ -71,6 +74,9 @@ def main() -> int:
     parser.add_argument("--only", choices=sorted(RUNS), action="append", help="run these snapshots only")
     parser.add_argument("--json", type=pathlib.Path, help="write the results here")
     parser.add_argument("--baseline", action="store_true", help="also run the previous defaults, same time limit")
+    parser.add_argument("--american", action="store_true",
+                        help="also fit the American chains de-Americanised (exercise='american')")
+    parser.add_argument("--no-defaults", action="store_true", help="skip the runs with the defaults")
     args = parser.parse_args()
     if not CHAINS.is_dir():
         print(f"no real chains at {CHAINS}", file=sys.stderr)
@@ -83,9 +89,13 @@ def main() -> int:
     for key, (name, roots) in RUNS.items():
         if args.only and key not in args.only:
             continue
-        variants = {"defaults": {}} | ({"previous defaults": BASELINE} if args.baseline else {})
-        for label, changes in variants.items():
-            row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"), changes)
+        variants = ({} if args.no_defaults else {"defaults": ({}, {"exercise": "european"})})
+        if args.baseline:
+            variants["previous defaults"] = (BASELINE, {"exercise": "european"})
+        if args.american and key in AMERICAN:
+            variants["de-Americanised"] = ({}, {"exercise": "american"})
+        for label, (changes, chain_options) in variants.items():
+            row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"), changes, chain_options)
             row["variant"] = label
             rows.append(row)
             s = row["seconds"]
@@ -97,7 +107,11 @@ def main() -> int:
                 print(f"  {w['root']} {str(w['expiry'])[:10]} n={w['n']}: {100 * w['inside']:.0f}% inside, RMSE "
                       f"{w['rmse_vol_points']:.2f} vp, median half-spread {w['median_half_spread_vol_points']:.2f} vp")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2, default=str) + "\n", encoding="utf-8")
+        # Other keys of an existing file (earlier ablations that bench/plot_results.py draws) are kept.
+        record = json.loads(args.json.read_text()) if args.json.is_file() else {}
+        record.update({"benchmark": "bench/bench_fit_chain.py (ivfast fit defaults, one torch thread)",
+                       "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": rows})
+        args.json.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
 
 
