@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import platform
 import time
@@ -239,6 +240,8 @@ def main() -> None:
     parser.add_argument("--surfaces", type=int, default=40)
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--latency-repeats", type=int, default=100)
+    parser.add_argument("--parts", default="all", help="comma-separated subset of latency,real,synthetic,audit "
+                        "(updates the JSON file in place)")
     parser.add_argument("--json", default=str(pathlib.Path(__file__).parent / "results" / "completion.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -246,22 +249,32 @@ def main() -> None:
     started = time.perf_counter()
     real = chain_sample(default_chains_dir() / f"{HELD_OUT_CHAIN}.csv")
     synthetic = synthetic_corpus(args.surfaces, HELD_OUT_SEED)
-    result = {"ivfast_version": ivfast.__version__, "torch": torch.__version__, "platform": platform.platform(),
-              "load_average": list(__import__("os").getloadavg()), "weights_training": {
-                  n: {"seconds": v["seconds"], "steps": v["steps"]} for n, v in info["networks"].items()},
-              "real_chain": HELD_OUT_CHAIN, "real_quotes": int(real.k.size), "synthetic_surfaces": len(synthetic)}
-    result["latency"] = latency(real, args.latency_repeats)
-    print("latency", json.dumps(result["latency"], indent=1))
-    result["real"] = evaluate([real], args.draws, nets)
-    table = {r: {m: v["median_ape_q05_q50_q95"] for m, v in d.items()} for r, d in result["real"].items()}
-    print("real", json.dumps(table, indent=1))
-    result["synthetic"] = evaluate(synthetic, 1, nets)
-    result["audit_real"] = audit([real], nets, 1)
-    result["audit_synthetic"] = audit(synthetic, nets, 3)
-    result["seconds"] = time.perf_counter() - started
-    pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
-    print(json.dumps({k: result[k] for k in ("audit_real", "audit_synthetic")}, indent=1))
-    print(f"wrote {args.json} in {result['seconds']:.0f} s")
+    path = pathlib.Path(args.json)
+    result = json.loads(path.read_text()) if path.exists() and args.parts != "all" else {}
+    parts = {"latency", "real", "synthetic", "audit"} if args.parts == "all" else set(args.parts.split(","))
+    result.update({"ivfast_version": ivfast.__version__, "torch": torch.__version__, "platform": platform.platform(),
+                   "weights_training": {n: {"seconds": v["seconds"], "steps": v["steps"]}
+                                        for n, v in info["networks"].items()},
+                   "real_chain": HELD_OUT_CHAIN, "real_quotes": int(real.k.size), "synthetic_surfaces": len(synthetic)})
+    result.setdefault("load_average", {})
+    for part in sorted(parts):
+        result["load_average"][part] = list(os.getloadavg())
+    if "latency" in parts:
+        result["latency"] = latency(real, args.latency_repeats)
+        print("latency", json.dumps(result["latency"], indent=1))
+    if "real" in parts:
+        result["real"] = evaluate([real], args.draws, nets)
+        table = {r: {m: v["median_ape_q05_q50_q95"] for m, v in d.items()} for r, d in result["real"].items()}
+        print("real", json.dumps(table, indent=1))
+    if "synthetic" in parts:
+        result["synthetic"] = evaluate(synthetic, 1, nets)
+    if "audit" in parts:
+        result["audit_real"] = audit([real], nets, 1)
+        result["audit_synthetic"] = audit(synthetic, nets, 3)
+        print(json.dumps({k: result[k] for k in ("audit_real", "audit_synthetic")}, indent=1))
+    result.setdefault("seconds", {})[args.parts] = time.perf_counter() - started
+    path.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.json} in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,11 @@ from .weights import load_weights
 
 __all__ = ["complete_surface", "complete_surfaces", "default_model"]
 
-MAX_TOKENS = 256
-"""Quotes the network reads per surface; larger chains are thinned evenly (the refinement uses all)."""
+MAX_TOKENS = 128
+"""Quotes the network reads per surface; larger chains are thinned evenly (the refinement uses all).
+The kernel embedding costs O(tokens^2 x d_model); the default weights were trained on 96."""
+BATCH_CHUNK = 32
+"""Surfaces per forward pass of :func:`complete_surfaces` (bounds the kernel embedding's memory)."""
 
 _DEFAULT: dict[str, CompletionNet] = {}
 
@@ -116,10 +119,15 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
         derived = chain_features(*q[:3], curve)
         rows.append(_features(None if feats is None else feats[i], derived, net.config.n_features))
         subsets.append(spread_subset(q[0], q[1], MAX_TOKENS))
-    tokens = pad_tokens([q[0][s] for q, s in zip(valid, subsets)], [q[1][s] for q, s in zip(valid, subsets)],
-                        [q[2][s] for q, s in zip(valid, subsets)], [s.size for s in subsets], np.array(rows))
-    with torch.no_grad():
-        raw_net = net(tokens).double().numpy()
+    raw_parts = []
+    for lo in range(0, len(valid), BATCH_CHUNK):
+        part = range(lo, min(lo + BATCH_CHUNK, len(valid)))
+        tokens = pad_tokens([valid[i][0][subsets[i]] for i in part], [valid[i][1][subsets[i]] for i in part],
+                            [valid[i][2][subsets[i]] for i in part], [subsets[i].size for i in part],
+                            np.array(rows[lo: part.stop]))
+        with torch.no_grad():
+            raw_parts.append(net(tokens).double().numpy())
+    raw_net = np.concatenate(raw_parts)
     encoded = time.perf_counter()
     out = []
     for (k, tau, iv, w), curve, z in zip(valid, curves, raw_net):

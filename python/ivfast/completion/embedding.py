@@ -72,7 +72,8 @@ class KernelEmbedding(torch.nn.Module):
         diff = x.unsqueeze(2) - x.unsqueeze(1)  # (B, query j, source i, 2)
         dist = (diff.square() * a).sum(-1) / (2.0 * a.sum())
         logits = -dist.unsqueeze(-1) / self.bandwidth.square()  # (B, j, i, d)
-        logits = logits.masked_fill(~observed[:, None, :, None], -math.inf)
+        if not bool(observed.all()):
+            logits = logits.masked_fill(~observed[:, None, :, None], -math.inf)
         weights = torch.softmax(logits, dim=2)  # sum_i k f / sum_i k, computed stably
         return torch.einsum("bjic,bi->bjc", weights, f * observed)
 

@@ -34,7 +34,7 @@ class IvySPTSurface:
         Observed quotes the network reads (thinned evenly beyond).
     """
 
-    def __init__(self, net: CompletionNet, k: ArrayLike, tau: ArrayLike, iv: ArrayLike, max_tokens: int = 256) -> None:
+    def __init__(self, net: CompletionNet, k: ArrayLike, tau: ArrayLike, iv: ArrayLike, max_tokens: int = 128) -> None:
         if net.config.head != "iv":
             raise ValueError("net: expected an 'iv'-head (published IvySPT) network")
         k, tau, iv, _ = validate(k, tau, iv, None)

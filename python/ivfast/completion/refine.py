@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ..svi.atm import SoftplusCurve, softplus_log_curve
+from .. import _xp
+from ..svi.atm import SoftplusCurve
 from ..svi.ssvi import power_law_from_raw, power_law_phi, ssvi_total_variance
 
 __all__ = ["PRIOR_SCALE", "ssvi_vols", "refine"]
@@ -32,6 +33,8 @@ every quote; with 500 quotes as much as 0.2 %."""
 _MAX_NFEV = 20
 """Levenberg-Marquardt residual evaluations, not counting the forward-difference Jacobians
 (measured on held-out synthetic surfaces: 20 reach most of the gain of 200 at a tenth of the time)."""
+_FD_STEP = 1.5e-8
+"""Relative forward-difference step of the Jacobian (about sqrt of the float64 epsilon)."""
 _MIN_SLOPE = 1e-3
 """Curve slopes fitted as 0 (flat pieces) start from this, so that their logarithm is finite."""
 
@@ -101,20 +104,33 @@ def refine(raw: NDArray[np.float64], k: NDArray[np.float64], tau: NDArray[np.flo
     sw = np.sqrt(weights)
     prior = PRIOR_SCALE / np.sqrt(k.size)
     u = np.log(tau)
+    # softplus_log_curve with the knots fixed, for many parameter vectors at once: its softplus
+    # basis does not change during the refinement.
+    basis = _xp.softplus((u[:, None] - curve.knots) / curve.width)
+    ramp = u - curve.knots[0]
 
-    def unpack(z: NDArray[np.float64]) -> tuple[NDArray[np.float64], SoftplusCurve]:
-        return np.clip(z[:3], -30.0, 30.0), _curve(curve, z[3], z[4:])
+    def residuals_many(z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Residuals of parameter vectors ``z`` (m, P) -> (m, n + 3)."""
+        params = np.clip(z[:, :3], -30.0, 30.0).T[:, :, None]
+        slopes = np.exp(np.clip(z[:, 4:], -30.0, 5.0))
+        h = z[:, 3:4] + slopes[:, :1] * ramp + curve.width * (np.diff(slopes, axis=1) @ basis.T)
+        model = ssvi_vols(params, k, np.exp(h), tau)
+        return np.concatenate([sw * (model - iv) / iv, prior * (z[:, :3] - raw)], axis=1)
 
     def residuals(z: NDArray[np.float64]) -> NDArray[np.float64]:
-        params, c = unpack(z)
-        h = softplus_log_curve(u, c.knots, c.width, c.offset, c.slope_lo, c.slope_changes)[0]
-        model = ssvi_vols(params, k, np.exp(h), tau)
-        return np.r_[sw * (model - iv) / iv, prior * (z[:3] - raw)]
+        return residuals_many(z[None])[0]
+
+    def jacobian(z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Forward differences, all parameters in one batched evaluation."""
+        step = _FD_STEP * np.maximum(1.0, np.abs(z))
+        values = residuals_many(np.vstack([z, z + np.diag(step)]))
+        return ((values[1:] - values[0]) / step[:, None]).T
 
     z0 = np.r_[raw, curve.offset, np.log(np.maximum(_slopes(curve), _MIN_SLOPE))]
     start_cost = float(np.sum(residuals(z0) ** 2))
-    result = least_squares(residuals, z0, method="lm", max_nfev=max(steps, z0.size + 1), x_scale=1.0)
+    result = least_squares(residuals, z0, jac=jacobian, method="lm", max_nfev=max(steps, z0.size + 1),
+                           x_scale=1.0)
     cost = float(np.sum(residuals(result.x) ** 2))
     if not (np.isfinite(cost) and cost <= start_cost):
         return raw, curve
-    return unpack(result.x)
+    return np.clip(result.x[:3], -30.0, 30.0), _curve(curve, result.x[3], result.x[4:])
