@@ -21,6 +21,7 @@ constexpr double kMaxVol = 10.0;
 // Stop when the bracket is this narrow relative to the volatility: well below the pricer's own
 // accuracy (about 1e-7 of the price, i.e. of order 1e-7 / (vega/price) in volatility).
 constexpr double kVolTolerance = 1e-9;
+constexpr double kCoarseVolTolerance = 1e-5;
 constexpr double kPriceTolerance = 1e-10;
 // The pricer's accuracy at its default grid: 1e-6 of the price or of 1e-3 * strike.
 constexpr double kAbsoluteAccuracy = 1e-9;
@@ -43,7 +44,68 @@ double european_guess(double target, const Contract& k, const Market& m) {
 // Safeguarded secant on the increasing map vol -> price: secant steps from the last two
 // points, replaced by bisection whenever they leave the bracket known so far (Dekker's
 // safeguard, Brent, "Algorithms for Minimization without Derivatives", 1973, ch. 4), and by
-// geometric expansion while only one side of the bracket is known.
+// geometric expansion while only one side of the bracket is known. Starts at x0 with a Newton
+// step on the slope estimate `slope`; stops when a step is below `tolerance` of the volatility
+// (accepting that last secant step unevaluated: the secant's error is then far smaller still).
+struct Search {
+  Outcome outcome;
+  double slope;  // the last secant slope dPrice/dvol, for a later search on a finer grid
+};
+
+Search search(double target, Contract k, const Market& m, const Grid& grid, double intrinsic, double x0, double slope,
+              double tolerance) {
+  auto excess = [&](double vol) {
+    k.vol = vol;
+    return price(k, m, grid) - target;
+  };
+  double lo = 0.0, f_lo = -kNaN, hi = kMaxVol * 2.0, f_hi = kNaN;
+  bool have_lo = false, have_hi = false;
+  double x_prev = x0, f_prev = excess(x_prev);
+  double x = slope > 0.0 ? std::clamp(x_prev - f_prev / slope, 0.5 * x_prev, 2.0 * x_prev) : 0.9 * x_prev;
+  if (x == x_prev) x = x_prev * (1.0 - 100.0 * tolerance);
+  double f = excess(x);
+  auto done = [&](double vol, Status status) { return Search{{vol, status}, slope}; };
+  for (int evaluations = 2;; ++evaluations) {
+    for (const auto& [xv, fv] : {std::pair{x_prev, f_prev}, std::pair{x, f}}) {
+      if (!std::isfinite(fv)) return done(kNaN, Status::kNoConvergence);
+      if (fv == 0.0) return done(xv, Status::kOk);
+      if (fv < 0.0 && (!have_lo || xv > lo)) lo = xv, f_lo = fv, have_lo = true;
+      if (fv > 0.0 && (!have_hi || xv < hi)) hi = xv, f_hi = fv, have_hi = true;
+    }
+    if (f != f_prev) slope = (f - f_prev) / (x - x_prev);
+    // Converged: the price matches to far below the pricer's accuracy, or the bracket is below
+    // the volatility tolerance.
+    if (std::abs(f) <= kPriceTolerance * target) return done(x, Status::kOk);
+    if (have_lo && have_hi && hi - lo <= tolerance * hi) return done(std::abs(f_lo) < std::abs(f_hi) ? lo : hi, Status::kOk);
+    if (evaluations >= kMaxEvaluations) return done(kNaN, Status::kNoConvergence);
+    double next = f != f_prev ? x - f / slope : kNaN;
+    const bool inside = !(have_lo && have_hi) || (next > lo && next < hi);
+    if (std::isfinite(next) && inside && std::abs(next - x) <= tolerance * x) return done(next, Status::kOk);
+    if (have_lo && have_hi) {
+      if (!inside) next = 0.5 * (lo + hi);
+      // Secant steps that creep in from one side: bisect when the step is a small part of the bracket.
+      else if (std::min(next - lo, hi - next) < 1e-3 * (hi - lo) && evaluations % 3 == 0) next = 0.5 * (lo + hi);
+    } else if (have_hi) {  // every volatility tried is too high
+      if (hi <= kMinVol) {
+        // Even the smallest volatility prices above the target: the target is the option's
+        // zero-volatility (early-exercise or forward) value or below it.
+        return done(kNaN, intrinsic > 0.0 ? Status::kEarlyExercise : Status::kBelowIntrinsic);
+      }
+      next = std::isfinite(next) && next > 0.25 * hi && next < hi ? next : 0.25 * hi;
+      next = std::max(next, kMinVol);
+    } else {  // every volatility tried is too low (or the price is flat there: deep in the exercise region)
+      if (lo >= kMaxVol) return done(kNaN, Status::kAboveUpperBound);
+      next = std::isfinite(next) && next > lo && next < 4.0 * lo ? next : 4.0 * lo;
+      next = std::min(next, kMaxVol);
+    }
+    x_prev = x, f_prev = f;
+    x = next;
+    f = excess(x);
+  }
+}
+
+// Two searches: to 1e-5 on a grid half as fine each way (a quarter of the cost), then from its
+// root and slope on the requested grid, where two or three prices usually finish.
 Outcome invert(double target, Contract k, const Market& m, const Grid& grid) {
   const double intrinsic = std::max(k.is_call ? k.spot - k.strike : k.strike - k.spot, 0.0);
   const double upper = k.is_call ? k.spot : k.strike;
@@ -54,54 +116,15 @@ Outcome invert(double target, Contract k, const Market& m, const Grid& grid) {
   if (intrinsic > 0.0 && target <= intrinsic + rounding) return {kNaN, Status::kEarlyExercise};
   // Time value below the pricer's absolute accuracy carries no volatility information.
   if (target - intrinsic < kAbsoluteAccuracy * k.strike) return {kNaN, Status::kBelowPriceAccuracy};
-  auto excess = [&](double vol) {
-    k.vol = vol;
-    return price(k, m, grid) - target;
-  };
-  double lo = 0.0, f_lo = -kNaN, hi = kMaxVol * 2.0, f_hi = kNaN;
-  bool have_lo = false, have_hi = false;
-  double x_prev = european_guess(target, k, m), f_prev = excess(x_prev);
-  // Second point: a Black-vega Newton step, kept within a factor 2 of the first.
-  const double vega = black::vega(forward(k, m), k.strike, k.tau, x_prev) * discount(k, m);
-  double x = vega > 0.0 ? std::clamp(x_prev - f_prev / vega, 0.5 * x_prev, 2.0 * x_prev) : 0.9 * x_prev;
-  if (x == x_prev) x = 0.99 * x_prev;
-  double f = excess(x);
-  for (int evaluations = 2;; ++evaluations) {
-    for (const auto& [xv, fv] : {std::pair{x_prev, f_prev}, std::pair{x, f}}) {
-      if (!std::isfinite(fv)) return {kNaN, Status::kNoConvergence};
-      if (fv == 0.0) return {xv, Status::kOk};
-      if (fv < 0.0 && (!have_lo || xv > lo)) lo = xv, f_lo = fv, have_lo = true;
-      if (fv > 0.0 && (!have_hi || xv < hi)) hi = xv, f_hi = fv, have_hi = true;
-    }
-    // Converged: the price matches to far below the pricer's accuracy, or the step or the bracket
-    // is below the volatility tolerance.
-    if (std::abs(f) <= kPriceTolerance * target || std::abs(x - x_prev) <= kVolTolerance * x) return {x, Status::kOk};
-    if (have_lo && have_hi && hi - lo <= kVolTolerance * hi) {
-      return {std::abs(f_lo) < std::abs(f_hi) ? lo : hi, Status::kOk};
-    }
-    if (evaluations >= kMaxEvaluations) return {kNaN, Status::kNoConvergence};
-    double next = f != f_prev ? x - f * (x - x_prev) / (f - f_prev) : kNaN;
-    if (have_lo && have_hi) {
-      if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-      // Secant steps that creep in from one side: bisect when the step is a small part of the bracket.
-      else if (std::min(next - lo, hi - next) < 1e-3 * (hi - lo) && evaluations % 3 == 0) next = 0.5 * (lo + hi);
-    } else if (have_hi) {  // every volatility tried is too high
-      if (hi <= kMinVol) {
-        // Even the smallest volatility prices above the target: the target is the option's
-        // zero-volatility (early-exercise or forward) value or below it.
-        return {kNaN, intrinsic > 0.0 ? Status::kEarlyExercise : Status::kBelowIntrinsic};
-      }
-      next = std::isfinite(next) && next > 0.25 * hi && next < hi ? next : 0.25 * hi;
-      next = std::max(next, kMinVol);
-    } else {  // every volatility tried is too low (or the price is flat there: deep in the exercise region)
-      if (lo >= kMaxVol) return {kNaN, Status::kAboveUpperBound};
-      next = std::isfinite(next) && next > lo && next < 4.0 * lo ? next : 4.0 * lo;
-      next = std::min(next, kMaxVol);
-    }
-    x_prev = x, f_prev = f;
-    x = next;
-    f = excess(x);
+  const double guess = european_guess(target, k, m);
+  const double vega = black::vega(forward(k, m), k.strike, k.tau, guess) * discount(k, m);
+  const Grid coarse{std::max(grid.space_nodes / 2, 8), std::max(grid.time_steps / 2, 4), grid.extrapolate};
+  const Search first = search(target, k, m, coarse, intrinsic, guess, vega, kCoarseVolTolerance);
+  if (first.outcome.status != Status::kOk) {
+    // Outside the coarse grid's reach (a bound, or a price at its accuracy): decide on the real grid.
+    return search(target, k, m, grid, intrinsic, guess, vega, kVolTolerance).outcome;
   }
+  return search(target, k, m, grid, intrinsic, first.outcome.vol, first.slope, kVolTolerance).outcome;
 }
 
 }  // namespace

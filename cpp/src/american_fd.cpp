@@ -128,7 +128,7 @@ class Solver {
     }
     exercise_.resize(n);
     for (int i = 0; i < n; ++i) exercise_[i] = std::max(theta_ * (s_[i] - k.strike), 0.0);
-    a_.resize(n), b_.resize(n), c_.resize(n), rhs_.resize(n), diag_.resize(n), factor_.resize(n), next_.resize(n);
+    a_.resize(n), b_.resize(n), c_.resize(n), rhs_.resize(n), inv_diag_.resize(n), factor_.resize(n), next_.resize(n);
   }
 
   // American value at the spot with `time_steps` steps over tau, shared out over the dividend periods.
@@ -212,18 +212,18 @@ class Solver {
     // the exercise side taking max(continuation, exercise) node by node. Exact for the
     // tridiagonal complementarity problem when the exercise region is one interval at that end.
     if (k_.is_call) {
-      diag_[0] = 1.0;
+      inv_diag_[0] = 1.0;
       for (int i = 1; i < last; ++i) {
         const double upper_prev = i == 1 ? 0.0 : -implicit_w * c_[i - 1];
-        factor_[i] = -implicit_w * a_[i] / diag_[i - 1];
-        diag_[i] = 1.0 - implicit_w * b_[i] - factor_[i] * upper_prev;
+        factor_[i] = -implicit_w * a_[i] * inv_diag_[i - 1];
+        inv_diag_[i] = 1.0 / (1.0 - implicit_w * b_[i] - factor_[i] * upper_prev);
       }
     } else {
-      diag_[last] = 1.0;
+      inv_diag_[last] = 1.0;
       for (int i = last - 1; i >= 1; --i) {
         const double lower_next = i == last - 1 ? 0.0 : -implicit_w * a_[i + 1];
-        factor_[i] = -implicit_w * c_[i] / diag_[i + 1];
-        diag_[i] = 1.0 - implicit_w * b_[i] - factor_[i] * lower_next;
+        factor_[i] = -implicit_w * c_[i] * inv_diag_[i + 1];
+        inv_diag_[i] = 1.0 / (1.0 - implicit_w * b_[i] - factor_[i] * lower_next);
       }
     }
     const double explicit_w = (1.0 - theta) * dt;
@@ -236,14 +236,14 @@ class Solver {
       for (int i = 1; i < last; ++i) rhs_[i] -= factor_[i] * rhs_[i - 1];
       next_[last] = rhs_[last];
       for (int i = last - 1; i >= 1; --i) {
-        const double cont = (rhs_[i] + implicit_w * c_[i] * next_[i + 1]) / diag_[i];
+        const double cont = (rhs_[i] + implicit_w * c_[i] * next_[i + 1]) * inv_diag_[i];
         next_[i] = std::max(cont, exercise_[i]);
       }
     } else {
       for (int i = last - 1; i >= 1; --i) rhs_[i] -= factor_[i] * rhs_[i + 1];
       next_[0] = rhs_[0];
       for (int i = 1; i < last; ++i) {
-        const double cont = (rhs_[i] + implicit_w * a_[i] * next_[i - 1]) / diag_[i];
+        const double cont = (rhs_[i] + implicit_w * a_[i] * next_[i - 1]) * inv_diag_[i];
         next_[i] = std::max(cont, exercise_[i]);
       }
     }
@@ -283,7 +283,7 @@ class Solver {
   const std::vector<CashDividend>& divs_;
   Layout g_;
   double theta_;
-  std::vector<double> y_, s_, d1m_, d10_, d1p_, d2m_, d20_, d2p_, exercise_, a_, b_, c_, rhs_, diag_, factor_, next_;
+  std::vector<double> y_, s_, d1m_, d10_, d1p_, d2m_, d20_, d2p_, exercise_, a_, b_, c_, rhs_, inv_diag_, factor_, next_;
 };
 
 }  // namespace
