@@ -68,7 +68,7 @@ class Collocation:
         k, tau : ndarray
             Flat float64 log-moneyness ``ln(K/F)`` and years to expiry (> 0) of the quotes.
         config : SmoothingConfig
-            Collocation sizes and the shortest and longest auxiliary maturities.
+            Collocation sizes, the shortest and longest auxiliary maturities and the k extent.
         device : torch.device or str
             Where the batch lives.
 
@@ -77,7 +77,9 @@ class Collocation:
         Collocation
             The random parts hold placeholders until the first :meth:`resample`.
         """
-        k_min, k_max = float(min(k.min(), -1e-3)), float(max(k.max(), 1e-3))
+        # The grid spans twice the extremes, so half the requested extent suffices.
+        half = 0.5 * config.k_aux_extent
+        k_min, k_max = float(min(k.min(), -1e-3, -half)), float(max(k.max(), 1e-3, half))
         tau_max = max(float(tau.max()), config.tau_max_aux)
         log_tau_range = (np.log(min(config.tau_min_aux, tau.min())), np.log(tau_max))
         tau_aux = np.exp(np.linspace(*log_tau_range, config.n_tau_aux))

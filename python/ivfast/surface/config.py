@@ -130,6 +130,9 @@ class SmoothingConfig:
     tau_min_aux : float
         Shortest auxiliary maturity in years (default one day, 1/365); the grid starts at the
         shorter of it and the shortest quote.
+    k_aux_extent : float
+        The collocation grid covers at least ``[-k_aux_extent, k_aux_extent]`` in k (default 0:
+        twice the quoted extremes only), for the same reason as ``tau_max_aux``.
     tau_max_aux : float
         Longest auxiliary maturity in years (default 0: the longest quote). The penalties keep the
         surface free of arbitrage only over the collocation domain; beyond the last expiry the
@@ -204,6 +207,7 @@ class SmoothingConfig:
     check_grid: tuple[int, int] = (121, 61)
     tau_min_aux: float = 1.0 / 365.0
     tau_max_aux: float = 0.0
+    k_aux_extent: float = 0.0
     learning_rate: float = 0.01
     min_learning_rate: float = 0.01 * 0.5**3
     plateau_factor: float = 0.5
@@ -252,7 +256,7 @@ class SmoothingConfig:
         non_negative = (
             "lambda_calendar", "lambda_butterfly", "lambda_asym", "lambda_atm", "lambda_lee",
             "margin_calendar", "margin_butterfly", "n_random", "n_random_wing", "n_adaptive", "perturbation_std",
-            "max_quotes_per_maturity", "tau_max_aux",
+            "max_quotes_per_maturity", "tau_max_aux", "k_aux_extent",
             "prior_init_iterations",
         )
         for name in non_negative:

@@ -44,8 +44,9 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
       100-350 strikes per expiry; every quote is kept for the measures and the figures);
     * an ATM curve with up to 64 knots (``atm_knots``), so that the prior follows the forward
       variance of daily and weekly expiries from session to session;
-    * collocation out to 3 years (``tau_max_aux``), the default maturity range of ``ivfast
-      check``, so that the surface stays free of calendar arbitrage beyond the last expiry;
+    * collocation out to 3 years and over k in [-1.5, 1.5] at least (``tau_max_aux``,
+      ``k_aux_extent``), the default range of ``ivfast check``, so that the surface stays free of
+      arbitrage beyond the last expiry and the quoted strikes;
     * a learning-rate floor of 0.0025 with patience 200 (the paper's schedule halves 0.01 down to
       0.00125 within the first 1,500 epochs on a real chain, where progress then stalls);
     * a dense calendar/butterfly check every 25 epochs (``check_every``; 100 in the trainer), so
@@ -75,5 +76,6 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
 
     return SmoothingConfig(quote_loss="bid_ask", bid_ask_margin=0.2, target_loss=1e-6, target_inside=0.95,
                            target_expiry_inside=0.8, max_quotes_per_maturity=48, atm_knots=64, tau_max_aux=3.0,
-                           check_every=25, min_learning_rate=0.0025, plateau_patience=200, time_limit=45.0,
-                           max_epochs=12000, identity_start=False, progress=False).replace(**changes)
+                           k_aux_extent=1.5, check_every=25, min_learning_rate=0.0025, plateau_patience=200,
+                           time_limit=45.0, max_epochs=12000, identity_start=False,
+                           progress=False).replace(**changes)
