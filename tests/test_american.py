@@ -196,3 +196,9 @@ def test_round_trip_price_vol_price(log_moneyness, tau, vol, rate, is_call, cash
     vega_bound = abs(american_price(100.0, strike, tau, vol * 1.001, rate=rate, dividends=divs, is_call=is_call)
                      - price) / (0.001 * vol)
     assert abs(again - price) <= 1e-10 * price + 2e-9 * iv * vega_bound
+
+
+def test_scalar_inputs_give_floats_with_a_curve_too():
+    curve = ZeroCurve([0.25, 1.0], [0.04, 0.045])
+    assert isinstance(american_price(100.0, 100.0, 0.5, 0.25, rate=curve), float)
+    assert isinstance(american_implied_vol(8.0, 100.0, 100.0, 0.5, rate=curve, is_call=False), float)

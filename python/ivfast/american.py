@@ -121,7 +121,7 @@ def dividend_table(dividends: ArrayLike | None) -> NDArray[np.float64]:
 def _curve_arrays(rate: ArrayLike | ZeroCurve) -> tuple[NDArray[np.float64], NDArray[np.float64], np.ndarray]:
     """(curve times, curve rates, per-element flat rate) for the kernels."""
     if isinstance(rate, ZeroCurve):
-        return rate.times, rate.zero_rates, np.zeros(1)
+        return rate.times, rate.zero_rates, np.zeros(())
     return np.zeros(0), np.zeros(0), _arrays.as_float_array(rate, "rate")
 
 

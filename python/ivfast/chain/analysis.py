@@ -254,6 +254,8 @@ def analyze_chain(
     info["exercise"] = american.resolve_exercise(exercise, q["root"].to_numpy())
     if info["exercise"] == "american":
         if isinstance(dividends, (str, os.PathLike)):
+            if as_of is None:
+                raise ValueError("as_of: a dividend file's ex-dates need the valuation date")
             dividends = american.read_dividends(dividends, as_of)
         q, early, info["american"] = american.deamericanize(q, reason == "", spot=spot, rate=rate, dividends=dividends,
                                                             threads=threads)
