@@ -2,13 +2,15 @@
 
 ``python bench/bench_fit_many.py [--dates 20] [--workers 2] [--json bench/results/fit_many.json]``
 writes a synthetic history (:func:`ivfast.scale.synthetic_history`: a Bates parameter path over
-business days, priced by the C++ pricer) and fits it four ways with the same trainer settings,
+business days, priced by the C++ pricer) and fits it five ways with the same trainer settings,
 all in one run:
 
 1. serial: one process, one thread, each date cold, one after another (the same task function);
 2. Dask, ``workers`` single-threaded workers, every date cold (``warm_start=None``);
 3. Dask, warm starts, the default chunks (one chunk per worker);
-4. Dask, warm starts, chunks of 2 dates (more parallel slack, fewer warm starts).
+4. Dask, warm starts, chunks of 2 dates (more parallel slack, fewer warm starts);
+5. Dask, every date started from the completion model's surface of its own quotes
+   (``warm_start="completion"``: no date waits for another).
 
 It prints wall time, the speed-up of 2 over 1, and the epochs each run needed to reach the target
 loss; figures and exports are skipped so the timings are the fits'.
@@ -66,6 +68,8 @@ def main() -> None:
                                                                                  args.workers),
             f"dask {args.workers} workers, warm, chunks of 2": lambda: _dask(chains, root / "warm2", config,
                                                                               args.workers, chunk_size=2),
+            f"dask {args.workers} workers, completion starts": lambda: _dask(chains, root / "completion", config,
+                                                                              args.workers, warm_start="completion"),
         }
         record = {"dates": args.dates, "workers": args.workers, "trainer": TRAINER, "cores": os.cpu_count(),
                   "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
