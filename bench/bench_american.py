@@ -63,7 +63,10 @@ class _Pricer:
     def implied_vol(self, opt, target):
         from scipy.optimize import brentq
 
-        return brentq(lambda v: self.price(opt, v) - target, 1e-3, 3.0, xtol=1e-8, rtol=1e-10)
+        f = lambda v: self.price(opt, v) - target  # noqa: E731
+        if f(1e-3) * f(3.0) > 0:  # at the exercise value (or below what vol 0.1 % gives): no vol, as for ivfast
+            return np.nan
+        return brentq(f, 1e-3, 3.0, xtol=1e-8, rtol=1e-10)
 
 
 def _qdfp(scheme):
@@ -89,8 +92,8 @@ def chain():
 
 
 def _label(name, iv, vol):
-    err = np.abs(np.asarray(iv) - vol)
-    return f"{name} [vol err med {np.median(err):.0e} max {np.max(err):.0e}]"
+    err = np.abs(np.asarray(iv, dtype=np.float64) - vol)
+    return f"{name} [vol err med {np.nanmedian(err):.0e} max {np.nanmax(err):.0e}, {np.isnan(err).sum()} NaN]"
 
 
 def _ivfast(chain, threads):

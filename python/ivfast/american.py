@@ -26,7 +26,7 @@ With the default ``grid`` prices agree with converged references to about 1e-6 o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union, overload
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -118,13 +118,6 @@ def dividend_table(dividends: ArrayLike | None) -> NDArray[np.float64]:
     return np.ascontiguousarray(table)
 
 
-def _curve_arrays(rate: ArrayLike | ZeroCurve) -> tuple[NDArray[np.float64], NDArray[np.float64], np.ndarray]:
-    """(curve times, curve rates, per-element flat rate) for the kernels."""
-    if isinstance(rate, ZeroCurve):
-        return rate.times, rate.zero_rates, np.zeros(())
-    return np.zeros(0), np.zeros(0), _arrays.as_float_array(rate, "rate")
-
-
 def _grid(grid: tuple[int, int]) -> tuple[int, int]:
     try:
         space, time = (int(g) for g in grid)
@@ -133,6 +126,25 @@ def _grid(grid: tuple[int, int]) -> tuple[int, int]:
     if space < 8 or time < 4:
         raise ValueError(f"grid: expected space_nodes >= 8 and time_steps >= 4, got {grid!r}")
     return space, time
+
+
+def _kernel_inputs(named: dict[str, ArrayLike], rate: ArrayLike | ZeroCurve, dividend_yield: ArrayLike,
+                   is_call: ArrayLike, dividends: ArrayLike | None, grid: tuple[int, int],
+                   threads: int | None) -> tuple[tuple[int, ...], dict[str, np.ndarray], tuple[Any, ...]]:
+    """Checked, broadcast flat arrays and the trailing kernel arguments (curve, dividends, n, threads, grid)."""
+    if isinstance(rate, ZeroCurve):
+        curve_t, curve_z, flat = rate.times, rate.zero_rates, np.zeros(())
+    else:
+        curve_t, curve_z, flat = np.zeros(0), np.zeros(0), _arrays.as_float_array(rate, "rate")
+    table = dividend_table(dividends)
+    space, time = _grid(grid)
+    arrays = {name: _arrays.as_float_array(value, name) for name, value in named.items()}
+    arrays.update(rate=flat, dividend_yield=_arrays.as_float_array(dividend_yield, "dividend_yield"),
+                  is_call=_arrays.as_bool_array(is_call, "is_call").view(np.uint8))
+    shape, a = _arrays.broadcast_flat(arrays)
+    market = (curve_t, curve_z, table.reshape(-1), int(np.prod(shape)), _arrays.resolve_threads(threads), space, time,
+              True)
+    return shape, a, market
 
 
 def _shaped(out: np.ndarray, shape: tuple[int, ...]) -> FloatOrArray:
@@ -235,22 +247,10 @@ def american_price(
         If the arguments do not broadcast or are not numbers, ``is_call`` is no call/put flag, the
         dividend table, the curve, ``grid`` or ``threads`` is malformed.
     """
-    curve_t, curve_z, flat = _curve_arrays(rate)
-    table = dividend_table(dividends)
-    space, time = _grid(grid)
-    arrays: dict[str, np.ndarray] = {
-        "spot": _arrays.as_float_array(spot, "spot"),
-        "strike": _arrays.as_float_array(strike, "strike"),
-        "tau": _arrays.as_float_array(tau, "tau"),
-        "vol": _arrays.as_float_array(vol, "vol"),
-        "rate": flat,
-        "dividend_yield": _arrays.as_float_array(dividend_yield, "dividend_yield"),
-        "is_call": _arrays.as_bool_array(is_call, "is_call").view(np.uint8),
-    }
-    shape, a = _arrays.broadcast_flat(arrays)
+    shape, a, market = _kernel_inputs({"spot": spot, "strike": strike, "tau": tau, "vol": vol}, rate, dividend_yield,
+                                      is_call, dividends, grid, threads)
     out = _american_price(a["spot"], a["strike"], a["tau"], a["vol"], a["rate"], a["dividend_yield"], a["is_call"],
-                          curve_t, curve_z, table.reshape(-1), int(np.prod(shape)),
-                          _arrays.resolve_threads(threads), space, time, True)
+                          *market)
     return _shaped(out, shape)
 
 
@@ -326,22 +326,10 @@ def american_implied_vol(
     ValueError
         As for :func:`american_price`.
     """
-    curve_t, curve_z, flat = _curve_arrays(rate)
-    table = dividend_table(dividends)
-    space, time = _grid(grid)
-    arrays: dict[str, np.ndarray] = {
-        "price": _arrays.as_float_array(price, "price"),
-        "spot": _arrays.as_float_array(spot, "spot"),
-        "strike": _arrays.as_float_array(strike, "strike"),
-        "tau": _arrays.as_float_array(tau, "tau"),
-        "rate": flat,
-        "dividend_yield": _arrays.as_float_array(dividend_yield, "dividend_yield"),
-        "is_call": _arrays.as_bool_array(is_call, "is_call").view(np.uint8),
-    }
-    shape, a = _arrays.broadcast_flat(arrays)
-    flat_vol, flat_status = _american_implied_vol(
-        a["price"], a["spot"], a["strike"], a["tau"], a["rate"], a["dividend_yield"], a["is_call"], curve_t, curve_z,
-        table.reshape(-1), int(np.prod(shape)), _arrays.resolve_threads(threads), space, time, True)
+    shape, a, market = _kernel_inputs({"price": price, "spot": spot, "strike": strike, "tau": tau}, rate,
+                                      dividend_yield, is_call, dividends, grid, threads)
+    flat_vol, flat_status = _american_implied_vol(a["price"], a["spot"], a["strike"], a["tau"], a["rate"],
+                                                  a["dividend_yield"], a["is_call"], *market)
     vol = _shaped(flat_vol, shape)
     if not return_status:
         return vol
