@@ -166,6 +166,21 @@ def test_loss_quote_thinning_and_time_limit():
         SMALL.replace(time_limit=0.0)
 
 
+def test_progress_is_the_share_of_the_way_to_the_nearest_stop():
+    import time
+
+    from ivfast.surface.progress import FitProgress
+
+    config = SMALL.replace(max_epochs=1000, target_loss=1e-3, target_inside=0.9, time_limit=None)
+    bar = FitProgress(config, time.perf_counter(), enabled=False)
+    assert bar.fraction(100, 1e-1, float("nan")) == pytest.approx(0.1)  # first loss seen: epochs lead
+    assert bar.fraction(100, 1e-2, float("nan")) == pytest.approx(0.5)  # log scale: 1e-1 -> 1e-3
+    assert bar.fraction(100, 1e-2, 0.81) == pytest.approx(0.9)  # 81 % inside of the 90 % target
+    assert bar.fraction(5000, 1e-2, 0.5) == 1.0  # past the epoch budget: capped
+    timed = FitProgress(SMALL.replace(max_epochs=10**9, time_limit=1e-9), time.perf_counter() - 1.0, enabled=False)
+    assert timed.fraction(1, 1.0, float("nan")) == 1.0  # the time limit has passed
+
+
 def test_read_only_quotes_fit_like_writable_ones():
     arrays = [np.array(a) for a in ssvi_quotes()]
     for a in arrays:
