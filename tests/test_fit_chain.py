@@ -50,7 +50,7 @@ def fitted(chain_frame, tmp_path_factory):
     with contextlib.redirect_stdout(printed):
         # The synthetic chain is priced in calendar time, so the fit takes calendar time too.
         code = cli.main(["fit", str(path), "--out", str(out), "--as-of", AS_OF, "--config", str(config), "--quiet",
-                         "--time-axis", "calendar"])
+                         "--time-axis", "calendar", "--exercise", "european"])
     return code, out, json.loads((out / FILES["summary"]).read_text()), printed.getvalue()
 
 
@@ -160,14 +160,16 @@ def _malformed(kind: str, frame: pd.DataFrame, path) -> None:
 def test_malformed_chains_give_one_line_errors(kind, message, chain_frame, tmp_path, capsys):
     path = tmp_path / "chain.csv"
     _malformed(kind, chain_frame, path)
-    assert message in _run_failing(["fit", str(path), "--out", str(tmp_path / "o"), "--as-of", AS_OF, "-q"], capsys)
+    # The synthetic chains are European (priced by Black-76), and have no root column to say so.
+    assert message in _run_failing(["fit", str(path), "--out", str(tmp_path / "o"), "--as-of", AS_OF, "-q",
+                                    "--exercise", "european"], capsys)
     assert not (tmp_path / "o").exists()  # nothing written before the chain is known to be usable
 
 
 def test_bad_options_give_one_line_errors(chain_frame, tmp_path, capsys):
     path = tmp_path / "chain.csv"
     chain_frame[CHAIN_COLUMNS].to_csv(path, index=False)
-    base = ["fit", str(path), "--out", str(tmp_path / "o"), "--as-of", AS_OF, "-q"]
+    base = ["fit", str(path), "--out", str(tmp_path / "o"), "--as-of", AS_OF, "-q", "--exercise", "european"]
     assert "--hidden" in _run_failing([*base, "--hidden", "4,x"], capsys)
     assert "hidden_layers" in _run_failing([*base, "--hidden", "0"], capsys)
     (tmp_path / "c.json").write_text("[1, 2]")
