@@ -69,6 +69,7 @@ def test_known_cash_dividends_and_early_exercise_drops():
 def test_exercise_auto_and_bad_options():
     assert chain_american.resolve_exercise("auto", ["SPXW", "SPX"]) == "european"
     assert chain_american.resolve_exercise("auto", ["SPY"]) == "american"
+    assert chain_american.resolve_exercise("auto", ["", None]) == "european"  # unnamed: as the reader's warning
     with pytest.raises(ValueError, match="exercise"):
         ivfast.chain.analyze_chain(_american_chain(), spot=SPOT, exercise="bermudan")
     with pytest.raises(ValueError, match="spot"):

@@ -78,7 +78,7 @@ class AmericanCurves:
 
 
 def resolve_exercise(exercise: str, roots: ArrayLike) -> str:
-    """``european`` or ``american`` for a chain; ``auto`` is American unless every root is a European index root.
+    """``european`` or ``american`` for a chain; ``auto`` is American when a named root is not a European index root.
 
     Parameters
     ----------
@@ -103,8 +103,9 @@ def resolve_exercise(exercise: str, roots: ArrayLike) -> str:
         raise ValueError(f"exercise: expected one of {EXERCISE_STYLES}, got {exercise!r}")
     if exercise != "auto":
         return exercise
-    names = {str(r).upper() for r in np.asarray(roots, dtype=object).ravel() if str(r)}
-    return "european" if names and names <= EUROPEAN_ROOTS else "american"
+    names = {str(r).upper() for r in np.asarray(roots, dtype=object).ravel() if pd.notna(r) and str(r)}
+    # Unnamed roots stay European, as the reader's American-exercise warning does.
+    return "american" if names - EUROPEAN_ROOTS else "european"
 
 
 def read_dividends(path: str | os.PathLike[str], as_of: DateLike) -> np.ndarray:

@@ -205,7 +205,7 @@ def analyze_chain(
     exercise : {"european", "american", "auto"}, default "european"
         ``american`` replaces the quotes by European-equivalent prices before parity
         (:func:`ivfast.chain.american.deamericanize`; ``spot`` is then required), ``auto`` does so
-        unless every root is a European index root. The American prices stay in
+        when a named root is not a European index root. The American prices stay in
         ``american_bid/mid/ask``, the per-expiry rate and yield in ``info["american"]``, and
         early-exercise-dominated quotes get the reason ``early_exercise``.
     dividends : array_like, str or os.PathLike, optional

@@ -13,7 +13,7 @@ def add_exercise_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exercise", default="auto", choices=("european", "american", "auto"),
                         help="exercise style of the quotes; american: de-Americanise them (European-equivalent "
                              "prices at their American implied vols) before parity; auto (default): american "
-                             "unless every root is a European index root (SPX, SPXW, NDX, RUT, VIX, ...)")
+                             "when a named root is not a European index root (SPX, SPXW, NDX, RUT, VIX, ...)")
     parser.add_argument("--dividends", metavar="FILE",
                         help="CSV of known cash dividends (columns ex_date, amount) for American quotes; "
                              "default: a yield per expiry implied from the chain")
