@@ -182,7 +182,8 @@ def fit_chain(
     config = default_fit_config() if config is None else config
     if time_limit is not None:
         config = config.replace(time_limit=time_limit)
-    frame = read_chain(source)
+    # De-Americanised quotes (chain_options exercise "american"/"auto") need no approximation warning.
+    frame = read_chain(source, warn_american=dict(chain_options or {}).get("exercise", "european") == "european")
     root_list, root_note = choose_root(frame, roots)
     quotes = prepare_quotes(frame, roots=root_list, as_of=as_of, weights=weights, **dict(chain_options or {}))
     quotes, axis_note = _on_time_axis(quotes, time_axis)
