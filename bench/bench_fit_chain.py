@@ -33,7 +33,8 @@ RUNS = {"spx2026": ("spx_2026-01-30_yahoo.csv", "SPXW"), "spx2020": ("spx_2020-0
         "spy2025": ("spy_2025-09-25_cboe.csv", "auto"), "aapl2019": ("aapl_2019-08-23_cboe.csv", "auto")}
 AMERICAN = ("spy2025", "aapl2019")
 BASELINE = {"quote_loss": "mid", "target_loss": 0.005, "target_inside": None, "target_expiry_inside": 0.0,
-            "max_quotes_per_maturity": 0, "atm_knots": 6, "min_learning_rate": 0.01 * 0.5**3, "plateau_patience": 100}
+            "max_quotes_per_maturity": 0, "atm_knots": 6, "min_learning_rate": 0.01 * 0.5**3, "plateau_patience": 100,
+            "train_dtype": "float64"}
 """The defaults of ``ivfast fit`` before the bid-ask loss (kept: time limit, epochs, network)."""
 
 

@@ -181,6 +181,21 @@ def test_progress_is_the_share_of_the_way_to_the_nearest_stop():
     assert timed.fraction(1, 1.0, float("nan")) == 1.0  # the time limit has passed
 
 
+def test_float32_training_returns_a_float64_surface_that_fits_as_well():
+    k, tau, iv = ssvi_quotes()
+    config = SMALL.replace(max_epochs=60)
+    f64 = fit_surface(k, tau, iv, config=config)
+    f32 = fit_surface(k, tau, iv, config=config.replace(train_dtype="float32"))
+    assert all(p.dtype == torch.float64 for p in f32.model.parameters())
+    assert f32.total_variance(k, tau).dtype == np.float64 and f32.certificate.ok()
+    # Same start (the prior fit is float64) and 60 epochs: the fits agree to float32 training noise,
+    # far below the quotes' resolution (1e-4 in vol is a hundredth of a vol point).
+    np.testing.assert_allclose(f32.implied_vol(k, tau), f64.implied_vol(k, tau), atol=1e-4)
+    assert f32.info["best_loss"] == pytest.approx(f64.info["best_loss"], rel=1e-3)
+    with pytest.raises(ValueError, match="train_dtype"):
+        SMALL.replace(train_dtype="float16")
+
+
 def test_read_only_quotes_fit_like_writable_ones():
     arrays = [np.array(a) for a in ssvi_quotes()]
     for a in arrays:

@@ -37,7 +37,8 @@ _RANDOM_WING_RANGE = (2.0, 6.0)
 class Collocation:
     """All evaluation points in one batch plus the slices that select each set.
 
-    Built by :meth:`build`; the fields are the batch (``k``, ``tau``: float64 tensors on the
+    Built by :meth:`build`; the fields are the batch (``k``, ``tau``: float64 tensors, which the
+    trainer may cast to its dtype, on the
     training device), one slice per point set in the layout of the module docstring, the
     number ``n_jet`` of leading rows that need derivatives, and the sampling domain.
     """

@@ -138,6 +138,9 @@ class SmoothingConfig:
         surface free of arbitrage only over the collocation domain; beyond the last expiry the
         network extrapolates freely, so a surface that will be evaluated (or checked) further
         out needs its collocation to reach there.
+    train_dtype : {'float64', 'float32'}
+        Floating-point type of training (the prior fit, the start, the returned surface and its
+        certificate are float64). float32 makes an epoch about 2.6x cheaper on a CPU core.
     learning_rate, min_learning_rate : float
         Adam learning rate and the floor of the plateau schedule.
     plateau_factor, plateau_patience, plateau_threshold : float, int, float
@@ -207,6 +210,7 @@ class SmoothingConfig:
     check_grid: tuple[int, int] = (121, 61)
     tau_min_aux: float = 1.0 / 365.0
     tau_max_aux: float = 0.0
+    train_dtype: str = "float64"
     k_aux_extent: float = 0.0
     learning_rate: float = 0.01
     min_learning_rate: float = 0.01 * 0.5**3
@@ -238,6 +242,8 @@ class SmoothingConfig:
             raise ValueError(f"check_grid: expected two sizes >= 2, got {self.check_grid}")
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {self.activation!r}")
+        if self.train_dtype not in ("float64", "float32"):
+            raise ValueError(f"train_dtype: expected 'float64' or 'float32', got {self.train_dtype!r}")
         if self.quote_loss not in QUOTE_LOSSES:
             raise ValueError(f"quote_loss: expected one of {QUOTE_LOSSES}, got {self.quote_loss!r}")
         shares = {"bid_ask_margin": self.bid_ask_margin, "target_expiry_inside": self.target_expiry_inside,

@@ -122,7 +122,8 @@ class _Trainer:
         that it stays cheap next to the training epochs between checks.
         """
         c = self.config
-        axes = (torch.as_tensor(a, device=self.points.k.device) for a in self._check_axes(shifted, refine))
+        axes = (torch.as_tensor(a, device=self.points.k.device, dtype=self.points.k.dtype)
+                for a in self._check_axes(shifted, refine))
         k, tau = (a.reshape(-1) for a in torch.meshgrid(*axes, indexing="ij"))
         with torch.no_grad():
             w, w_k, w_kk, w_t, _ = self.model(k, tau)
@@ -369,6 +370,11 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
         start_network(model, k_t, tau_t, iv_t, config)
+    # The prior fit and the start run in float64; training runs in config.train_dtype.
+    dtype = getattr(torch, config.train_dtype)
+    model.to(dtype)
+    k_t, tau_t, iv_t, w_t, bid_t, ask_t = (None if x is None else x.to(dtype)
+                                           for x in (k_t, tau_t, iv_t, w_t, bid_t, ask_t))
     prior_start = {name: p.detach().clone() for name, p in model.prior.named_parameters()}
 
     def reinit() -> None:
@@ -381,6 +387,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
 
     used = _loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
     points = Collocation.build(quotes.k[used], quotes.tau[used], config, device)
+    points.k, points.tau = points.k.to(dtype), points.tau.to(dtype)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
     used_t = torch.as_tensor(used, device=device)
     targets = QuoteTargets.build(iv_t[used_t], None if w_t is None else w_t[used_t], tau_t[used_t],
@@ -389,6 +396,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started)
     reason = trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
+    model.to(torch.float64)  # the returned surface, and its certificate, are float64
     certificate = trainer.certify()
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),

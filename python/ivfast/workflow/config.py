@@ -51,6 +51,9 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
       0.00125 within the first 1,500 epochs on a real chain, where progress then stalls);
     * a dense calendar/butterfly check every 25 epochs (``check_every``; 100 in the trainer), so
       that a fit stopped by its time limit has a recent state that passed it to fall back on;
+    * float32 training (``train_dtype``; the returned surface and its certificate are float64):
+      an epoch costs about 2.6x less on a CPU core, and at equal epochs the fits agree to the
+      quotes' resolution (bench/README.md);
     * ``time_limit`` 45 s of training (``ivfast fit --time-limit`` changes it), ``max_epochs``
       12,000; random network start (``identity_start`` off: on real chains the fitted SSVI
       prior is already close and the random start gets ahead); progress bar off.
@@ -77,5 +80,5 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
     return SmoothingConfig(quote_loss="bid_ask", bid_ask_margin=0.2, target_loss=1e-6, target_inside=0.95,
                            target_expiry_inside=0.8, max_quotes_per_maturity=48, atm_knots=64, tau_max_aux=3.0,
                            k_aux_extent=1.5, check_every=25, min_learning_rate=0.0025, plateau_patience=200,
-                           time_limit=45.0, max_epochs=12000, identity_start=False,
+                           time_limit=45.0, max_epochs=12000, train_dtype="float32", identity_start=False,
                            progress=False).replace(**changes)
