@@ -373,8 +373,8 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     # The prior fit and the start run in float64; training runs in config.train_dtype.
     dtype = getattr(torch, config.train_dtype)
     model.to(dtype)
-    k_t, tau_t, iv_t, w_t, bid_t, ask_t = (None if x is None else x.to(dtype)
-                                           for x in (k_t, tau_t, iv_t, w_t, bid_t, ask_t))
+    k_t, tau_t, iv_t = k_t.to(dtype), tau_t.to(dtype), iv_t.to(dtype)
+    w_t, bid_t, ask_t = (None if x is None else x.to(dtype) for x in (w_t, bid_t, ask_t))
     prior_start = {name: p.detach().clone() for name, p in model.prior.named_parameters()}
 
     def reinit() -> None:
