@@ -185,3 +185,14 @@ def json_round_trip(obj):
     import json
 
     return json.loads(json.dumps(obj))
+
+
+@pytest.mark.cuda
+def test_completed_surface_export_runs_on_cuda(held_out, tmp_path):
+    s = held_out[4]
+    surface = complete_surface(s.k, s.tau, s.iv)
+    exported = ivfast.load_exported(surface.export(tmp_path / "c.pt"), device="cuda")
+    k = torch.linspace(-0.4, 0.2, 64, dtype=torch.float64, device="cuda")
+    tau = torch.full_like(k, 0.5)
+    np.testing.assert_allclose(exported(k, tau).cpu().numpy(), surface.total_variance(k.cpu().numpy(), 0.5),
+                               rtol=1e-12)
