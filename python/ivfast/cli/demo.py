@@ -15,14 +15,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ivfast demo`` (stage 1, then stages 2-6 when torch is installed); return 0."""
+    """Run ``ivfast demo`` (stage 1, then stages 2-7 when torch is installed); return 0."""
     from ..demo import iv_stage
 
     n = 100_000 if args.quick else 1_000_000
     print(f"== 1. Implied volatility (Let's Be Rational), {n:,} random options ==")
     print(iv_stage.iv_demo_table(iv_stage.run_iv_stage(n)))
     if importlib.util.find_spec("torch") is None:
-        print("\n(stages 2-6 need the torch extra: pip install 'ivfast[torch]')")
+        print("\n(stages 2-7 need the torch extra: pip install 'ivfast[torch]')")
         return 0
     from ..demo import pipeline
 
