@@ -152,7 +152,7 @@ def test_bid_ask_loss_stops_once_the_fit_is_inside_the_quotes():
 
 
 def test_loss_quote_thinning_and_time_limit():
-    from ivfast.surface.trainer import _loss_quotes
+    from ivfast.surface.inputs import loss_quotes as _loss_quotes
 
     k = np.r_[np.linspace(-1, 1, 11), np.linspace(-0.5, 0.5, 3)]
     tau = np.r_[np.full(11, 0.5), np.full(3, 1.0)]

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from .._arrays import as_float_array
 
-__all__ = ["Quotes", "validate_quotes"]
+__all__ = ["Quotes", "loss_quotes", "validate_quotes"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,35 @@ def validate_quotes(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, weights: ArrayL
     if w is not None and not w.sum() > 0:
         raise ValueError("weights: expected at least one positive weight")
     return Quotes(arrays["k"], arrays["tau"], arrays["iv"], w, arrays.get("iv_bid"), arrays.get("iv_ask"))
+
+
+def loss_quotes(k: np.ndarray, tau: np.ndarray, per_maturity: int) -> np.ndarray:
+    """Pick the quotes the loss sees: at most ``per_maturity`` per maturity (0: all).
+
+    Evenly spaced by rank in k within each maturity, so both ends of every smile stay in. A
+    real index chain quotes 100-300 strikes per expiry, several per hundredth of k near the
+    money, where neighbouring quotes carry almost the same information; each one costs a network
+    evaluation and its backward pass in every epoch.
+
+    Parameters
+    ----------
+    k, tau : ndarray
+        Log-moneyness and maturities of the quotes (flat, one length).
+    per_maturity : int
+        Most quotes per distinct maturity (<= 0: all).
+
+    Returns
+    -------
+    ndarray of int
+        Sorted indices into ``k``.
+    """
+    if per_maturity <= 0:
+        return np.arange(k.size)
+    order = np.lexsort((k, tau))
+    starts = np.flatnonzero(np.r_[True, np.diff(tau[order]) != 0])
+    keep = [order[a + np.unique(np.round(np.linspace(0, b - a - 1, min(per_maturity, b - a))).astype(int))]
+            for a, b in zip(starts, np.r_[starts[1:], k.size])]
+    return np.sort(np.concatenate(keep))
 
 
 _EXPECTED = {

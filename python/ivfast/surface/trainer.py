@@ -28,7 +28,7 @@ from ..arbitrage.density import butterfly_g
 from .collocation import Collocation
 from .config import SmoothingConfig
 from .fitted import FittedSurface
-from .inputs import Quotes, validate_quotes
+from .inputs import Quotes, loss_quotes, validate_quotes
 from .model import SurfaceModel
 from .objective import LOSS_COLUMNS, QuoteTargets, evaluate_loss
 from .progress import FitProgress
@@ -263,23 +263,6 @@ class _Trainer:
         return row
 
 
-def _loss_quotes(k: np.ndarray, tau: np.ndarray, per_maturity: int) -> np.ndarray:
-    """Indices of the quotes the loss sees: at most ``per_maturity`` per maturity (0: all).
-
-    Evenly spaced by rank in k within each maturity, so both ends of every smile stay in. A
-    real index chain quotes 100-300 strikes per expiry, several per hundredth of k near the
-    money, where neighbouring quotes carry almost the same information; each one costs a network
-    evaluation and its backward pass in every epoch.
-    """
-    if per_maturity <= 0:
-        return np.arange(k.size)
-    order = np.lexsort((k, tau))
-    starts = np.flatnonzero(np.r_[True, np.diff(tau[order]) != 0])
-    keep = [order[a + np.unique(np.round(np.linspace(0, b - a - 1, min(per_maturity, b - a))).astype(int))]
-            for a, b in zip(starts, np.r_[starts[1:], k.size])]
-    return np.sort(np.concatenate(keep))
-
-
 def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLike | None = None,
                 iv_bid: ArrayLike | None = None, iv_ask: ArrayLike | None = None,
                 config: SmoothingConfig | None = None, init: FittedSurface | None = None, seed: int = 0,
@@ -385,7 +368,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
             model.network.reset_parameters(init_generator)
             start_network(model, k_t, tau_t, iv_t, config)
 
-    used = _loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
+    used = loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
     points = Collocation.build(quotes.k[used], quotes.tau[used], config, device)
     points.k, points.tau = points.k.to(dtype), points.tau.to(dtype)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
