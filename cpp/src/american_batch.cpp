@@ -58,7 +58,7 @@ Search search(double target, Contract k, const Market& m, const Grid& grid, doub
     k.vol = vol;
     return price(k, m, grid) - target;
   };
-  double lo = 0.0, f_lo = -kNaN, hi = kMaxVol * 2.0, f_hi = kNaN;
+  double lo = 0.0, f_lo = kNaN, hi = kMaxVol * 2.0, f_hi = kNaN;
   bool have_lo = false, have_hi = false;
   double x_prev = x0, f_prev = excess(x_prev);
   double x = slope > 0.0 ? std::clamp(x_prev - f_prev / slope, 0.5 * x_prev, 2.0 * x_prev) : 0.9 * x_prev;
