@@ -152,14 +152,14 @@ def test_bid_ask_loss_stops_once_the_fit_is_inside_the_quotes():
 
 
 def test_loss_quote_thinning_and_time_limit():
-    from ivfast.surface.inputs import loss_quotes as _loss_quotes
+    from ivfast.surface.inputs import loss_quotes
 
     k = np.r_[np.linspace(-1, 1, 11), np.linspace(-0.5, 0.5, 3)]
     tau = np.r_[np.full(11, 0.5), np.full(3, 1.0)]
-    used = _loss_quotes(k, tau, 4)
+    used = loss_quotes(k, tau, 4)
     # Both ends of every smile stay in, at most 4 per maturity, evenly by rank.
     np.testing.assert_array_equal(used, [0, 3, 7, 10, 11, 12, 13])
-    np.testing.assert_array_equal(_loss_quotes(k, tau, 0), np.arange(14))
+    np.testing.assert_array_equal(loss_quotes(k, tau, 0), np.arange(14))
     fit = fit_surface(*ssvi_quotes(), config=SMALL.replace(max_epochs=100_000, time_limit=1.0))
     assert fit.info["stop_reason"] == "time_limit" and fit.info["seconds"] < 30
     with pytest.raises(ValueError, match="time_limit"):
