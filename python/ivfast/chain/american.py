@@ -17,7 +17,9 @@ American price by the European price at its American implied volatility:
 The rate is the given curve, or else the pooled parity rate of the raw quotes, floored at 0
 (a fallback: see ``_parity_rates``). The parity discount factors that the chain pipeline
 then fits to the European-equivalent prices are a check of the conversion: below 1 where it
-works, as for European quotes.
+works, as for European quotes. Where an expiry's parity slope does not identify its discount
+(:func:`slope_identified`), the pipeline keeps the conversion's discount and fits only the
+forward under it.
 
 Every quote is then converted at its expiry's ``(r, q)``. Quotes the inversion cannot use are
 marked: ``early_exercise`` where the American mid is at its exercise value (or has no time
@@ -44,7 +46,7 @@ from . import parity
 from .normalize import DateLike, year_fraction
 
 __all__ = ["EARLY_EXERCISE", "EXERCISE_STYLES", "AmericanCurves", "deamericanize", "read_dividends",
-           "resolve_exercise"]
+           "resolve_exercise", "slope_identified"]
 
 EARLY_EXERCISE = "early_exercise"
 """Drop reason of an American quote at its early-exercise value (no implied volatility)."""
@@ -141,6 +143,40 @@ def read_dividends(path: str | os.PathLike[str], as_of: DateLike) -> np.ndarray:
         raise ValueError(f"dividends: bad ex_date in {os.fspath(path)!r} ({exc})") from None
     amounts = pd.to_numeric(frame["amount"], errors="coerce").to_numpy(dtype=np.float64)
     return dividend_table(np.column_stack([times, amounts]))
+
+
+def slope_identified(fit: parity.ParityFit, half_spread: ArrayLike, discount: float) -> bool:
+    """Whether one expiry's parity slope on European-equivalent prices measures its discount factor.
+
+    The slope is a measurement only if (a) the line fits the pairs it kept within their quotes:
+    the RMS of the residuals in units of the pairs' half-spreads of ``C - P`` is at most 1 (a
+    thin expiry whose wide in-the-money legs are stale, quoted at a different spot, leaves
+    residuals several half-spreads wide in steps, and its slope then follows the staleness; its
+    formal standard error, which assumes independent residuals, does not show it), and (b) its
+    standard error is below ``1 - discount``, the whole discount of the conversion's rate: a
+    slope less precise than that cannot tell the rate from zero, and a factor above 1 from such a
+    slope is noise. Where either fails, the conversion's discount (the rate curve that made the
+    European-equivalent prices) is the expiry's discount, not a clipped slope.
+
+    Parameters
+    ----------
+    fit : ParityFit
+        The expiry's parity fit on European-equivalent prices.
+    half_spread : array_like
+        Half the bid-ask width of ``C - P``, ``sqrt(spread_call**2 + spread_put**2) / 2``, at
+        ``fit.strikes`` (price units).
+    discount : float
+        The discount factor the conversion used at this expiry.
+
+    Returns
+    -------
+    bool
+        True when the fit's slope is a usable per-expiry discount factor.
+    """
+    kept = fit.weights > 0
+    half = np.maximum(np.asarray(half_spread, dtype=np.float64), 1e-8 * fit.strikes)[kept]  # exact quotes
+    misfit = float(np.sqrt(np.mean((fit.residuals[kept] / half) ** 2))) if kept.any() else np.inf
+    return misfit <= 1.0 and fit.discount_se < 1.0 - discount
 
 
 def _near_pairs(q: pd.DataFrame, usable: np.ndarray, spot: float, window: float, min_pairs: int,
@@ -279,7 +315,7 @@ def deamericanize(
         Parity pairs with ``|ln(K/S)| <= window * sqrt(tau)`` (at least ``min_pairs`` per expiry).
     min_pairs, max_pairs : int, default 5 and 40
         Pairs per expiry taken at least and at most (the nearest to the money).
-    rounds : int, default 6
+    rounds : int, default 8
         Most rounds of the iteration (it stops when forwards move by less than 1e-6).
     grid : (int, int), default (96, 48)
         Pricer grid (see :func:`ivfast.american_price`).

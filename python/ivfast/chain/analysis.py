@@ -38,7 +38,9 @@ class ChainAnalysis:
     forwards : DataFrame
         One row per smile: ``forward``, ``discount``, ``method`` (``parity``,
         ``parity_fixed_discount``, ``curves`` or ``none``), ``n_pairs``, ``n_used``,
-        ``rms_residual``, ``max_abs_residual`` (price units).
+        ``discount_slice`` (the expiry's own discount before pooling: its parity slope, or for
+        de-Americanised quotes whose slope does not identify it, the conversion's discount),
+        ``discount_se``, ``rms_residual``, ``max_abs_residual`` (price units).
     parity : DataFrame
         Per smile and strike, the residual ``(C - P) - D (F - K)`` of the per-expiry
         regression (before any pooling of discount factors) and its IRLS weight (0: outlier).
@@ -80,22 +82,34 @@ def _pairs(usable: pd.DataFrame) -> pd.DataFrame:
     return calls.merge(puts, on=["slice", "strike"], suffixes=("_c", "_p")).sort_values(["slice", "strike"])
 
 
-def _slice_forward(pairs: pd.DataFrame, tau: float, spot, rate, dividend, window: float, min_pairs: int):
-    """(forward, discount, method, fit-or-None) for one smile."""
+def _slice_forward(pairs: pd.DataFrame, tau: float, spot, rate, dividend, window: float, min_pairs: int,
+                   conversion_discount: float | None = None):
+    """(forward, discount, method, fit-or-None, per-expiry discount) for one smile.
+
+    ``conversion_discount`` (de-Americanised quotes): the discount the conversion priced the
+    European equivalents with; it replaces a parity slope that does not identify the discount
+    (:func:`ivfast.chain.american.slope_identified`), and is then the per-expiry discount.
+    """
     fit = parity.fit_parity(pairs["strike"], pairs["mid_c"], pairs["mid_p"], pairs["ask_c"] - pairs["bid_c"],
                             pairs["ask_p"] - pairs["bid_p"], tau, window=window, min_pairs=min_pairs)
+    if fit is not None and conversion_discount is not None:
+        at = pairs.set_index("strike").loc[fit.strikes]
+        half = 0.5 * np.hypot(at["ask_c"] - at["bid_c"], at["ask_p"] - at["bid_p"]).to_numpy()
+        if not american.slope_identified(fit, half, conversion_discount):
+            return (fit.forward_given(conversion_discount), conversion_discount, "parity_fixed_discount", None,
+                    conversion_discount)
     if fit is not None:
-        return fit.forward, fit.discount, "parity", fit
+        return fit.forward, fit.discount, "parity", fit, fit.discount
     if len(pairs) and rate is not None:
         # Too few pairs for a slope: take D from the rate curve and F from each pair's parity.
         discount = float(np.exp(-parity.curve_value(rate, tau, "rate") * tau))
         forward = float(np.median(pairs["strike"] + (pairs["mid_c"] - pairs["mid_p"]) / discount))
         if forward > 0:
-            return forward, discount, "parity_fixed_discount", None
+            return forward, discount, "parity_fixed_discount", None, np.nan
     curve = parity.curve_forward(spot, tau, rate, dividend)
     if curve is not None:
-        return curve[0], curve[1], "curves", None
-    return np.nan, np.nan, "none", None
+        return curve[0], curve[1], "curves", None, np.nan
+    return np.nan, np.nan, "none", None, np.nan
 
 
 def _pool(table: pd.DataFrame, fits: dict, bandwidth: float) -> None:
@@ -110,19 +124,20 @@ def _pool(table: pd.DataFrame, fits: dict, bandwidth: float) -> None:
 
 
 def _forwards(q: pd.DataFrame, usable: np.ndarray, spot, rate, dividend, window, min_pairs, discount_mode,
-              bandwidth):
+              bandwidth, conversion: pd.DataFrame | None = None):
     rows, residuals, fits = [], [], {}
     pairs_by_slice = dict(tuple(_pairs(q[usable]).groupby("slice", sort=False)))
     no_pairs = pd.DataFrame(columns=["strike", "mid_c", "mid_p", "bid_c", "ask_c", "bid_p", "ask_p"])
     for key in q.drop_duplicates("slice").sort_values("slice").itertuples(index=False):
         sid, tau = key.slice, float(key.tau)
         pairs = pairs_by_slice.get(sid, no_pairs)
-        forward, discount, method, fit = (np.nan, np.nan, "none", None) if tau <= 0 else \
-            _slice_forward(pairs, tau, spot, rate, dividend, window, min_pairs)
+        fixed = None if conversion is None or sid not in conversion.index else float(conversion.loc[sid, "discount"])
+        forward, discount, method, fit, per_expiry = (np.nan, np.nan, "none", None, np.nan) if tau <= 0 else \
+            _slice_forward(pairs, tau, spot, rate, dividend, window, min_pairs, fixed)
         rows.append({"slice": sid, "root": key.root, "expiry": key.expiry, "tau": tau, "forward": forward,
                      "discount": discount, "method": method, "n_pairs": len(pairs),
                      "n_used": fit.n_used if fit else 0,
-                     "discount_slice": fit.discount if fit else np.nan,
+                     "discount_slice": per_expiry,
                      "discount_se": fit.discount_se if fit else np.nan,
                      "rms_residual": fit.rms_residual if fit else np.nan,
                      "max_abs_residual": fit.max_abs_residual if fit else np.nan})
@@ -261,8 +276,9 @@ def analyze_chain(
                                                             threads=threads)
         reason[(reason == "") & (early != "")] = early[(reason == "") & (early != "")]
         cleaning.flag_thin_slices(q, reason, min_strikes)
+    conversion = info["american"].table.set_index("slice") if "american" in info else None
     forwards, resid = _forwards(q, reason == "", spot, rate, dividend, parity_window, min_parity_pairs, discount,
-                                rate_bandwidth)
+                                rate_bandwidth, conversion)
     by_slice = forwards.set_index("slice")
     q["forward"] = by_slice["forward"].reindex(q["slice"]).to_numpy()
     q["discount"] = by_slice["discount"].reindex(q["slice"]).to_numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import sys
 import warnings
@@ -41,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--time-axis", default="trading", choices=("trading", "calendar"),
                         help="maturity axis of the fit: NYSE trading days / 252 (default) or calendar ACT/365")
     parser.add_argument("--min-strikes", type=int, default=5, help="drop expiries with fewer usable strikes")
+    parser.add_argument("--rate", type=float,
+                        help="continuously compounded rate: the fallback where parity fails, and the rate of the "
+                             "de-Americanisation (American quotes pin it poorly; default: their pooled parity rate)")
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
     add_trainer_options(parser)
@@ -124,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CLIError(f"needs the torch extra: pip install ivfast[torch] ({exc})") from None
     config = trainer_config(args)
+    if args.rate is not None and not math.isfinite(args.rate):
+        raise CLIError(f"--rate: expected a finite number, got {args.rate}")
     options = {"columns": column_map(args.columns), "day_count": args.day_count, "min_strikes": args.min_strikes,
-               **exercise_options(args)}
+               "rate": args.rate, **exercise_options(args)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
