@@ -151,6 +151,25 @@ def test_bid_ask_loss_stops_once_the_fit_is_inside_the_quotes():
         fit_surface(k, tau, mid, iv_bid=bid, iv_ask=np.where(np.arange(k.size) == 5, mid - 0.01, ask), config=SMALL)
 
 
+def test_the_inside_stop_counts_every_quote_not_only_the_thinned_loss_quotes():
+    from ivfast.surface.inputs import loss_quotes
+
+    k, tau, iv = ssvi_quotes()
+    used = np.zeros(k.size, bool)
+    used[loss_quotes(k, tau, 4)] = True
+    # The loss's quotes have intervals around the true vols; the others' lie 2 vol points above
+    # them, so no fit of the loss's quotes puts those inside: the 95 % stop must not fire.
+    bid = np.where(used, iv - 0.005, iv + 0.02)
+    ask = bid + np.where(used, 0.01, 0.002)
+    assert (~used).mean() > 0.05
+    config = SMALL.replace(quote_loss="bid_ask", target_inside=0.95, target_expiry_inside=0.0,
+                           max_quotes_per_maturity=4, max_epochs=60, check_every=30)
+    fit = fit_surface(k, tau, 0.5 * (bid + ask), iv_bid=bid, iv_ask=ask, config=config)
+    assert fit.info["stop_reason"] != "target"
+    fitted = fit.implied_vol(k, tau)
+    assert fit.info["inside_bid_ask"] == pytest.approx(np.mean((bid <= fitted) & (fitted <= ask)), abs=0.05)
+
+
 def test_loss_quote_thinning_and_time_limit():
     from ivfast.surface.inputs import loss_quotes
 

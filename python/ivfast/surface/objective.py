@@ -18,7 +18,7 @@ from .collocation import Collocation
 from .config import SmoothingConfig
 from .model import SurfaceModel
 
-__all__ = ["LossTerms", "QuoteTargets", "evaluate_loss", "LOSS_COLUMNS"]
+__all__ = ["EveryQuote", "LossTerms", "QuoteTargets", "evaluate_loss", "LOSS_COLUMNS"]
 
 LOSS_COLUMNS = ("loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee", "inside", "worst_inside")
 """Loss terms, then the share of quotes inside bid-ask and its lowest value over maturities (NaN
@@ -90,6 +90,34 @@ class QuoteTargets:
         hit = ((model_iv >= self.bid) & (model_iv <= self.ask)).to(model_iv.dtype)
         per_maturity = torch.bincount(self.maturity, hit) / torch.bincount(self.maturity).to(hit.dtype)
         return float(hit.mean()), float(per_maturity.min())
+
+
+@dataclass
+class EveryQuote:
+    """All quotes of a fit whose loss sees a thinned subset (``max_quotes_per_maturity``).
+
+    A stop at "95 % of the quotes inside bid-ask" must hold for every quote, not only for the
+    ones in the loss, so the trainer measures a state that meets it on the subset again here.
+    """
+
+    k: torch.Tensor
+    tau: torch.Tensor
+    targets: QuoteTargets
+
+    def inside(self, model: SurfaceModel) -> tuple[float, float]:
+        """Share of the model's vols inside bid-ask over every quote, and at the worst maturity.
+
+        Parameters
+        ----------
+        model : SurfaceModel
+            The model being trained (one forward pass, no derivatives, no graph).
+
+        Returns
+        -------
+        tuple of 2 float
+        """
+        with torch.no_grad():
+            return self.targets.inside(torch.sqrt(model(self.k, self.tau, 0)[0] / self.tau))
 
 
 @dataclass

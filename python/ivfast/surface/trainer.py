@@ -30,7 +30,7 @@ from .config import SmoothingConfig
 from .fitted import FittedSurface
 from .inputs import Quotes, loss_quotes, validate_quotes
 from .model import SurfaceModel
-from .objective import LOSS_COLUMNS, QuoteTargets, evaluate_loss
+from .objective import LOSS_COLUMNS, EveryQuote, QuoteTargets, evaluate_loss
 from .progress import FitProgress
 from .start import build_model, fit_prior, start_network
 
@@ -53,10 +53,11 @@ class _Trainer:
     """The reference script's convergence scheme around Adam + ReduceLROnPlateau, best state in memory."""
 
     def __init__(self, model: SurfaceModel, points: Collocation, quotes: Quotes, targets: QuoteTargets,
-                 config: SmoothingConfig, generator: torch.Generator,
-                 reinit: Callable[[], None], started: float) -> None:
+                 config: SmoothingConfig, generator: torch.Generator, reinit: Callable[[], None],
+                 started: float, every_quote: EveryQuote | None = None) -> None:
         self.started = started
         self.model, self.points, self.quotes, self.targets = model, points, quotes, targets
+        self.every_quote = every_quote
         self.config, self.generator, self.reinit = config, generator, reinit
         self.params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         self.best_state = [p.detach().clone() for p in self.params]
@@ -165,6 +166,12 @@ class _Trainer:
             return False
         return True
 
+    def _confirmed(self, inside: tuple[float, float]) -> tuple[float, float]:
+        """Inside shares on every quote once the loss's thinned quotes meet the inside targets."""
+        c = self.config
+        meets = c.target_inside is not None and inside[0] >= c.target_inside and inside[1] >= c.target_expiry_inside
+        return self.every_quote.inside(self.model) if meets and self.every_quote is not None else inside
+
     def _target_met(self) -> bool:
         """The best state reached the loss target, or the inside-bid-ask targets."""
         c = self.config
@@ -222,7 +229,7 @@ class _Trainer:
                     reason = "nan"
                     break
                 if loss_value < self.best_loss:
-                    self.best_loss, self.best_inside = loss_value, (terms.inside, terms.worst_inside)
+                    self.best_loss, self.best_inside = loss_value, self._confirmed((terms.inside, terms.worst_inside))
                     self._save_best()
                 if clean and loss_value < self.clean_loss:
                     self.clean_loss, self.clean_inside = loss_value, (terms.inside, terms.worst_inside)
@@ -376,7 +383,9 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     targets = QuoteTargets.build(iv_t[used_t], None if w_t is None else w_t[used_t], tau_t[used_t],
                                  None if bid_t is None else bid_t[used_t], None if ask_t is None else ask_t[used_t],
                                  config)
-    trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started)
+    every_quote = None if used.size == quotes.k.size else EveryQuote(
+        k_t, tau_t, QuoteTargets.build(iv_t, w_t, tau_t, bid_t, ask_t, config))
+    trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started, every_quote)
     reason = trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     model.to(torch.float64)  # the returned surface, and its certificate, are float64
