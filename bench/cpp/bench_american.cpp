@@ -11,8 +11,11 @@
 #include <vector>
 
 #include "ivfast/american.hpp"
+#include "timing.hpp"
 
 namespace am = ivfast::american;
+
+using ivfast_bench::best_seconds;
 
 namespace {
 
@@ -46,17 +49,6 @@ Chain make_chain(const am::Market& market, double yield) {
   c.price.resize(c.strike.size());
   am::price(in, market, am::Grid{1280, 400, true}, c.strike.size(), c.price.data(), 0);
   return c;
-}
-
-template <class F>
-double best_seconds(F&& f, int repeats) {
-  double best = 1e300;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
 }
 
 void run(const char* name, const am::Market& market, double yield) {

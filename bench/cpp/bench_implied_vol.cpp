@@ -11,6 +11,9 @@
 #include "ivfast/black.hpp"
 #include "ivfast/black_batch.hpp"
 #include "ivfast/lets_be_rational.hpp"
+#include "timing.hpp"
+
+using ivfast_bench::best_seconds;
 
 namespace {
 
@@ -37,17 +40,6 @@ Rows make_rows(std::size_t n, unsigned seed) {
     r.is_call.push_back(call ? 1 : 0);
   }
   return r;
-}
-
-template <class F>
-double best_seconds(F&& f, int repeats) {
-  double best = 1e300;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
 }
 
 }  // namespace
