@@ -125,7 +125,7 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
         tokens = pad_tokens([valid[i][0][subsets[i]] for i in part], [valid[i][1][subsets[i]] for i in part],
                             [valid[i][2][subsets[i]] for i in part], [subsets[i].size for i in part],
                             np.array(rows[lo: part.stop]))
-        with torch.no_grad():
+        with torch.inference_mode():
             raw_parts.append(net(tokens).double().numpy())
     raw_net = np.concatenate(raw_parts)
     encoded = time.perf_counter()

@@ -71,11 +71,16 @@ class KernelEmbedding(torch.nn.Module):
         a = torch.exp(self.log_scale)
         diff = x.unsqueeze(2) - x.unsqueeze(1)  # (B, query j, source i, 2)
         dist = (diff.square() * a).sum(-1) / (2.0 * a.sum())
-        logits = -dist.unsqueeze(-1) / self.bandwidth.square()  # (B, j, i, d)
         if not bool(observed.all()):
-            logits = logits.masked_fill(~observed[:, None, :, None], -math.inf)
-        weights = torch.softmax(logits, dim=2)  # sum_i k f / sum_i k, computed stably
-        return torch.einsum("bjic,bi->bjc", weights, f * observed)
+            dist = dist.masked_fill(~observed[:, None, :], math.inf)
+        # The softmax over sources i of -dist / sigma_c^2, computed stably by hand: its maximum is
+        # -min_i dist / sigma_c^2 for every channel, so one shift serves all d channels, and the
+        # weighted mean is a matrix product of the kernel with [f, 1] (channels first: contiguous).
+        shifted = dist - dist.amin(dim=2, keepdim=True)
+        kernel = torch.exp(-shifted.unsqueeze(1) / self.bandwidth.square()[:, None, None])  # (B, c, j, i)
+        values = torch.stack([f * observed, torch.ones_like(f)], dim=-1).unsqueeze(1)  # (B, 1, i, 2)
+        sums = kernel @ values  # (B, c, j, 2)
+        return (sums[..., 0] / sums[..., 1]).transpose(1, 2)
 
 
 class PositionalEncoding2D(torch.nn.Module):

@@ -11,8 +11,9 @@ bias). Initialisation as published: weights N(0, 0.02), biases 0, the output pro
 self-attention and of the feed-forward network of block l (1-based) scaled by 1/sqrt(2 l), and
 the gate bias at 10, so a new model starts by ignoring the market features.
 
-The attention is written out (no fused kernel), so that the soft no-arbitrage terms can
-differentiate the output twice with respect to the token positions.
+The attention is written out (no fused kernel) while gradients are recorded, so that the soft
+no-arbitrage terms can differentiate the output twice with respect to the token positions; at
+inference it is torch's fused scaled-dot-product attention (the same formula).
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ class Attention(torch.nn.Module):
         h = self.n_heads
         q = self.q(x).view(b, n, h, d // h).transpose(1, 2)
         k, v = self.kv(memory).view(b, memory.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
+        if key_valid is not None and bool(key_valid.all()):
+            key_valid = None
+        if not torch.is_grad_enabled():  # inference: the fused kernel (no double backward needed)
+            mask = None if key_valid is None else key_valid[:, None, None, :]
+            mixed = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.out(mixed.transpose(1, 2).reshape(b, n, d))
         scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
         if key_valid is not None:
             scores = scores.masked_fill(~key_valid[:, None, None, :], -math.inf)
