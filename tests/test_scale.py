@@ -137,7 +137,9 @@ def test_killing_a_worker_mid_run_loses_nothing_and_fits_no_chain_twice(tmp_path
 
         killer = threading.Thread(target=kill_when_busy, daemon=True)
         killer.start()
-        table = fit_many(chains, out=out, client=client, chunk_size=3, config=_config(max_epochs=60),
+        # No inside-bid-ask stop: every fit runs its 60 epochs, long enough to be caught in flight.
+        config = _config(max_epochs=60, target_inside=None)
+        table = fit_many(chains, out=out, client=client, chunk_size=3, config=config,
                          progress=False, **OPTIONS)
         killer.join()
     assert killed, "no worker was busy to kill"
