@@ -212,3 +212,50 @@ def test_held_out_real_chain_completes_without_arbitrage(chains_dir):
         assert surface.check(*dense_grid(s.k, s.tau)).ok()
         ape = np.abs(surface.implied_vol(s.k[~seen], s.tau[~seen]) / s.iv[~seen] - 1)
         assert np.median(ape) < bound
+
+
+def test_refinement_jacobian_is_the_derivative_of_its_residuals(held_out, monkeypatch):
+    """The closed-form Jacobian matches central differences (truncation ~h^2, rounding ~eps/h: 1e-7 relative).
+
+    Away from rho = 0, where eta_max has a kink in |rho| (the Jacobian takes the mean of both sides there).
+    """
+    import scipy.optimize
+
+    from ivfast.completion.quotes import validate
+    from ivfast.completion.refine import refine
+
+    captured = {}
+    real = scipy.optimize.least_squares
+
+    def spy(fun, x0, jac, **kwargs):
+        captured.update(fun=fun, jac=jac, x0=x0)
+        return real(fun, x0, jac=jac, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "least_squares", spy)
+    rng = np.random.default_rng(0)
+    for s, raw in zip(held_out[:3], ([-0.5, -1.0, 0.3], [0.8, 1.5, -2.0], [0.1, 0.0, 4.0])):
+        k, tau, iv, w = validate(s.k, s.tau, s.iv, None)
+        refine(np.array(raw), k, tau, iv, w, atm_curve(k, tau, iv), 20)
+        fun, jac = captured["fun"], captured["jac"]
+        for z in (captured["x0"], captured["x0"] + 0.3 * rng.standard_normal(captured["x0"].size)):
+            h = 1e-6 * np.maximum(1.0, np.abs(z))
+            fd = np.column_stack([(fun(z + hi * e) - fun(z - hi * e)) / (2 * hi) for hi, e in zip(h, np.eye(z.size))])
+            np.testing.assert_allclose(jac(z), fd, rtol=0, atol=1e-7 * np.abs(fd).max())
+
+
+def test_kernel_embedding_is_the_kernel_weighted_mean_of_observed_vols():
+    """h_j^(c) = sum_i k_c(y_i, x_j) f_i / sum_i k_c(y_i, x_j) over observed i, written out in float64."""
+    from ivfast.completion.embedding import KernelEmbedding
+
+    gen = torch.Generator().manual_seed(0)
+    emb = KernelEmbedding(8).double()
+    with torch.no_grad():
+        emb.log_scale.copy_(torch.tensor([0.3, -0.2]))
+    x = torch.randn(2, 20, 2, generator=gen, dtype=torch.float64)
+    f = torch.randn(2, 20, generator=gen, dtype=torch.float64)
+    observed = torch.rand(2, 20, generator=gen) > 0.3
+    a = torch.exp(emb.log_scale)
+    dist = ((x[:, :, None] - x[:, None]) ** 2 * a).sum(-1) / (2 * a.sum())
+    kern = torch.exp(-dist[..., None] / emb.bandwidth**2) * observed[:, None, :, None]
+    expected = (kern * f[:, None, :, None]).sum(2) / kern.sum(2)
+    torch.testing.assert_close(emb(x, f, observed), expected, rtol=1e-12, atol=1e-12)
