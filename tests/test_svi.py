@@ -9,7 +9,7 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from ivfast import svi
@@ -46,6 +46,9 @@ def _random_raw(rng):
 
 @settings(max_examples=300, deadline=None)
 @given(raw_params(), st.floats(0.01, 5.0))
+# The vertex at the money: min_k w and w(0) agree to rounding, and v~ must not come out above v.
+@example(svi.RawSVI(a=0.04846191406250411, b=0.203125, rho=2.0199313088987388e-07, m=2.0199313088987388e-07,
+                    sigma=0.9921875), 1.0)
 def test_round_trips_raw_natural_jw(raw, tau):
     # 1e-12: each conversion is a handful of flops on O(1) numbers. The jump-wings inverse
     # recovers sqrt(m^2 + sigma^2) from (v - v~) / (rho - beta)^2, beta = m / sqrt(m^2 + sigma^2),

@@ -108,7 +108,9 @@ def raw_to_jw(raw: RawSVI, tau: float) -> JumpWings:
         psi=raw.b / (2.0 * sw) * (raw.rho - raw.m / R),
         p=raw.b * (1.0 - raw.rho) / sw,
         c=raw.b * (1.0 + raw.rho) / sw,
-        v_tilde=raw.min_total_variance / t,
+        # The minimum is at most w(0); computed by another formula it can exceed it by rounding
+        # when the vertex is at the money (rho, m ~ 0).
+        v_tilde=min(raw.min_total_variance, w0) / t,
     )
 
 
