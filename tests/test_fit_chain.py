@@ -233,15 +233,14 @@ def test_trading_time_weights_are_the_spread_weights_of_the_trading_time_vols(ch
 
 def test_time_axis_choice_and_fallback(chain_frame):
     from ivfast.chain import prepare_quotes
-    from ivfast.workflow.run import _on_time_axis
 
     quotes = prepare_quotes(chain_frame[CHAIN_COLUMNS], as_of=AS_OF)
-    trading, note = _on_time_axis(quotes, "trading")
+    trading, note = quotes.on_time_axis("trading")
     assert trading.info["time_axis"] == "trading" and "trading" in note
     assert np.allclose(trading.total_variance, quotes.total_variance, rtol=1e-14)
     tau_only = prepare_quotes(chain_frame[CHAIN_COLUMNS].drop(columns="expiry").assign(tau=chain_frame["tau"]),
                               as_of=AS_OF)
-    same, note = _on_time_axis(tau_only, "trading")
+    same, note = tau_only.on_time_axis("trading")
     assert same is tau_only and "calendar" in note
     with pytest.raises(ValueError, match="time_axis"):
-        _on_time_axis(quotes, "business")
+        quotes.on_time_axis("business")

@@ -203,6 +203,35 @@ class SurfaceQuotes:
                        info={**self.info, "time_axis": "trading"})
 
 
+    def on_time_axis(self, time_axis: str = "trading") -> tuple[SurfaceQuotes, str]:
+        """Return the quotes on ``time_axis`` and a note saying which axis they are on.
+
+        Parameters
+        ----------
+        time_axis : {"trading", "calendar"}
+            "trading": :meth:`in_trading_time`, falling back to calendar time (said in the note)
+            when the quotes have no expiry dates; "calendar": the quotes as they are.
+
+        Returns
+        -------
+        tuple of (SurfaceQuotes, str)
+            The quotes and a one-line description of their maturity axis.
+
+        Raises
+        ------
+        ValueError
+            ``time_axis`` is neither "trading" nor "calendar".
+        """
+        if time_axis not in ("trading", "calendar"):
+            raise ValueError(f"time_axis: expected 'trading' or 'calendar', got {time_axis!r}")
+        if time_axis == "calendar":
+            return self, "maturity in calendar years (ACT/365)"
+        try:
+            return self.in_trading_time(), "maturity in NYSE trading years (sessions / 252)"
+        except ValueError as exc:
+            return self, f"maturity in calendar years (ACT/365): no trading time ({exc})"
+
+
 def _put_share(k: np.ndarray, tau: np.ndarray, blend_width: float) -> np.ndarray:
     """Weight of the put in the blend: 1 below the blend zone, 0 above, linear inside."""
     half = blend_width * np.sqrt(tau)

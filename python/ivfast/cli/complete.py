@@ -66,11 +66,7 @@ def _complete(args: argparse.Namespace) -> dict:
     frame = read_chain(args.chain)
     roots, note = choose_root(frame, args.roots)
     quotes = prepare_quotes(frame, roots=roots, as_of=args.as_of, columns=column_map(args.columns))
-    try:
-        quotes = quotes.in_trading_time()
-        axis = "maturity in NYSE trading years (sessions / 252)"
-    except ValueError:
-        axis = "maturity in calendar years (ACT/365)"
+    quotes, axis = quotes.on_time_axis("trading")
     k, tau, iv, weights = quotes.arrays()
     seen = np.random.default_rng(args.seed).random(k.size) < args.keep if args.keep < 1.0 else np.ones(k.size, bool)
     prepared = time.perf_counter()

@@ -55,10 +55,7 @@ def chain_sample(path: str | os.PathLike[str]) -> SurfaceSample:
         frame = read_chain(path)
         roots, _ = choose_root(frame, "auto")
         quotes = prepare_quotes(frame, roots=roots)
-    try:
-        quotes = quotes.in_trading_time()
-    except ValueError:
-        pass  # no expiry dates: calendar time
+    quotes = quotes.on_time_axis("trading")[0]
     k, tau, iv, _ = quotes.arrays()
     half = 0.5 * (quotes.iv_ask - quotes.iv_bid)
     half = np.where(np.isfinite(half) & (half > 0), half, 0.01 * iv)

@@ -37,17 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["fit_chain"]
 
 
-def _on_time_axis(quotes: SurfaceQuotes, time_axis: str) -> tuple[SurfaceQuotes, str]:
-    if time_axis not in ("trading", "calendar"):
-        raise ValueError(f"time_axis: expected 'trading' or 'calendar', got {time_axis!r}")
-    if time_axis == "calendar":
-        return quotes, "maturity in calendar years (ACT/365)"
-    try:
-        return quotes.in_trading_time(), "maturity in NYSE trading years (sessions / 252)"
-    except ValueError as exc:
-        return quotes, f"maturity in calendar years (ACT/365): no trading time ({exc})"
-
-
 def _load_init(init: FittedSurface | str | os.PathLike[str] | None,
                inputs: Mapping[str, np.ndarray]) -> FittedSurface | None:
     """A FittedSurface from ``init`` (a fit, the path of a saved one, or "completion" of ``inputs``), None for cold."""
@@ -186,7 +175,7 @@ def fit_chain(
     frame = read_chain(source, warn_american=dict(chain_options or {}).get("exercise", "european") == "european")
     root_list, root_note = choose_root(frame, roots)
     quotes = prepare_quotes(frame, roots=root_list, as_of=as_of, weights=weights, **dict(chain_options or {}))
-    quotes, axis_note = _on_time_axis(quotes, time_axis)
+    quotes, axis_note = quotes.on_time_axis(time_axis)
     prepared = time.perf_counter()
 
     inputs = {name: np.array(values, dtype=np.float64) for name, values in quotes.fit_inputs().items()}
