@@ -225,34 +225,48 @@ def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_
     theta : array_like, shape (n,)
         Non-decreasing positive ATM total variances at ``taus`` (e.g. from :func:`isotonic_fit`).
     max_knots : int, default 6
-        Most knots (>= 2). Six give a smooth term structure; up to one per maturity lets the
-        curve follow session-to-session changes of forward variance (economic releases in the
-        first weeks of an index chain) while staying increasing.
+        Most knots (>= 2). Six give a smooth term structure. With at least as many knots as
+        maturities (and three or more maturities) the curve passes through every value: it then
+        follows session-to-session changes of forward variance (economic releases and earnings
+        in the first weeks of an index chain), which the deep-smoothing fit's ATM penalty keeps
+        the network from correcting.
 
     Returns
     -------
     SoftplusCurve
-        Up to ``max_knots`` knots (at most one fewer than the maturities) spread evenly over
-        ``ln taus``, fitted by bounded least squares.
+        Interpolating (see ``max_knots``): a knot at every maturity but the first, one width for
+        all knots (one width keeps every clamp increasing; a tenth of the closest spacing keeps
+        every slope that the interpolation needs non-negative), the left ramp's slope that of the
+        first interval and the right ramp's slope 1 (flat ATM vol beyond the last maturity, as
+        :class:`MonotoneTheta`). Otherwise up to ``max_knots`` knots (at most one fewer than the
+        maturities) spread evenly over ``ln taus``, fitted by bounded least squares.
     """
     from scipy.optimize import lsq_linear
 
     u = np.log(quote_vector(taus, "taus", positive=True))
     y = np.log(quote_vector(theta, "theta", size=u.size, positive=True))
-    n_knots = int(np.clip(u.size - 1, 2, max(int(max_knots), 2)))
+    right_slope = None
     if u[-1] - u[0] < 1e-12:
         knots = np.array([u[0] - 0.5, u[0] + 0.5])
+    elif 3 <= u.size <= max_knots:
+        # Evenly spaced knots missed the ATM variance of SPX 2026's event sessions by up to 2 %.
+        # A free right ramp would be set by the last interval alone and, on a chain of weeklies,
+        # extrapolated theta 100-fold by three years; slope 1 is the usual flat-vol extrapolation.
+        knots, right_slope = u[1:].copy(), 1.0
     else:
-        knots = np.linspace(u[0], u[-1], n_knots)
-    width = knots[1] - knots[0]
+        knots = np.linspace(u[0], u[-1], int(np.clip(u.size - 1, 2, max(int(max_knots), 2))))
+    width = 0.1 * float(np.diff(u).min()) if right_slope is not None else knots[1] - knots[0]
     ramps = width * np.logaddexp(0.0, (u[:, None] - knots[None, :]) / width)  # s*softplus
     # Columns: offset, left ramp, soft clamps between knots, right ramp (see module docstring).
     left = (u - knots[0]) - ramps[:, 0]
     clamps = ramps[:, :-1] - ramps[:, 1:]
     right = ramps[:, -1]
-    design = np.column_stack([np.ones_like(u), left, clamps, right])
-    lower = np.r_[-np.inf, _MIN_EDGE_SLOPE, np.zeros(clamps.shape[1]), _MIN_EDGE_SLOPE]
-    solution = lsq_linear(design, y, bounds=(lower, np.full_like(lower, np.inf)), method="bvls")
-    offset, c_lo, c_mid, c_hi = solution.x[0], solution.x[1], solution.x[2:-1], solution.x[-1]
-    slopes = np.r_[c_lo, c_mid, c_hi]
+    lower = np.r_[-np.inf, _MIN_EDGE_SLOPE, np.zeros(clamps.shape[1])]
+    if right_slope is None:
+        design, target, lower = np.column_stack([np.ones_like(u), left, clamps, right]), y, np.r_[lower, _MIN_EDGE_SLOPE]
+    else:
+        design, target = np.column_stack([np.ones_like(u), left, clamps]), y - right_slope * right
+    solution = lsq_linear(design, target, bounds=(lower, np.full_like(lower, np.inf)), method="bvls")
+    offset, c_lo = solution.x[0], solution.x[1]
+    slopes = np.r_[solution.x[1:], right_slope] if right_slope is not None else solution.x[1:]
     return SoftplusCurve(knots, float(width), float(offset), float(c_lo), np.diff(slopes))
