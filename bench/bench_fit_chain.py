@@ -113,7 +113,8 @@ def main() -> int:
     if args.json:
         # Other keys of an existing file (earlier ablations that bench/plot_results.py draws) are kept.
         record = json.loads(args.json.read_text()) if args.json.is_file() else {}
-        record.update({"benchmark": f"bench/bench_fit_chain.py (ivfast fit defaults, {torch.get_num_threads()} torch threads)",
+        threads = torch.get_num_threads()
+        record.update({"benchmark": f"bench/bench_fit_chain.py (ivfast fit defaults, {threads} torch threads)",
                        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": rows})
         args.json.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return 0

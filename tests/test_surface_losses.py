@@ -196,7 +196,7 @@ def test_atm_curve_with_a_knot_per_maturity_interpolates(gaps, vol, event):
     forward = vol**2 * np.ones(taus.size)
     forward[taus.size // 2] *= 1.0 + event
     theta = np.cumsum(forward * np.diff(np.r_[0.0, taus]))
-    curve = fit_softplus_curve(taus, theta, max_knots=64)
+    curve = fit_softplus_curve(taus, theta, max_knots=64, interpolate=True)
     # bvls solves the square interpolation system to its tolerance (1e-10 on ln theta).
     np.testing.assert_allclose(curve(taus)[0], theta, rtol=1e-8)
     grid = np.geomspace(taus[0] / 100, taus[-1] * 100, 20_000)
@@ -214,8 +214,8 @@ def test_evenly_spaced_knots_missed_an_event_session():
     forward = np.full(taus.size, 0.019)
     forward[sessions == 18] = 0.0324
     theta = np.cumsum(forward * np.diff(np.r_[0.0, taus]))
-    even = fit_softplus_curve(taus, theta, max_knots=taus.size - 1)
-    at_knots = fit_softplus_curve(taus, theta, max_knots=taus.size)
+    even = fit_softplus_curve(taus, theta, max_knots=taus.size)
+    at_knots = fit_softplus_curve(taus, theta, max_knots=taus.size, interpolate=True)
     assert np.abs(even(taus)[0] / theta - 1).max() > 0.005
     np.testing.assert_allclose(at_knots(taus)[0], theta, rtol=1e-8)
 

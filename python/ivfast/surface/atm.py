@@ -72,7 +72,7 @@ class MonotoneATMCurve(torch.nn.Module):
 
     @classmethod
     def fit(cls, taus: np.ndarray, theta: np.ndarray, max_knots: int = 6) -> MonotoneATMCurve:
-        """Fit the curve to ATM total variances (:func:`ivfast.svi.atm.fit_softplus_curve`).
+        """Fit the curve to ATM total variances, through each when the knots allow (``interpolate=True``).
 
         Parameters
         ----------
@@ -87,7 +87,7 @@ class MonotoneATMCurve(torch.nn.Module):
         -------
         MonotoneATMCurve
         """
-        return cls.from_curve(fit_softplus_curve(taus, theta, max_knots))
+        return cls.from_curve(fit_softplus_curve(taus, theta, max_knots, interpolate=True))
 
     def log_curve(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Evaluate the log-curve ``h(u) = ln theta(e^u)`` and its slope ``h'(u)`` at ``u = ln tau``.

@@ -95,8 +95,9 @@ class SmoothingConfig:
         settle strictly inside the quotes rather than on their edges.
     atm_knots : int
         Most knots of the prior's fixed ATM curve (:func:`~ivfast.svi.atm.fit_softplus_curve`):
-        6 give a smooth term structure, more (up to one per maturity) follow the session-to-session
-        forward variance of a real chain's weekly and daily expiries.
+        6 give a smooth term structure; with at least as many knots as maturities the curve passes
+        through every maturity's ATM variance and follows the session-to-session forward variance
+        (event sessions) of a real chain's weekly and daily expiries.
     lambda_calendar, lambda_butterfly, lambda_asym, lambda_atm : float
         Penalty weights of the calendar, butterfly, large-moneyness curvature and ATM terms.
     lambda_lee : float

@@ -174,10 +174,9 @@ class _Trainer:
 
     def _target_met(self) -> bool:
         """The best state reached the loss target, or the inside-bid-ask targets."""
-        c = self.config
+        c, (inside, worst) = self.config, self.best_inside
         if self.best_loss <= c.target_loss:
             return True
-        inside, worst = self.best_inside
         return c.target_inside is not None and inside >= c.target_inside and worst >= c.target_expiry_inside
 
     def run(self, callback: Callback | None, progress: bool) -> str:
@@ -255,6 +254,8 @@ class _Trainer:
                 torch._foreach_copy_(self.params, self.clean_state)
             self.best_loss, self.best_inside = self.clean_loss, self.clean_inside
             self.fell_back = True
+        if self.every_quote is not None and not math.isnan(self.best_inside[0]):  # report every quote's share
+            self.best_inside = self.every_quote.inside(self.model)
         self.epochs = total
         return reason
 
@@ -355,8 +356,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     # A copy: the quotes may be read-only views of the caller's arrays, which torch will not wrap.
     as_t = lambda a: torch.tensor(a, dtype=torch.float64, device=device)
     k_t, tau_t, iv_t = as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv)
-    w_t = None if quotes.weights is None else as_t(quotes.weights)
-    bid_t, ask_t = (None if a is None else as_t(a) for a in (quotes.iv_bid, quotes.iv_ask))
+    w_t, bid_t, ask_t = (None if a is None else as_t(a) for a in (quotes.weights, quotes.iv_bid, quotes.iv_ask))
     if init is None:
         fit_prior(model.prior, model.atm, k_t, tau_t, iv_t, w_t, config.prior_init_iterations)
         start_network(model, k_t, tau_t, iv_t, config)

@@ -215,7 +215,8 @@ class SoftplusCurve:
         return theta, theta * dh / tau
 
 
-def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_KNOTS) -> SoftplusCurve:
+def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_KNOTS,
+                       interpolate: bool = False) -> SoftplusCurve:
     """Least-squares fit of ``ln theta`` on ``ln tau`` under the monotonicity constraints.
 
     Parameters
@@ -225,16 +226,18 @@ def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_
     theta : array_like, shape (n,)
         Non-decreasing positive ATM total variances at ``taus`` (e.g. from :func:`isotonic_fit`).
     max_knots : int, default 6
-        Most knots (>= 2). Six give a smooth term structure. With at least as many knots as
-        maturities (and three or more maturities) the curve passes through every value: it then
-        follows session-to-session changes of forward variance (economic releases and earnings
-        in the first weeks of an index chain), which the deep-smoothing fit's ATM penalty keeps
-        the network from correcting.
+        Most knots (>= 2). Six give a smooth term structure.
+    interpolate : bool, default False
+        With at least as many knots as maturities (and three or more maturities), pass through
+        every value: the curve then follows session-to-session changes of forward variance
+        (economic releases and earnings in the first weeks of an index chain), which the
+        deep-smoothing fit's ATM penalty keeps its network from correcting. Otherwise (and by
+        default, which the completion model was trained with) the knots are spread evenly.
 
     Returns
     -------
     SoftplusCurve
-        Interpolating (see ``max_knots``): a knot at every maturity but the first, one width for
+        Interpolating (see ``interpolate``): a knot at every maturity but the first, one width for
         all knots (one width keeps every clamp increasing; a tenth of the closest spacing keeps
         every slope that the interpolation needs non-negative), the left ramp's slope that of the
         first interval and the right ramp's slope 1 (flat ATM vol beyond the last maturity, as
@@ -248,7 +251,7 @@ def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_
     right_slope = None
     if u[-1] - u[0] < 1e-12:
         knots = np.array([u[0] - 0.5, u[0] + 0.5])
-    elif 3 <= u.size <= max_knots:
+    elif interpolate and 3 <= u.size <= max_knots:
         # Evenly spaced knots missed the ATM variance of SPX 2026's event sessions by up to 2 %.
         # A free right ramp would be set by the last interval alone and, on a chain of weeklies,
         # extrapolated theta 100-fold by three years; slope 1 is the usual flat-vol extrapolation.
@@ -261,11 +264,11 @@ def fit_softplus_curve(taus: ArrayLike, theta: ArrayLike, max_knots: int = _MAX_
     left = (u - knots[0]) - ramps[:, 0]
     clamps = ramps[:, :-1] - ramps[:, 1:]
     right = ramps[:, -1]
-    lower = np.r_[-np.inf, _MIN_EDGE_SLOPE, np.zeros(clamps.shape[1])]
     if right_slope is None:
-        design, target, lower = np.column_stack([np.ones_like(u), left, clamps, right]), y, np.r_[lower, _MIN_EDGE_SLOPE]
+        design, target = np.column_stack([np.ones_like(u), left, clamps, right]), y
     else:
         design, target = np.column_stack([np.ones_like(u), left, clamps]), y - right_slope * right
+    lower = np.r_[-np.inf, _MIN_EDGE_SLOPE, np.zeros(clamps.shape[1]), [_MIN_EDGE_SLOPE] * (right_slope is None)]
     solution = lsq_linear(design, target, bounds=(lower, np.full_like(lower, np.inf)), method="bvls")
     offset, c_lo = solution.x[0], solution.x[1]
     slopes = np.r_[solution.x[1:], right_slope] if right_slope is not None else solution.x[1:]

@@ -42,8 +42,9 @@ def default_fit_config(**changes: Any) -> SmoothingConfig:
       ``target_expiry_inside``; the loss target 1e-6 is out of reach on real quotes);
     * at most 48 quotes per expiry in the loss (``max_quotes_per_maturity``: index chains quote
       100-350 strikes per expiry; every quote is kept for the measures and the figures);
-    * an ATM curve with up to 64 knots (``atm_knots``), so that the prior follows the forward
-      variance of daily and weekly expiries from session to session;
+    * an ATM curve with up to 64 knots (``atm_knots``), which passes through the ATM variance of
+      every expiry of a chain with up to 64 of them, so that the prior follows the forward
+      variance of daily and weekly expiries from session to session (event sessions included);
     * collocation out to 3 years and over k in [-1.5, 1.5] at least (``tau_max_aux``,
       ``k_aux_extent``), the default range of ``ivfast check``, so that the surface stays free of
       arbitrage beyond the last expiry and the quoted strikes;
