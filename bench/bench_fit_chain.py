@@ -12,7 +12,10 @@ kept quotes inside bid-ask, the worst expiries, the certificate's counts and the
 ``ivfast check`` on the saved surface. ``--american`` also fits SPY and AAPL de-Americanised
 (``exercise='american'``, :mod:`ivfast.chain.american`). ``--baseline`` also runs the previous defaults (mid loss,
 6-knot ATM curve, every quote in the loss, the paper's learning-rate floor) under the same time
-limit in the same run, for the ratio. Targets: <= 60 s per chain, >= 95 % inside with no expiry
+limit in the same run, for the ratio. ``--seed N`` sets the fit's seed (SPY's inside share moves
+by tens of points between seeds: bench/README.md), ``--set FIELD=JSON`` changes a config field and
+``--chain-option NAME=JSON`` an ``analyze_chain`` option in every variant, so that a lever is
+measured with this script. Targets: <= 60 s per chain, >= 95 % inside with no expiry
 below 80 %, no violation in the certificate or in ``ivfast check``. Takes minutes: a script, not
 part of the test suite.
 """
@@ -45,17 +48,18 @@ def _check_exit(surface_path: pathlib.Path) -> int:
         return cli.main(["check", str(surface_path)])
 
 
-def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options: dict) -> dict:
+def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options: dict, seed: int) -> dict:
     from ivfast.workflow import default_fit_config, fit_chain
 
     result = fit_chain(CHAINS / name, out, roots=roots, config=default_fit_config(**changes), progress=False,
-                       chain_options=chain_options)
+                       chain_options=chain_options, seed=seed)
     summary = result.summary
     started = time.perf_counter()
     check_code = _check_exit(result.files["surface"])
     per_expiry = sorted(summary["per_expiry"], key=lambda row: row["inside"])
     return {
-        "chain": name, "roots": summary["roots"], "load_average": os.getloadavg(),
+        "chain": name, "roots": summary["roots"], "load_average": os.getloadavg(), "seed": seed,
+        "config_changes": changes, "chain_options": chain_options,
         "seconds": summary["seconds"], "ivfast_check_seconds": time.perf_counter() - started,
         "quotes_fitted": summary["quotes"]["fitted"], "expiries": summary["expiries"],
         "inside_bid_ask": summary["fit"]["inside_bid_ask"], "rmse_vol_points": summary["fit"]["rmse_vol_points"],
@@ -69,6 +73,20 @@ def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options:
     }
 
 
+def _assignments(items: list[str], flag: str) -> dict:
+    """``NAME=JSON`` command-line assignments as a dict (``perturbation_std=0`` -> ``{"perturbation_std": 0}``)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            sep = ""
+        if not (sep and name):
+            raise SystemExit(f"{flag}: expected NAME=JSON, got {item!r}")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out-root", type=pathlib.Path, default=pathlib.Path("/tmp"))
@@ -80,7 +98,13 @@ def main() -> int:
     parser.add_argument("--no-defaults", action="store_true", help="skip the runs with the defaults")
     parser.add_argument("--threads", type=int,
                         help="torch threads (default: torch's own, which is what ivfast fit uses: the cores)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit (its random network start)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                        help="change a SmoothingConfig field in every variant, e.g. perturbation_std=0")
+    parser.add_argument("--chain-option", action="append", default=[], metavar="NAME=JSON",
+                        help="change an analyze_chain option in every variant, e.g. parity_window=0.25")
     args = parser.parse_args()
+    overrides, chain_overrides = _assignments(args.set, "--set"), _assignments(args.chain_option, "--chain-option")
     if not CHAINS.is_dir():
         print(f"no real chains at {CHAINS}", file=sys.stderr)
         return 1
@@ -99,7 +123,8 @@ def main() -> int:
         if args.american and key in AMERICAN:
             variants["de-Americanised"] = ({}, {"exercise": "american"})
         for label, (changes, chain_options) in variants.items():
-            row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"), changes, chain_options)
+            row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"),
+                       {**changes, **overrides}, {**chain_options, **chain_overrides}, args.seed)
             row["variant"] = label
             rows.append(row)
             s = row["seconds"]

@@ -124,16 +124,18 @@ def test_killing_a_worker_mid_run_loses_nothing_and_fits_no_chain_twice(tmp_path
                       silence_logs=40) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
 
+        def stored() -> set[str]:
+            return {f.stem for f in (out / "results").glob("*.parquet")}
+
         def kill_when_busy() -> None:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not killed:
-                done = len(list((out / "results").glob("*.parquet"))) if (out / "results").is_dir() else 0
                 busy = {w: keys for w, keys in client.processing().items() if keys}
-                if done >= 1 and busy:
+                if stored() and busy:
                     worker, keys = sorted(busy.items())[0]
-                    stored = {f.stem for f in (out / "results").glob("*.parquet")}
                     os.kill(pids[worker], signal.SIGKILL)
-                    killed.update(worker=worker, keys=list(keys), stored=stored)
+                    # Read after the kill: a row the worker stored before the signal landed is included.
+                    killed.update(worker=worker, keys=list(keys), stored=stored())
                 time.sleep(0.2)
 
         killer = threading.Thread(target=kill_when_busy, daemon=True)
