@@ -79,11 +79,11 @@ def _assignments(items: list[str], flag: str) -> dict:
     for item in items:
         name, sep, value = item.partition("=")
         try:
+            if not (sep and name):
+                raise ValueError
             out[name] = json.loads(value)
-        except json.JSONDecodeError:
-            sep = ""
-        if not (sep and name):
-            raise SystemExit(f"{flag}: expected NAME=JSON, got {item!r}")
+        except ValueError:  # json.JSONDecodeError is a ValueError
+            raise SystemExit(f"{flag}: expected NAME=JSON, got {item!r}") from None
     return out
 
 
