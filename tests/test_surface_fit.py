@@ -263,7 +263,9 @@ def test_certificate_is_the_arbitrage_check_of_the_returned_surface(tmp_path):
     again = check_surface(fit, k=k, tau=tau)
     pd.testing.assert_frame_equal(fit.certificate.violations, again.violations)
     assert fit.info["arbitrage"]["counts"] == again.counts() and fit.info["arbitrage"]["ok"] == again.ok()
-    assert "41 k x 21 tau" in fit.info["arbitrage"]["grid"]
+    assert f"41 k x {tau.size} tau" in fit.info["arbitrage"]["grid"]
+    # The tau axis holds the quoted maturities and the gap points between them as well.
+    assert tau.size > 21 and set(np.unique(fit.quotes.tau)) <= set(tau)
     fit.save(tmp_path / "s.pt")
     assert FittedSurface.load(tmp_path / "s.pt").info["arbitrage"] == fit.info["arbitrage"]
 

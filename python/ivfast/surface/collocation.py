@@ -31,6 +31,13 @@ _WING_MULTIPLES = (6.0, 4.0)
 """I_asym: k in {6 k_min, 4 k_min, 4 k_max, 6 k_max} (Ackerer et al. 2020, large-moneyness points)."""
 _RANDOM_WING_RANGE = (2.0, 6.0)
 """Random wing points lie at 2..6 times k_min or k_max, between the grid's edge and I_asym."""
+_GAP_FRACTIONS = (0.0, 1.0 / 16.0, 0.25, 0.75, 15.0 / 16.0)
+"""Check-grid maturities added in every gap between quoted maturities (fractions of the gap).
+
+The ATM curve bends at each quoted maturity (:mod:`ivfast.svi.atm`), so the prior's dw/dtau
+changes fastest next to them; a calendar dip there can be narrower than a cell of the log-uniform
+check axis (an SPX 2020 fit had one 0.011 years wide just after the 0.448-year expiry, between
+two nodes 0.026 apart, which `ivfast check` then found)."""
 
 
 @dataclass
@@ -57,6 +64,7 @@ class Collocation:
     log_tau_range: tuple[float, float]
     k_wing: tuple[float, float]
     tau_aux: np.ndarray
+    maturities: np.ndarray
     _next_adaptive: int = 0
 
     @classmethod
@@ -110,7 +118,7 @@ class Collocation:
             quotes=slice(edges[5], edges[6]), atm=slice(edges[6], edges[7]), n_jet=edges[5],
             k_root_range=(float(k_root_range[0]), float(k_root_range[1])),
             log_tau_range=(float(log_tau_range[0]), float(log_tau_range[1])),
-            k_wing=(k_min, k_max), tau_aux=tau_aux,
+            k_wing=(k_min, k_max), tau_aux=tau_aux, maturities=np.unique(tau),
         )
 
     def resample(self, generator: torch.Generator) -> None:
@@ -166,6 +174,9 @@ class Collocation:
 
         The axes are cube-root uniform in k and log-uniform in tau; with a generator, shifted by
         a random fraction (under half) of a cell so that successive checks see different points.
+        The tau axis also holds the quoted maturities (where the quotes pull hardest on the
+        smile) and, without a generator (the stopping check and the certificate), points in each
+        gap between them (:data:`_GAP_FRACTIONS`), where the prior's slope in tau turns.
 
         Parameters
         ----------
@@ -185,4 +196,9 @@ class Collocation:
         u = np.clip(np.linspace(0.0, 1.0, n_k) + (shift[0] - 0.5) / (n_k - 1), 0.0, 1.0)
         v = np.clip(np.linspace(0.0, 1.0, n_tau) + (shift[1] - 0.5) / (n_tau - 1), 0.0, 1.0)
         (k_lo, k_hi), (t_lo, t_hi) = self.k_root_range, self.log_tau_range
-        return (k_lo + (k_hi - k_lo) * u) ** 3, np.exp(t_lo + (t_hi - t_lo) * v)
+        k_axis, tau_axis = (k_lo + (k_hi - k_lo) * u) ** 3, np.exp(t_lo + (t_hi - t_lo) * v)
+        m = self.maturities
+        if generator is not None:
+            return k_axis, np.union1d(tau_axis, m)
+        gaps = (m[:-1, None] + np.diff(m)[:, None] * np.asarray(_GAP_FRACTIONS)).ravel()
+        return k_axis, np.union1d(tau_axis, np.append(gaps, m))

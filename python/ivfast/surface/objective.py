@@ -16,9 +16,10 @@ from ..arbitrage.density import butterfly_g
 from . import losses
 from .collocation import Collocation
 from .config import SmoothingConfig
+from .inputs import Quotes, loss_quotes
 from .model import SurfaceModel
 
-__all__ = ["EveryQuote", "LossTerms", "QuoteTargets", "evaluate_loss", "LOSS_COLUMNS"]
+__all__ = ["EveryQuote", "LossTerms", "QuoteTargets", "build_batch", "evaluate_loss", "LOSS_COLUMNS"]
 
 LOSS_COLUMNS = ("loss", "rmse", "mape", "calendar", "butterfly", "asym", "atm", "lee", "inside", "worst_inside")
 """Loss terms, then the share of quotes inside bid-ask and its lowest value over maturities (NaN
@@ -116,8 +117,10 @@ class EveryQuote:
         -------
         tuple of 2 float
         """
+        dtype = next(model.parameters()).dtype  # the training dtype, or float64 once training is over
+        k, tau = self.k.to(dtype), self.tau.to(dtype)
         with torch.no_grad():
-            return self.targets.inside(torch.sqrt(model(self.k, self.tau, 0)[0] / self.tau))
+            return self.targets.inside(torch.sqrt(model(k, tau, 0)[0] / tau))
 
 
 @dataclass
@@ -193,3 +196,41 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, targets: QuoteTarget
     with torch.no_grad():
         inside, worst = targets.inside(model_iv)
     return LossTerms(total, rmse, mape, calendar, butterfly, asym, atm, lee, inside, worst)
+
+
+QuoteTensors = tuple[torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None", "torch.Tensor | None",
+                     "torch.Tensor | None"]
+"""``(k, tau, iv, weights, iv_bid, iv_ask)`` of every quote, in the training dtype."""
+
+
+def build_batch(quotes: Quotes, tensors: QuoteTensors, config: SmoothingConfig, device: torch.device
+                ) -> tuple[Collocation, QuoteTargets, EveryQuote | None]:
+    """Lay out the training batch: the loss's quotes (``config.max_quotes_per_maturity``) and the collocation.
+
+    Parameters
+    ----------
+    quotes : Quotes
+        The validated quotes.
+    tensors : QuoteTensors
+        The same quotes as tensors on ``device``, in the training dtype.
+    config : SmoothingConfig
+        Collocation sizes, quote thinning and loss settings.
+    device : torch.device
+        Where training runs.
+
+    Returns
+    -------
+    tuple
+        ``(points, targets, every_quote)``: the batch, the targets of its quotes, and every quote
+        for the inside-bid-ask measures (None when the loss sees them all).
+    """
+    k, tau, iv, weights, bid, ask = tensors
+    used = loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
+    points = Collocation.build(quotes.k[used], quotes.tau[used], config, device)
+    points.k, points.tau = points.k.to(k.dtype), points.tau.to(k.dtype)
+    idx = torch.as_tensor(used, device=device)
+    pick = lambda x: None if x is None else x[idx]  # noqa: E731
+    targets = QuoteTargets.build(iv[idx], pick(weights), tau[idx], pick(bid), pick(ask), config)
+    every_quote = None if used.size == quotes.k.size else EveryQuote(
+        k, tau, QuoteTargets.build(iv, weights, tau, bid, ask, config))
+    return points, targets, every_quote

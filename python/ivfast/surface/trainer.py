@@ -28,9 +28,9 @@ from ..arbitrage.density import butterfly_g
 from .collocation import Collocation
 from .config import SmoothingConfig
 from .fitted import FittedSurface
-from .inputs import Quotes, loss_quotes, validate_quotes
+from .inputs import Quotes, validate_quotes
 from .model import SurfaceModel
-from .objective import LOSS_COLUMNS, EveryQuote, QuoteTargets, evaluate_loss
+from .objective import LOSS_COLUMNS, EveryQuote, QuoteTargets, build_batch, evaluate_loss
 from .progress import FitProgress
 from .start import build_model, fit_prior, start_network
 
@@ -118,9 +118,8 @@ class _Trainer:
 
         The calendar and butterfly conditions of the current state are evaluated on the grid;
         the worst violations go where the penalties see them, and their count is returned.
-        This is part of the penalty machinery, run every ``check_every`` epochs: the same jet as
-        the loss, on the device, and none of the density and wing checks of :meth:`certify`, so
-        that it stays cheap next to the training epochs between checks.
+        Part of the penalty machinery (every ``check_every`` epochs): the loss's jet, on the device,
+        without the density and wing checks of :meth:`certify`, so that it stays cheap.
         """
         c = self.config
         axes = (torch.as_tensor(a, device=self.points.k.device, dtype=self.points.k.dtype)
@@ -143,15 +142,10 @@ class _Trainer:
         surface = FittedSurface(self.model, self.config, pd.DataFrame(), self.quotes, {})
         return check_surface(surface, k=k, tau=tau)
 
-    @property
-    def _adaptive_capacity(self) -> int:
-        return self.points.adaptive.stop - self.points.adaptive.start
+    _adaptive_capacity = property(lambda self: self.points.adaptive.stop - self.points.adaptive.start)
 
     def _verified(self) -> bool:
-        """Check that the best state passes the calendar and butterfly conditions (stopping rule).
-
-        The conditions are tested on the refined check grid by :meth:`seek_violations`; the
-        full :meth:`certify`, whose density check dominates its cost, is made once, on the result.
+        """Check the best state's calendar and butterfly conditions on the refined grid (stopping rule).
 
         On failure the violations join the adaptive points and training resumes from the current
         state (not the failed best one, which would otherwise win again at once).
@@ -248,16 +242,29 @@ class _Trainer:
             bar.update(total, self.best_loss, self.best_inside[0], {"stop": reason})
             bar.close()
         self.restore_best()
-        if reason != "target" and math.isfinite(self.clean_loss) and self.seek_violations(False, _VERIFY_REFINEMENT):
-            # Stopped early with a best state that fails the check: fall back to the best clean one.
-            with torch.no_grad():
-                torch._foreach_copy_(self.params, self.clean_state)
-            self.best_loss, self.best_inside = self.clean_loss, self.clean_inside
-            self.fell_back = True
-        if self.every_quote is not None and not math.isnan(self.best_inside[0]):  # report every quote's share
-            self.best_inside = self.every_quote.inside(self.model)
         self.epochs = total
         return reason
+
+    def certified_result(self) -> ArbitrageReport:
+        """Certify the best state (float64 after training); if it fails and the best clean state passes, keep that.
+
+        The certificate decides, not the float32 periodic check that picked the clean state.
+        """
+        certificate = self.certify()
+        if not certificate.ok() and math.isfinite(self.clean_loss):
+            best = [p.detach().clone() for p in self.params]
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, self.clean_state)
+            fallback = self.certify()
+            if fallback.ok():
+                certificate, self.fell_back = fallback, True
+                self.best_loss, self.best_inside = self.clean_loss, self.clean_inside
+            else:
+                with torch.no_grad():
+                    torch._foreach_copy_(self.params, best)
+        if self.every_quote is not None and not math.isnan(self.best_inside[0]):  # report every quote's share
+            self.best_inside = self.every_quote.inside(self.model)
+        return certificate
 
     def _log(self, epoch: int, total: int, values: dict[str, float], bar: FitProgress) -> dict[str, Any]:
         row = {"epoch": epoch, "total_epoch": total, "best_loss": self.best_loss, **values, "lr": self.lr,
@@ -375,21 +382,13 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
             model.network.reset_parameters(init_generator)
             start_network(model, k_t, tau_t, iv_t, config)
 
-    used = loss_quotes(quotes.k, quotes.tau, config.max_quotes_per_maturity)
-    points = Collocation.build(quotes.k[used], quotes.tau[used], config, device)
-    points.k, points.tau = points.k.to(dtype), points.tau.to(dtype)
+    points, targets, every_quote = build_batch(quotes, (k_t, tau_t, iv_t, w_t, bid_t, ask_t), config, device)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
-    used_t = torch.as_tensor(used, device=device)
-    targets = QuoteTargets.build(iv_t[used_t], None if w_t is None else w_t[used_t], tau_t[used_t],
-                                 None if bid_t is None else bid_t[used_t], None if ask_t is None else ask_t[used_t],
-                                 config)
-    every_quote = None if used.size == quotes.k.size else EveryQuote(
-        k_t, tau_t, QuoteTargets.build(iv_t, w_t, tau_t, bid_t, ask_t, config))
     trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started, every_quote)
     reason = trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     model.to(torch.float64)  # the returned surface, and its certificate, are float64
-    certificate = trainer.certify()
+    certificate = trainer.certified_result()
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
