@@ -18,7 +18,7 @@ pytest.importorskip("cvxpy")
 from ivfast.surface import fit_surface  # noqa: E402
 from ivfast.surface.objective import build_batch  # noqa: E402
 from ivfast.surface.trainer import _Trainer  # noqa: E402
-from .test_surface_fit import SMALL, ssvi_quotes  # noqa: E402
+from .test_surface_fit import SMALL, break_calendar, ssvi_quotes  # noqa: E402
 
 
 def _trainer():
@@ -36,15 +36,8 @@ def _trainer():
 
 
 def _break_calendar(trainer):
-    """Turn the network into one that falls with tau faster than the prior rises (see test_surface_fit)."""
-    net = trainer.model.network
-    with torch.no_grad():
-        net.layers[0].weight[:, 0] = 0.0
-        net.layers[0].weight[:, 1] = 2.0
-        for layer in net.layers[1:-1]:
-            layer.weight.abs_()
-        net.layers[-1].weight.fill_(-0.3)
-        net.layers[-1].bias.fill_(0.0)
+    """Give the trainer's model calendar arbitrage and return that state."""
+    break_calendar(trainer.model.network)
     assert trainer.certify().counts()["calendar"] > 0
     return _state(trainer)
 

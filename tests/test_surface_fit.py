@@ -270,20 +270,24 @@ def test_certificate_is_the_arbitrage_check_of_the_returned_surface(tmp_path):
     assert FittedSurface.load(tmp_path / "s.pt").info["arbitrage"] == fit.info["arbitrage"]
 
 
-def test_stopping_check_rejects_states_with_calendar_arbitrage():
-    # A network that rises with the time input only (positive weights) into a negative output
-    # weight falls with tau faster than the prior rises: w decreases in tau on part of the grid.
-    # With the target trivially met and no calendar/butterfly penalties, only the stopping check
-    # stands between that state and the result.
-    base = fit_surface(*ssvi_quotes(), config=SMALL.replace(max_epochs=1), seed=0)
-    net = base.model.network
+def break_calendar(network):
+    """Give ``network`` calendar arbitrage: it rises with the time input only (positive weights)
+    into a negative output weight, so it falls with tau faster than the prior rises.
+    """
     with torch.no_grad():
-        net.layers[0].weight[:, 0] = 0.0
-        net.layers[0].weight[:, 1] = 2.0
-        for layer in net.layers[1:-1]:
+        network.layers[0].weight[:, 0] = 0.0
+        network.layers[0].weight[:, 1] = 2.0
+        for layer in network.layers[1:-1]:
             layer.weight.abs_()
-        net.layers[-1].weight.fill_(-0.3)
-        net.layers[-1].bias.fill_(0.0)
+        network.layers[-1].weight.fill_(-0.3)
+        network.layers[-1].bias.fill_(0.0)
+
+
+def test_stopping_check_rejects_states_with_calendar_arbitrage():
+    # With the network of break_calendar, the target trivially met and no calendar/butterfly
+    # penalties, only the stopping check stands between that state and the result.
+    base = fit_surface(*ssvi_quotes(), config=SMALL.replace(max_epochs=1), seed=0)
+    break_calendar(base.model.network)
     assert check_surface(base).counts()["calendar"] > 0
     config = SMALL.replace(target_loss=10.0, lambda_butterfly=0.0, lambda_calendar=0.0)
     fit = fit_surface(*ssvi_quotes(), config=config, init=base, seed=0)

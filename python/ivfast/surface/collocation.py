@@ -150,6 +150,11 @@ class Collocation:
                        device=generator.device)
         self.tau[where] = torch.exp(lo + (hi - lo) * u)
 
+    @property
+    def adaptive_capacity(self) -> int:
+        """Number of adaptive slots."""
+        return self.adaptive.stop - self.adaptive.start
+
     def add_adaptive(self, k: torch.Tensor, tau: torch.Tensor) -> None:
         """Put points into the adaptive slots, overwriting the oldest first (ring buffer).
 
@@ -158,7 +163,7 @@ class Collocation:
         k, tau : torch.Tensor
             1-d tensors of one length; points beyond the slots' capacity are ignored.
         """
-        capacity = self.adaptive.stop - self.adaptive.start
+        capacity = self.adaptive_capacity
         n = min(k.numel(), capacity)
         if n == 0:
             return

@@ -132,7 +132,7 @@ class _Trainer:
         badness = torch.maximum(-g / max(c.margin_butterfly, 1e-12), -w_t / max(c.margin_calendar, 1e-12))
         bad = torch.nonzero(badness > 0).squeeze(1)
         if bad.numel():
-            worst = bad[torch.argsort(badness[bad], descending=True)][: max(1, self._adaptive_capacity // 4)]
+            worst = bad[torch.argsort(badness[bad], descending=True)][: max(1, self.points.adaptive_capacity // 4)]
             self.points.add_adaptive(k[worst], tau[worst])
         return int(bad.numel())
 
@@ -141,8 +141,6 @@ class _Trainer:
         k, tau = self._check_axes(shifted=False, refine=_VERIFY_REFINEMENT)
         surface = FittedSurface(self.model, self.config, pd.DataFrame(), self.quotes, {})
         return check_surface(surface, k=k, tau=tau)
-
-    _adaptive_capacity = property(lambda self: self.points.adaptive.stop - self.points.adaptive.start)
 
     def _verified(self) -> bool:
         """Check the best state's calendar and butterfly conditions on the refined grid (stopping rule).
@@ -153,7 +151,7 @@ class _Trainer:
         current = [p.detach().clone() for p in self.params]
         self.restore_best()
         violations = self.seek_violations(shifted=False, refine=_VERIFY_REFINEMENT)
-        if violations and self._adaptive_capacity:
+        if violations and self.points.adaptive_capacity:
             self.rejected += 1
             with torch.no_grad():
                 torch._foreach_copy_(self.params, current)
@@ -212,7 +210,7 @@ class _Trainer:
                     self._perturb()
                     last_checkpoint = epoch
                 clean = False
-                if total % c.check_every == 0 and self._adaptive_capacity:
+                if total % c.check_every == 0 and self.points.adaptive_capacity:
                     clean = self.seek_violations(shifted=True) == 0
                 self.points.resample(self.generator)
                 self.optimiser.zero_grad(set_to_none=True)
