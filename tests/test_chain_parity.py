@@ -100,3 +100,20 @@ def test_curve_forward_and_callable_curves():
     assert parity.curve_forward(None, 0.5, 0.04, 0.01) is None
     with pytest.raises(ValueError, match="rate"):
         parity.curve_forward(100.0, 0.5, lambda t: np.nan, 0.0)
+
+
+def test_a_majority_of_wide_biased_pairs_does_not_move_the_forward():
+    # SPY 2025-10-09 in miniature: $5 strikes, 7 tight pairs at the money (1-3 cent legs) and
+    # 23 pairs with a $3.2-wide in-the-money leg whose mids lean one way (their implied forward
+    # sits 0.4-0.8 low). The forward must come from the tight pairs, to within their noise.
+    rng = np.random.default_rng(3)
+    strikes = np.arange(585.0, 731.0, 5.0)
+    tight = (strikes >= 630) & (strikes <= 660)
+    noise = np.where(tight, rng.normal(0.0, 0.005, strikes.size), -rng.uniform(0.4, 0.8, strikes.size))
+    calls, puts = _pairs(659.28, 0.9984, strikes, noise)
+    call_spread = np.where(strikes < 630, 3.2, 0.01)
+    put_spread = np.where(strikes > 660, 3.2, 0.02)
+    fit = parity.fit_parity(strikes, calls, puts, call_spread, put_spread, 0.0384, window=1.0)
+    # 7 pairs of 0.005 noise: the forward's standard error is ~0.002; 0.02 is 10 of them.
+    assert fit.forward == pytest.approx(659.28, abs=0.02)
+    assert np.all(fit.weights[tight] > 0)

@@ -5,7 +5,8 @@ For European options ``C - P = D (F - K)`` at every strike, so a line through th
 spreads, tick rounding) and a few are wrong, so the line is fitted by iteratively reweighted
 least squares: base weights ``1 / (spread_call**2 + spread_put**2)`` (mid noise grows with the
 spreads) times Tukey's bisquare of the spread-scaled residuals (gross outliers get zero
-weight), started from Siegel's repeated-median line so that outliers cannot steer the start.
+weight), started from Siegel's repeated-median line of the tightest pairs so that neither
+outliers nor a majority of wide quotes can steer the start.
 Only strikes near the money enter (deep in-the-money quotes are wide and, for American options,
 carry early-exercise premium). Prices are discounted, in price units; ``tau`` in years.
 """
@@ -28,6 +29,7 @@ _TUKEY_C = 4.685   # 95 % Gaussian efficiency; residuals beyond 4.685 robust sig
 _MAX_STEPS = 50
 _MAD_TO_SIGMA = 1.4826
 _Q75_TO_SIGMA = 1.1503  # 75th percentile of |N(0, 1)|
+_TIGHT_RATIO = 4.0  # pairs this close to the tightest quote's noise start the fit (_irls)
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,18 @@ def _robust_scale(u: np.ndarray, zero_scale: float) -> float:
 
 
 def _irls(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, zero_scale: float) -> tuple[float, float, np.ndarray]:
-    """Tukey-bisquare IRLS from the repeated-median line, residuals scaled by ``sigma``."""
+    """Tukey-bisquare IRLS from the repeated-median line, residuals scaled by ``sigma``.
+
+    The start is the repeated median of the tightest pairs (``sigma`` within ``_TIGHT_RATIO`` of
+    the smallest) when at least three of them span two strikes: the wide pairs can be the
+    majority and biased together (in-the-money American legs, stale wide quotes), and a start
+    on their line would give the precise pairs residuals of many of their sigmas, which Tukey's
+    weights then reject.
+    """
     base = 1.0 / sigma**2
-    a, b = _repeated_median(x, y)
+    tight = sigma <= _TIGHT_RATIO * sigma.min()
+    use = tight if np.count_nonzero(tight) >= 3 and np.ptp(x[tight]) > 0 else np.ones(x.size, dtype=bool)
+    a, b = _repeated_median(x[use], y[use])
     w = base
     for _ in range(_MAX_STEPS):
         u = (y - a - b * x) / sigma
@@ -229,10 +240,14 @@ def fit_parity(
     if np.ptp(k) == 0:
         return None
     centre = float(np.median(k))
-    # Noise scale per pair: the quoted spreads, floored at their median so that a few very
-    # tight quotes neither dominate the fit nor get rejected for ordinary rounding noise, and at
-    # 1e-8 of the strike for exact prices.
-    sigma = np.sqrt(np.maximum(spread2, max(float(np.median(spread2)), (1e-8 * centre) ** 2)))
+    # Noise scale per pair: the quoted spreads, floored at the tightest pair's (a one-tick quote
+    # still carries about a tick of rounding noise) and at 1e-8 of the strike for exact prices.
+    # A floor at the median spread equalised the weights wherever most pairs have a wide leg:
+    # on SPY's 2025-10-09 expiry ($5 strikes) 23 of 30 pairs have a $3.2-wide in-the-money leg,
+    # whose mids set the forward $0.39 low and opened a 0.85 vol-point put/call gap at the money.
+    positive = spread2[spread2 > 0]
+    floor = float(positive.min()) if positive.size else 0.0
+    sigma = np.sqrt(np.maximum(spread2, max(floor, (1e-8 * centre) ** 2)))
     zero_scale = 1e-10 * centre / float(np.median(sigma))
     a, b, w = _irls(k - centre, diff, sigma, zero_scale)
     discount = -b
