@@ -259,6 +259,10 @@ def test_network_jet_matches_autograd(activation, log_tau, moneyness):
     # of the larger terms that cancel). A wrong row or a dropped term is an O(1) error.
     torch.testing.assert_close(value_p, value, rtol=1e-14, atol=1e-16)
     torch.testing.assert_close(v_k_p, v_k[:10], rtol=1e-14, atol=1e-16)
+    # No jet at all takes the value-only pass: the same functions, the same tolerance as above.
+    value_0, *empty = net(k, tau, n_jet=0)
+    torch.testing.assert_close(value_0, value, rtol=1e-14, atol=1e-16)
+    assert all(d.shape == (0,) for d in empty)
 
 
 def test_network_start_at_one_centres_the_output_and_keeps_every_gradient():

@@ -51,6 +51,12 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tenso
     "tanh": _tanh_derivatives,
     "sigmoid": _sigmoid_derivatives,
 }
+_VALUES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "softplus": torch.nn.functional.softplus,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+}
+"""The activations' values alone, for passes without derivatives (the same functions as above)."""
 
 
 def input_values(k: Any, tau: Any, moneyness: Sequence[str], moneyness_vol: Any, log_tau_input: bool) -> list[Any]:
@@ -269,6 +275,16 @@ class CorrectionNetwork(torch.nn.Module):
             derivs = torch.stack((df * z_k, d2f * z_k * z_k + df * z_kk, df * z_t))
         return z[:, 0], z_k[:, 0], z_kk[:, 0], z_t[:, 0]
 
+    def _value_logits(self, k: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        """Head input z alone: the value stream of :meth:`_logits`, without the derivative streams."""
+        vol = self.moneyness_vol if "asinh" in self.moneyness else 1.0
+        h = torch.stack(input_values(k, tau, self.moneyness, vol, self.log_tau_input), dim=1)
+        h = (h - self.input_mean) / self.input_scale
+        layers, activation = self._linear_layers(), _VALUES[self.activation]
+        for layer in layers[:-1]:
+            h = activation(layer(h))
+        return layers[-1](h)[:, 0]
+
     def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> Jet:
         """Evaluate the network output and its derivatives.
 
@@ -286,8 +302,13 @@ class CorrectionNetwork(torch.nn.Module):
             derivatives at the first ``n_jet``.
         """
         n = k.shape[0] if n_jet is None else n_jet
-        z, z_k, z_kk, z_t = self._logits(k, tau, n)
         a = self.output_scale()
+        # Values only (the quote warm-up, inside-share measures, exported evaluators): half the ops.
+        # A Python int, not a traced size: tracing records this branch as taken for its method.
+        if isinstance(n, int) and n == 0:
+            value = a * (1.0 + torch.tanh(self._value_logits(k, tau))) + _OUTPUT_FLOOR
+            return value, value[:0], value[:0], value[:0]
+        z, z_k, z_kk, z_t = self._logits(k, tau, n)
         t = torch.tanh(z)
         d1 = a * (1.0 - t[:n] * t[:n])
         d2 = -2.0 * t[:n] * d1

@@ -33,12 +33,12 @@ from .model import SurfaceModel
 from .objective import LOSS_COLUMNS, EveryQuote, QuoteTargets, build_batch, evaluate_loss
 from .progress import FitProgress
 from .start import build_model, fit_prior, start_network
+from .warmup import warm_up
 
 __all__ = ["fit_surface"]
 
 HISTORY_COLUMNS = ("epoch", "total_epoch", "best_loss", *LOSS_COLUMNS, "lr", "seconds")
-"""``seconds``: wall time since :func:`fit_surface` began (prior fit included), so that the time to
-any loss level can be read off the history."""
+"""``seconds``: wall time since :func:`fit_surface` began (prior fit included): the time to any loss level."""
 
 Callback = Callable[[dict[str, Any]], object]
 """Called with each history row (a dict keyed by :data:`HISTORY_COLUMNS`); a truthy return stops."""
@@ -88,9 +88,9 @@ class _Trainer:
     def lr(self) -> float:
         return self.optimiser.param_groups[0]["lr"]
 
-    def _save_best(self) -> None:
+    def _snapshot(self, into: list[torch.Tensor]) -> None:
         with torch.no_grad():
-            torch._foreach_copy_(self.best_state, [p.detach() for p in self.params])
+            torch._foreach_copy_(into, [p.detach() for p in self.params])
 
     def restore_best(self) -> None:
         if math.isfinite(self.best_loss):
@@ -179,6 +179,9 @@ class _Trainer:
         bar = FitProgress(c, self.started, progress)
         reason = "max_epochs"
         try:
+            self.warmup = warm_up(self.model, self.points, self.targets, c, self.optimiser, self.started, bar)
+            if self.warmup.epochs:  # Adam's moments of the quote terms alone do not fit the full objective
+                self._new_optimiser(c.learning_rate)
             while total < c.max_epochs:
                 if c.time_limit is not None and time.perf_counter() - self.started > c.time_limit:
                     reason = "time_limit"
@@ -221,11 +224,10 @@ class _Trainer:
                     break
                 if loss_value < self.best_loss:
                     self.best_loss, self.best_inside = loss_value, self._confirmed((terms.inside, terms.worst_inside))
-                    self._save_best()
+                    self._snapshot(self.best_state)
                 if clean and loss_value < self.clean_loss:
                     self.clean_loss, self.clean_inside = loss_value, (terms.inside, terms.worst_inside)
-                    with torch.no_grad():
-                        torch._foreach_copy_(self.clean_state, [p.detach() for p in self.params])
+                    self._snapshot(self.clean_state)
                 terms.total.backward()
                 self.optimiser.step()
                 self.scheduler.step(loss_value)
@@ -335,7 +337,8 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     FittedSurface
         The best state seen (also after Ctrl-C), its loss history and fit information:
         ``info['stop_reason']`` is 'target', 'max_epochs', 'time_limit', 'callback', 'interrupted' or 'nan',
-        and ``certificate`` the :func:`ivfast.arbitrage.check_surface` report of the result.
+        ``info['warmup_epochs']`` counts the quote warm-up's epochs (``config.quote_warmup``; not in
+        ``epochs`` or the history), and ``certificate`` is the :func:`ivfast.arbitrage.check_surface` report.
 
     Raises
     ------
@@ -390,7 +393,7 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
-            "returned_checked_state": trainer.fell_back,
+            "returned_checked_state": trainer.fell_back, **trainer.warmup.info(),
             **{name: None if math.isnan(value) else value for name, value in
                zip(("inside_bid_ask", "worst_maturity_inside"), trainer.best_inside)},
             "arbitrage": certificate.to_dict()}
