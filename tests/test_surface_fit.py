@@ -264,8 +264,12 @@ def test_certificate_is_the_arbitrage_check_of_the_returned_surface(tmp_path):
     pd.testing.assert_frame_equal(fit.certificate.violations, again.violations)
     assert fit.info["arbitrage"]["counts"] == again.counts() and fit.info["arbitrage"]["ok"] == again.ok()
     assert f"41 k x {tau.size} tau" in fit.info["arbitrage"]["grid"]
-    # The tau axis holds the quoted maturities and the gap points between them as well.
+    # The tau axis holds the quoted maturities and the gap points between them as well, and the
+    # quoted range once more at the axis' length (no gap between check maturities in it wider
+    # than 1/20 of that range in ln tau).
     assert tau.size > 21 and set(np.unique(fit.quotes.tau)) <= set(tau)
+    quoted = tau[(tau >= fit.quotes.tau.min()) & (tau <= fit.quotes.tau.max())]
+    assert np.diff(np.log(quoted)).max() <= np.log(fit.quotes.tau.max() / fit.quotes.tau.min()) / 20 + 1e-12
     fit.save(tmp_path / "s.pt")
     assert FittedSurface.load(tmp_path / "s.pt").info["arbitrage"] == fit.info["arbitrage"]
 

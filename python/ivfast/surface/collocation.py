@@ -181,7 +181,10 @@ class Collocation:
         a random fraction (under half) of a cell so that successive checks see different points.
         The tau axis also holds the quoted maturities (where the quotes pull hardest on the
         smile) and, without a generator (the stopping check and the certificate), points in each
-        gap between them (:data:`_GAP_FRACTIONS`), where the prior's slope in tau turns.
+        gap between them (:data:`_GAP_FRACTIONS`), where the prior's slope in tau turns, and
+        ``n_tau`` log-spaced maturities from the first quoted one to the last. Without those, a
+        fit of SPY's one-month chain passed its certificate with a calendar dip of 3.5e-5 at
+        tau = 0.0165 (between the first two expiries) that ivfast fit's report grid then found.
 
         Parameters
         ----------
@@ -206,4 +209,7 @@ class Collocation:
         if generator is not None:
             return k_axis, np.union1d(tau_axis, m)
         gaps = (m[:-1, None] + np.diff(m)[:, None] * np.asarray(_GAP_FRACTIONS)).ravel()
-        return k_axis, np.union1d(tau_axis, np.append(gaps, m))
+        # The quoted range again at the axis' length: as dense as ivfast fit's own report grid
+        # (100 log-spaced maturities there), which the 3-year axis is not for a one-month chain.
+        quoted = np.geomspace(m[0], m[-1], n_tau) if m.size > 1 else m
+        return k_axis, np.union1d(tau_axis, np.concatenate([gaps, m, quoted]))

@@ -101,7 +101,7 @@ def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSur
                 "max_abs_error_vol_points": 100.0 * float(np.max(np.abs(err))),
                 "inside_bid_ask": float(table["inside"].mean()),
                 "stop_reason": surface.info.get("stop_reason"), "epochs": surface.info.get("epochs"),
-                "best_loss": surface.info.get("best_loss")},
+                "warmup_epochs": surface.info.get("warmup_epochs", 0), "best_loss": surface.info.get("best_loss")},
         "arbitrage": {**report.to_dict(), "calendar": counts.get("calendar", 0),
                       "butterfly": counts.get("butterfly", 0)},
         "per_expiry": json.loads(_per_expiry(table).to_json(orient="records", date_format="iso")),
@@ -132,7 +132,8 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"quotes: {q['input']} in, {q['dropped']} dropped ({dropped}), {q['fitted']} fitted (OTM per strike)",
         f"fit: IV RMSE {fit['rmse_vol_points']:.3f} vol points (max {fit['max_abs_error_vol_points']:.2f}), "
         f"{100 * fit['inside_bid_ask']:.1f}% of fitted quotes inside bid-ask; "
-        f"{fit['epochs']} epochs, stop: {fit['stop_reason']}, best loss {fit['best_loss']:.4g}",
+        f"{fit['epochs']} epochs" + (f" after {fit['warmup_epochs']} on the quotes alone" if fit.get("warmup_epochs")
+                                     else "") + f", stop: {fit['stop_reason']}, best loss {fit['best_loss']:.4g}",
         f"arbitrage on {arb['grid']}: calendar {arb['calendar']}, butterfly {arb['butterfly']}"
         + (f", other {others}" if others else "") + (" (none)" if arb["ok"] else ""),
         f"time: {summary['seconds']['total']:.1f} s (fit {summary['seconds']['fit']:.1f} s); "
