@@ -225,9 +225,13 @@ class CorrectionNetwork(torch.nn.Module):
         """Return the layers as what they are (``ModuleList`` items are typed as plain modules)."""
         return cast("Sequence[torch.nn.Linear]", self.layers)
 
+    def _asinh_vol(self) -> torch.Tensor | float:
+        """The volatility s of the 'asinh' input (1.0, unused, without that input)."""
+        return self.moneyness_vol if "asinh" in self.moneyness else 1.0
+
     def _inputs(self, k: torch.Tensor, tau: torch.Tensor, n: int) -> list[tuple[torch.Tensor, ...]]:
         """Raw inputs with their derivatives at the first n points: ``(x, dx/dk, d2x/dk2, dx/dtau)``."""
-        vol = self.moneyness_vol if "asinh" in self.moneyness else 1.0
+        vol = self._asinh_vol()
         values = input_values(k, tau, self.moneyness, vol, self.log_tau_input)
         zero = torch.zeros_like(tau[:n])
         one = zero + 1.0
@@ -277,8 +281,7 @@ class CorrectionNetwork(torch.nn.Module):
 
     def _value_logits(self, k: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
         """Head input z alone: the value stream of :meth:`_logits`, without the derivative streams."""
-        vol = self.moneyness_vol if "asinh" in self.moneyness else 1.0
-        h = torch.stack(input_values(k, tau, self.moneyness, vol, self.log_tau_input), dim=1)
+        h = torch.stack(input_values(k, tau, self.moneyness, self._asinh_vol(), self.log_tau_input), dim=1)
         h = (h - self.input_mean) / self.input_scale
         layers, activation = self._linear_layers(), _VALUES[self.activation]
         for layer in layers[:-1]:

@@ -73,6 +73,24 @@ class QuoteTargets:
         low, high = losses.bid_ask_bounds(iv, iv_bid, iv_ask, config.bid_ask_margin)
         return cls(iv, weights, low, high, bid, ask, maturity)
 
+    def quote_terms(self, model_iv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RMSE and MAPE of ``model_iv``: of the distance to the zero-loss interval, or of fit minus mid.
+
+        Parameters
+        ----------
+        model_iv : torch.Tensor
+            Model vols at the quotes.
+
+        Returns
+        -------
+        tuple of 2 torch.Tensor
+            ``(rmse, mape)`` as differentiable scalars.
+        """
+        if self.low is not None and self.high is not None:
+            return (losses.bid_ask_rmse(model_iv, self.low, self.high, self.weights),
+                    losses.bid_ask_mape(model_iv, self.iv, self.low, self.high, self.weights))
+        return losses.rmse(model_iv, self.iv, self.weights), losses.mape(model_iv, self.iv, self.weights)
+
     def inside(self, model_iv: torch.Tensor) -> tuple[float, float]:
         """Share of ``model_iv`` inside the bid-ask intervals, overall and at the worst maturity.
 
@@ -178,13 +196,7 @@ def evaluate_loss(model: SurfaceModel, points: Collocation, targets: QuoteTarget
     w, w_k, w_kk, w_t, w_nn = model(points.k, points.tau, points.n_jet)
     q, arb, wing = points.quotes, points.arbitrage, points.wings
     model_iv = torch.sqrt(w[q] / points.tau[q])
-    iv, weights = targets.iv, targets.weights
-    if targets.low is not None and targets.high is not None:
-        rmse = losses.bid_ask_rmse(model_iv, targets.low, targets.high, weights)
-        mape = losses.bid_ask_mape(model_iv, iv, targets.low, targets.high, weights)
-    else:
-        rmse = losses.rmse(model_iv, iv, weights)
-        mape = losses.mape(model_iv, iv, weights)
+    rmse, mape = targets.quote_terms(model_iv)
     g = butterfly_g(w[arb], w_k[arb], w_kk[arb], points.k[arb])
     calendar = losses.calendar_penalty(w_t[arb], config.margin_calendar)
     butterfly = losses.butterfly_penalty(g, config.margin_butterfly)

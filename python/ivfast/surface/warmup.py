@@ -66,12 +66,8 @@ def _quote_loss(model: SurfaceModel, points: Collocation, targets: QuoteTargets,
     w, _, _, _, w_nn = model(points.k[rows], points.tau[rows], 0)
     n_quotes = q.stop - q.start
     model_iv = torch.sqrt(w[:n_quotes] / points.tau[q])
-    if targets.low is not None and targets.high is not None:
-        fit = (losses.bid_ask_rmse(model_iv, targets.low, targets.high, targets.weights)
-               + losses.bid_ask_mape(model_iv, targets.iv, targets.low, targets.high, targets.weights))
-    else:
-        fit = losses.rmse(model_iv, targets.iv, targets.weights) + losses.mape(model_iv, targets.iv, targets.weights)
-    return fit + config.lambda_atm * losses.atm_penalty(w_nn[n_quotes:]), model_iv
+    rmse, mape = targets.quote_terms(model_iv)
+    return rmse + mape + config.lambda_atm * losses.atm_penalty(w_nn[n_quotes:]), model_iv
 
 
 def warm_up(model: SurfaceModel, points: Collocation, targets: QuoteTargets, config: SmoothingConfig,
@@ -80,9 +76,9 @@ def warm_up(model: SurfaceModel, points: Collocation, targets: QuoteTargets, con
 
     The warm-up runs until ``started + config.quote_warmup * config.time_limit`` (nothing when
     either is unset) for at most ``config.max_epochs`` epochs, and stops early once the loss's
-    quotes meet ``config.target_inside`` and
-    ``config.target_expiry_inside`` (measured every ``config.check_every`` epochs): from there
-    the full objective only has to keep them inside while it removes arbitrage.
+    quotes meet ``config.target_inside`` and ``config.target_expiry_inside`` (measured every
+    ``config.check_every`` epochs): from there the full objective only has to keep them inside
+    while it removes arbitrage.
 
     Parameters
     ----------
