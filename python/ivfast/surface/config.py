@@ -170,7 +170,7 @@ class SmoothingConfig:
         Stop after this many seconds of fitting (prior fit included) and keep the best state.
     quote_warmup : float
         Share of ``time_limit`` (in [0, 1); needs a time limit when positive) spent first on the
-        quote terms alone, at about twice the epochs per second, before the full objective
+        quote terms alone, at about three times the epochs per second, before the full objective
         (:mod:`~ivfast.surface.warmup`); it ends early once the loss's quotes meet the inside
         targets. 0 (default) trains on the full objective throughout, as the paper does.
     prior_init_iterations : int

@@ -3,12 +3,12 @@
 An epoch of the full objective carries w, dw/dk, d2w/dk2 and dw/dtau through the network at
 every collocation point (about 770 rows of the batch on a real chain), and that is most of its
 cost. The quote terms need w at the quotes only. On SPY 2025-09-25, whose cent-wide quotes need
-thousands of epochs, a fit that spends the first 20 of its 45 s on the quote terms alone (about
-twice the epochs per second) and the rest on the full objective ends with 87-89 % of the quotes
-inside their bid-ask interval, against 73-79 % with the full objective throughout
-(bench/README.md, "``ivfast fit`` on real chains"). The penalties, the periodic check and the
-certificate then see every state that can be returned: no state of the warm-up is kept as a
-best state.
+thousands of epochs, a fit that spends the first 20 of its 45 s on the quote terms alone (three
+times the epochs per second: bench/bench_fit_epoch.py) and the rest on the full objective ends
+with 87-89 % of the quotes inside their bid-ask interval, against 73-79 % with the full
+objective throughout (bench/README.md, "``ivfast fit`` on real chains"). The penalties, the
+periodic check and the certificate then see every state that can be returned: no state of the
+warm-up is kept as a best state.
 """
 
 from __future__ import annotations
