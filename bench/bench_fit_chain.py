@@ -65,7 +65,8 @@ def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options:
         "inside_bid_ask": summary["fit"]["inside_bid_ask"], "rmse_vol_points": summary["fit"]["rmse_vol_points"],
         "epochs": summary["fit"]["epochs"], "warmup_epochs": summary["fit"].get("warmup_epochs"),
         "stop_reason": summary["fit"]["stop_reason"],
-        "worst_expiries": [{k: row[k] for k in ("root", "expiry", "tau", "n", "inside", "rmse_vol_points",
+        "attainable_inside_bid_ask": summary["fit"]["attainable_inside_bid_ask"],
+        "worst_expiries": [{k: row[k] for k in ("root", "expiry", "tau", "n", "inside", "attainable", "rmse_vol_points",
                                                   "median_half_spread_vol_points")} for row in per_expiry[:6]],
         "expiries_below_80": sum(row["inside"] < 0.8 for row in per_expiry),
         "certificate": result.surface.info["arbitrage"]["counts"],
@@ -134,7 +135,8 @@ def main() -> int:
                   f"files {s['write']:.1f}, figures {s['figures']:.1f}, total {s['total']:.1f}; "
                   f"ivfast check exit {row['ivfast_check_exit']}; certificate {row['certificate']}")
             for w in row["worst_expiries"]:
-                print(f"  {w['root']} {str(w['expiry'])[:10]} n={w['n']}: {100 * w['inside']:.0f}% inside, RMSE "
+                print(f"  {w['root']} {str(w['expiry'])[:10]} n={w['n']}: {100 * w['inside']:.0f}% inside "
+                      f"(arbitrage-free best {100 * w['attainable']:.0f}%), RMSE "
                       f"{w['rmse_vol_points']:.2f} vp, median half-spread {w['median_half_spread_vol_points']:.2f} vp")
     if args.json:
         # Other keys of an existing file (earlier ablations that bench/plot_results.py draws) are kept.

@@ -72,6 +72,10 @@ def test_fit_is_inside_bid_ask_and_arbitrage_free(fitted, chain_frame):
     # butterfly arbitrage on the dense grid (201 k x ~100 tau over the quoted domain).
     assert summary["fit"]["inside_bid_ask"] >= 0.95 and summary["fit"]["stop_reason"] == "target"
     assert min(row["inside"] for row in summary["per_expiry"]) >= 0.8
+    # The cleaned synthetic quotes are Bates prices with a spread around them: an arbitrage-free
+    # smile reaches every one of them, and no fit can beat the arbitrage-free best.
+    assert summary["fit"]["attainable_inside_bid_ask"] == 1.0
+    assert all(row["attainable"] >= row["inside"] for row in summary["per_expiry"])
     # ivfast fit's defaults start on the quote terms alone (quote_warmup), ended by the targets here.
     assert 0 < summary["fit"]["warmup_epochs"] <= 400
     # No violation of any kind, in the dense check and in the fit's own certificate.

@@ -163,7 +163,7 @@ def fit_chain(
     require("torch", "ivfast fit")
     if figures:
         require("matplotlib", "ivfast fit's figures")
-    from ..arbitrage import check_surface
+    from ..arbitrage import attainable_inside, check_surface
     from ..surface import fit_surface
 
     started = time.perf_counter()
@@ -187,11 +187,12 @@ def fit_chain(
     fitted_iv = surface.implied_vol(quotes.k, quotes.tau)
     inside = inside_bid_ask(fitted_iv, quotes.iv_bid, quotes.iv_ask)
     report = check_surface(surface, *check_grid(quotes))
+    attainable = attainable_inside(quotes.to_frame())
     checked = time.perf_counter()
 
     out.mkdir(parents=True, exist_ok=True)
     files = {name: out / FILES[name] for name in FILES if name != "export"}
-    table = quotes.to_frame().assign(fit_iv=fitted_iv, inside=inside,
+    table = quotes.to_frame().assign(fit_iv=fitted_iv, inside=inside, attainable=attainable,
                                      half_spread=0.5 * (quotes.iv_ask - quotes.iv_bid))
     surface.save(files["surface"])
     table.drop(columns="half_spread").to_csv(files["quotes"], index=False, float_format="%.10g")

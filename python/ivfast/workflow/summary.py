@@ -22,8 +22,8 @@ __all__ = ["arbitrage_text", "build_summary", "format_summary"]
 def _per_expiry(table: pd.DataFrame) -> pd.DataFrame:
     err = table["fit_iv"] - table["iv_mid"]
     grouped = table.assign(_sq=err**2).groupby(["root", "expiry", "tau"], sort=True, dropna=False)
-    out = grouped.agg(n=("k", "size"), inside=("inside", "mean"), mse=("_sq", "mean"),
-                      half_spread=("half_spread", "median"))
+    out = grouped.agg(n=("k", "size"), inside=("inside", "mean"), attainable=("attainable", "mean"),
+                      mse=("_sq", "mean"), half_spread=("half_spread", "median"))
     out["rmse_vol_points"] = 100.0 * np.sqrt(out.pop("mse"))
     out["median_half_spread_vol_points"] = 100.0 * out.pop("half_spread")
     return out.reset_index().sort_values("tau", kind="stable")
@@ -65,7 +65,8 @@ def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSur
     quotes : SurfaceQuotes
         The cleaned chain (kept and dropped quotes).
     table : pandas.DataFrame
-        Kept quotes with ``fit_iv``, ``iv_mid``, ``inside`` and ``half_spread`` columns.
+        Kept quotes with ``fit_iv``, ``iv_mid``, ``inside``, ``attainable``
+        (:func:`ivfast.arbitrage.attainable_inside`) and ``half_spread`` columns.
     surface : FittedSurface
         The fit (its ``info``).
     report : ArbitrageReport
@@ -100,6 +101,7 @@ def build_summary(quotes: SurfaceQuotes, table: pd.DataFrame, surface: FittedSur
         "fit": {"rmse_vol_points": 100.0 * float(np.sqrt(np.mean(err**2))),
                 "max_abs_error_vol_points": 100.0 * float(np.max(np.abs(err))),
                 "inside_bid_ask": float(table["inside"].mean()),
+                "attainable_inside_bid_ask": float(table["attainable"].mean()),
                 "stop_reason": surface.info.get("stop_reason"), "epochs": surface.info.get("epochs"),
                 "warmup_epochs": surface.info.get("warmup_epochs", 0), "best_loss": surface.info.get("best_loss")},
         "arbitrage": {**report.to_dict(), "calendar": counts.get("calendar", 0),
@@ -131,7 +133,9 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"expiries fitted: {exp['fitted']} of {exp['input']}; {summary['notes'][0]}",
         f"quotes: {q['input']} in, {q['dropped']} dropped ({dropped}), {q['fitted']} fitted (OTM per strike)",
         f"fit: IV RMSE {fit['rmse_vol_points']:.3f} vol points (max {fit['max_abs_error_vol_points']:.2f}), "
-        f"{100 * fit['inside_bid_ask']:.1f}% of fitted quotes inside bid-ask; "
+        f"{100 * fit['inside_bid_ask']:.1f}% of fitted quotes inside bid-ask"
+        + (f" (arbitrage-free best {100 * fit['attainable_inside_bid_ask']:.1f}%)" if "attainable_inside_bid_ask" in fit
+           else "") + "; "
         f"{fit['epochs']} epochs" + (f" after {fit['warmup_epochs']} on the quotes alone" if fit.get("warmup_epochs")
                                      else "") + f", stop: {fit['stop_reason']}, best loss {fit['best_loss']:.4g}",
         f"arbitrage on {arb['grid']}: calendar {arb['calendar']}, butterfly {arb['butterfly']}"
