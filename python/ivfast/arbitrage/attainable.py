@@ -105,8 +105,8 @@ def _shape_rows(strikes: np.ndarray, forward: float, n_columns: int) -> tuple[li
     ``n_columns`` variables; returns the matrices and their lower and upper bounds.
     """
     n = strikes.size
-    if n < 2:
-        return [], [], []
+    if n < 2:  # no neighbours: an empty block keeps the programmes' shapes uniform
+        return [sp.csr_matrix((0, n_columns))], [np.zeros(0)], [np.zeros(0)]
     gaps = np.diff(strikes) / forward
     i = np.arange(n - 1)
     slope = sp.csr_matrix((np.r_[-1.0 / gaps, 1.0 / gaps], (np.r_[i, i], np.r_[i, i + 1])), shape=(n - 1, n_columns))
@@ -189,8 +189,8 @@ def consistent_quotes(strike: ArrayLike, bid: ArrayLike, ask: ArrayLike, forward
         np.maximum.at(low, at[keep], lo_s[keep])
         np.minimum.at(high, at[keep], hi_s[keep])
         shape, shape_low, shape_high = _shape_rows(strikes, forward, n)
-        curve = _solve(np.zeros(n), shape or [sp.csr_matrix((0, n))], shape_low or [np.zeros(0)],
-                       shape_high or [np.zeros(0)], Bounds(low, np.maximum(high, low)), np.zeros(n), time_limit)
+        curve = _solve(np.zeros(n), shape, shape_low, shape_high, Bounds(low, np.maximum(high, low)), np.zeros(n),
+                       time_limit)
         price = curve.x if curve.x is not None else chosen.x[:n]
     c = price[at]
     reached = (c >= lo_s - _TOL) & (c <= hi_s + _TOL)
