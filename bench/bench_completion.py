@@ -69,6 +69,10 @@ def m_ivfast(k, t, v, kq, tq, nets):
     return complete_surface(k, t, v).implied_vol(kq, tq)
 
 
+def m_ivfast_corrected(k, t, v, kq, tq, nets):
+    return complete_surface(k, t, v, correct=True).implied_vol(kq, tq)
+
+
 def m_network_only(k, t, v, kq, tq, nets):
     return complete_surface(k, t, v, refine_steps=0).implied_vol(kq, tq)
 
@@ -128,9 +132,10 @@ def m_random_forest(k, t, v, kq, tq, nets):
     return rf.predict(np.column_stack([kq / np.sqrt(tq), tq]))
 
 
-SLOW_METHODS = ("ssvi_fit", "dense_nn")
+SLOW_METHODS = ("ssvi_fit", "dense_nn", "ivfast_corrected")
 """Fitted on the first random draw only (a full-chain SSVI fit takes half a minute)."""
-METHODS = {"ivfast": m_ivfast, "ivfast_network_only": m_network_only, "ivyspt_published": m_ivyspt,
+METHODS = {"ivfast": m_ivfast, "ivfast_corrected": m_ivfast_corrected,
+           "ivfast_network_only": m_network_only, "ivyspt_published": m_ivyspt,
            "ssvi_fit": m_ssvi_fit, "cubic_spline": m_cubic, "polynomial": m_poly, "dense_nn": m_dense_nn}
 try:
     import sklearn  # noqa: F401

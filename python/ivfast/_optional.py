@@ -12,7 +12,8 @@ from types import ModuleType
 
 __all__ = ["require", "EXTRAS"]
 
-EXTRAS = {"torch": "torch", "cvxpy": "torch", "matplotlib": "plot", "distributed": "scale", "pyarrow": "scale"}
+EXTRAS = {"torch": "torch", "cvxpy": "torch", "clarabel": "torch", "matplotlib": "plot", "distributed": "scale",
+          "pyarrow": "scale"}
 """Optional module -> the ivfast extra that installs it."""
 
 

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..arbitrage import ArbitrageReport, check_surface
 from ..surface.atm import MonotoneATMCurve
 from ..surface.config import SmoothingConfig
+from ..surface.correction import SplineCorrection
 from ..surface.fitted import FittedSurface
 from ..surface.inputs import Quotes
 from ..surface.model import SurfaceModel
@@ -73,15 +74,20 @@ class CompletedSurface(FittedSurface):
         The quotes it was completed from.
     info : dict
         How it was made (network output, refinement, timings).
+    correction : SplineCorrection, optional
+        A spline factor fitted to the quotes (``complete_surface(..., correct=True)``,
+        :mod:`ivfast.completion.correction`); the surface is then certified by its dense check
+        on the splines' support and by the SSVI's parameters outside it.
     """
 
-    def __init__(self, curve: SoftplusCurve, raw: ArrayLike, quotes: Quotes, info: dict[str, Any]) -> None:
+    def __init__(self, curve: SoftplusCurve, raw: ArrayLike, quotes: Quotes, info: dict[str, Any],
+                 correction: SplineCorrection | None = None) -> None:
         prior = SSVIPrior()
         raw = np.asarray(raw, dtype=np.float64)
         with torch.no_grad():
             for p, value in zip((prior.raw_rho, prior.raw_gamma, prior.raw_eta), raw):
                 p.fill_(float(value))
-        model = SurfaceModel(MonotoneATMCurve.from_curve(curve), prior, None).eval()
+        model = SurfaceModel(MonotoneATMCurve.from_curve(curve), prior, None, correction).eval()
         config = SmoothingConfig(use_network=False, progress=False)
         super().__init__(model, config, pd.DataFrame(), quotes, info)
         self.curve = curve
@@ -89,7 +95,7 @@ class CompletedSurface(FittedSurface):
     def __repr__(self) -> str:
         p = self.prior_parameters()
         return (f"CompletedSurface(n_quotes={self.quotes.k.size}, rho={p['rho']:.4f}, gamma={p['gamma']:.4f}, "
-                f"eta={p['eta']:.4f})")
+                f"eta={p['eta']:.4f}, corrected={self.model.correction is not None})")
 
     def check(self, k: ArrayLike | None = None, tau: ArrayLike | None = None, tol: float = 0.0) -> ArbitrageReport:
         """Audit the surface for static arbitrage with :func:`ivfast.arbitrage.check_surface`.

@@ -19,6 +19,7 @@ from .atm import MonotoneATMCurve
 from .config import SmoothingConfig
 from .inputs import Quotes
 from .model import SurfaceModel
+from .correction import SplineCorrection
 from .network import CorrectionNetwork
 from .prior import SSVIPrior
 
@@ -364,7 +365,10 @@ class FittedSurface:
             network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
                                         (0.0,) * n_inputs, (1.0,) * n_inputs, log_tau_input=config.log_tau_input,
                                         moneyness=config.moneyness_inputs)
-        model = SurfaceModel(MonotoneATMCurve.empty(state["atm.knots"].numel()), SSVIPrior(), network)
+        correction = None
+        if "correction.coef" in state:  # a completed surface with its fitted spline factor
+            correction = SplineCorrection.empty(*state["correction.coef"].shape)
+        model = SurfaceModel(MonotoneATMCurve.empty(state["atm.knots"].numel()), SSVIPrior(), network, correction)
         model.load_state_dict(state)
         quotes_array = payload["quotes"].numpy()
         weights = payload["weights"]

@@ -1,10 +1,15 @@
-"""The deep-smoothing total variance w(k, tau) = w_prior(k, tau) * w_nn(k, tau) with derivatives."""
+"""The deep-smoothing total variance w(k, tau) = w_prior(k, tau) * w_nn(k, tau) with derivatives.
+
+A completed surface may carry a fitted spline factor as well (``w = w_prior * exp(h)``,
+:class:`~ivfast.surface.correction.SplineCorrection`).
+"""
 
 from __future__ import annotations
 
 import torch
 
 from .atm import MonotoneATMCurve
+from .correction import SplineCorrection
 from .network import CorrectionNetwork
 from .prior import SSVIPrior
 
@@ -39,7 +44,7 @@ class SurfaceJet(tuple):
 
 
 class SurfaceModel(torch.nn.Module):
-    """ATM curve (fixed) x SSVI prior x correction network (``network=None``: prior only).
+    """ATM curve (fixed) x SSVI prior x correction network (``network=None``: prior only) x spline factor.
 
     Parameters
     ----------
@@ -49,13 +54,17 @@ class SurfaceModel(torch.nn.Module):
         The SSVI prior on that curve.
     network : CorrectionNetwork or None
         The multiplicative correction; None for the prior-only model.
+    correction : SplineCorrection or None
+        A fitted multiplicative spline factor (completed surfaces, :mod:`ivfast.completion.correction`).
     """
 
-    def __init__(self, atm: MonotoneATMCurve, prior: SSVIPrior, network: CorrectionNetwork | None) -> None:
+    def __init__(self, atm: MonotoneATMCurve, prior: SSVIPrior, network: CorrectionNetwork | None,
+                 correction: SplineCorrection | None = None) -> None:
         super().__init__()
         self.atm = atm
         self.prior = prior
         self.network = network
+        self.correction = correction
 
     def forward(self, k: torch.Tensor, tau: torch.Tensor, n_jet: int | None = None) -> SurfaceJet:
         """Evaluate at flat float64 tensors ``k`` and ``tau`` of equal length.
@@ -75,10 +84,19 @@ class SurfaceModel(torch.nn.Module):
         n = k.shape[0] if n_jet is None else n_jet
         theta, dtheta = self.atm(tau)
         p, p_k, p_kk, p_t = self.prior(k, theta, dtheta)
-        if self.network is None:
-            return SurfaceJet(p, p_k[:n], p_kk[:n], p_t[:n], torch.ones_like(p))
-        v, v_k, v_kk, v_t = self.network(k, tau, n)
-        p_n, v_n = p[:n], v[:n]
-        p_k, p_kk, p_t = p_k[:n], p_kk[:n], p_t[:n]
-        return SurfaceJet(p * v, p_k * v_n + p_n * v_k, p_kk * v_n + 2.0 * p_k * v_k + p_n * v_kk,
-                          p_t * v_n + p_n * v_t, v)
+        jet = (p, p_k[:n], p_kk[:n], p_t[:n])
+        v = torch.ones_like(p)
+        if self.network is not None:
+            v_jet = self.network(k, tau, n)
+            jet, v = _product(jet, v_jet, n), v_jet[0]
+        if self.correction is not None:
+            jet = _product(jet, self.correction(k, tau, n), n)
+        return SurfaceJet(*jet, v)
+
+
+def _product(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...], n: int
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The jet of a product: values at all points, derivatives at the first ``n``."""
+    a_n, b_n = a[0][:n], b[0][:n]
+    return (a[0] * b[0], a[1] * b_n + a_n * b[1], a[2] * b_n + 2.0 * a[1] * b[1] + a_n * b[2],
+            a[3] * b_n + a_n * b[3])
