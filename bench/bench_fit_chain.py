@@ -15,7 +15,9 @@ kept quotes inside bid-ask, the worst expiries, the certificate's counts and the
 limit in the same run, for the ratio. ``--seed N`` sets the fit's seed (SPY's inside share moves
 by tens of points between seeds: bench/README.md), ``--set FIELD=JSON`` changes a config field and
 ``--chain-option NAME=JSON`` an ``analyze_chain`` option in every variant, so that a lever is
-measured with this script. Targets: <= 60 s per chain, >= 95 % inside with no expiry
+measured with this script. ``--cold`` also runs the cold start (``--init none``: SSVI fitted
+alone, random network) beside the default start from the certified corrected completion.
+Targets: <= 60 s per chain, >= 95 % inside with no expiry
 below 80 %, no violation in the certificate or in ``ivfast check``. Takes minutes: a script, not
 part of the test suite.
 """
@@ -48,18 +50,19 @@ def _check_exit(surface_path: pathlib.Path) -> int:
         return cli.main(["check", str(surface_path)])
 
 
-def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options: dict, seed: int) -> dict:
+def _one(name: str, roots: str, out: pathlib.Path, changes: dict, chain_options: dict, seed: int,
+         init: str | None) -> dict:
     from ivfast.workflow import default_fit_config, fit_chain
 
     result = fit_chain(CHAINS / name, out, roots=roots, config=default_fit_config(**changes), progress=False,
-                       chain_options=chain_options, seed=seed)
+                       chain_options=chain_options, seed=seed, init=init)
     summary = result.summary
     started = time.perf_counter()
     check_code = _check_exit(result.files["surface"])
     per_expiry = sorted(summary["per_expiry"], key=lambda row: row["inside"])
     return {
         "chain": name, "roots": summary["roots"], "load_average": os.getloadavg(), "seed": seed,
-        "config_changes": changes, "chain_options": chain_options,
+        "config_changes": changes, "chain_options": chain_options, "init": init,
         "seconds": summary["seconds"], "ivfast_check_seconds": time.perf_counter() - started,
         "quotes_fitted": summary["quotes"]["fitted"], "expiries": summary["expiries"],
         "inside_bid_ask": summary["fit"]["inside_bid_ask"], "rmse_vol_points": summary["fit"]["rmse_vol_points"],
@@ -101,6 +104,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int,
                         help="torch threads (default: torch's own, which is what ivfast fit uses: the cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit (its random network start)")
+    parser.add_argument("--init", default="completion",
+                        help="ivfast fit's --init in every variant: 'completion' (its default), 'none' (cold start) "
+                             "or a saved surface")
+    parser.add_argument("--cold", action="store_true",
+                        help="also run the cold start (--init none) in the same run, for the ratio")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="change a SmoothingConfig field in every variant, e.g. perturbation_std=0")
     parser.add_argument("--chain-option", action="append", default=[], metavar="NAME=JSON",
@@ -122,11 +130,14 @@ def main() -> int:
         variants = ({} if args.no_defaults else {"defaults": ({}, {"exercise": "european"})})
         if args.baseline:
             variants["previous defaults"] = (BASELINE, {"exercise": "european"})
+        if args.cold:
+            variants["cold start"] = ({}, {"exercise": "european"})
         if args.american and key in AMERICAN:
             variants["de-Americanised"] = ({}, {"exercise": "american"})
         for label, (changes, chain_options) in variants.items():
+            init = None if label == "cold start" or args.init == "none" else args.init
             row = _one(name, roots, args.out_root / f"ivfast-{key}" / label.replace(" ", "-"),
-                       {**changes, **overrides}, {**chain_options, **chain_overrides}, args.seed)
+                       {**changes, **overrides}, {**chain_options, **chain_overrides}, args.seed, init)
             row["variant"] = label
             rows.append(row)
             s = row["seconds"]

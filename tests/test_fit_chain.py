@@ -37,9 +37,13 @@ def chain_frame():
                                     bad_quotes=["zero_bid", "crossed", "locked"], seed=4)
 
 
-@pytest.fixture(scope="module")
-def fitted(chain_frame, tmp_path_factory):
-    """One ``ivfast fit`` run shared by the checks below (training is the expensive part)."""
+@pytest.fixture(scope="module", params=["completion", "none"])
+def fitted(chain_frame, tmp_path_factory, request):
+    """One ``ivfast fit`` run per start shared by the checks below (training is the expensive part).
+
+    "completion" (the default) starts from the certified corrected completion, which meets the
+    targets on this chain and is returned untrained; "none" trains deep smoothing from cold.
+    """
     folder = tmp_path_factory.mktemp("fit")
     path = folder / "chain.csv"
     chain_frame[CHAIN_COLUMNS].to_csv(path, index=False)
@@ -50,7 +54,7 @@ def fitted(chain_frame, tmp_path_factory):
     with contextlib.redirect_stdout(printed):
         # The synthetic chain is priced in calendar time, so the fit takes calendar time too.
         code = cli.main(["fit", str(path), "--out", str(out), "--as-of", AS_OF, "--config", str(config), "--quiet",
-                         "--time-axis", "calendar", "--exercise", "european"])
+                         "--time-axis", "calendar", "--exercise", "european", "--init", request.param])
     return code, out, json.loads((out / FILES["summary"]).read_text()), printed.getvalue()
 
 
@@ -70,14 +74,16 @@ def test_fit_is_inside_bid_ask_and_arbitrage_free(fitted, chain_frame):
     _, out, summary, _ = fitted
     # Acceptance: >= 95 % of kept quotes inside their bid-ask vol interval, no calendar or
     # butterfly arbitrage on the dense grid (201 k x ~100 tau over the quoted domain).
-    assert summary["fit"]["inside_bid_ask"] >= 0.95 and summary["fit"]["stop_reason"] == "target"
+    cold = summary["fit"]["stop_reason"] == "target"
+    assert summary["fit"]["inside_bid_ask"] >= 0.95 and (cold or summary["fit"]["stop_reason"] == "start")
     assert min(row["inside"] for row in summary["per_expiry"]) >= 0.8
     # The cleaned synthetic quotes are Bates prices with a spread around them: an arbitrage-free
     # smile reaches every one of them, and no fit can beat the arbitrage-free best.
     assert summary["fit"]["attainable_inside_bid_ask"] == 1.0
     assert all(row["attainable"] >= row["inside"] for row in summary["per_expiry"])
-    # ivfast fit's defaults start on the quote terms alone (quote_warmup), ended by the targets here.
-    assert 0 < summary["fit"]["warmup_epochs"] <= 400
+    # A cold fit starts on the quote terms alone (quote_warmup), ended by the targets here; the
+    # completion start meets them untrained.
+    assert 0 < summary["fit"]["warmup_epochs"] <= 400 if cold else summary["fit"]["epochs"] == 0
     # No violation of any kind, in the dense check and in the fit's own certificate.
     assert summary["arbitrage"]["ok"] and summary["arbitrage"]["calendar"] == 0 == summary["arbitrage"]["butterfly"]
     from ivfast.surface import FittedSurface
@@ -250,3 +256,27 @@ def test_time_axis_choice_and_fallback(chain_frame):
     assert same is tau_only and "calendar" in note
     with pytest.raises(ValueError, match="time_axis"):
         quotes.on_time_axis("business")
+
+
+REAL_CHAINS = [("spx_2026-01-30_yahoo.csv", "SPXW"), ("spx_2020-03-20_cboe.csv", "auto"),
+               ("spy_2025-09-25_cboe.csv", "auto"), ("aapl_2019-08-23_cboe.csv", "auto")]
+
+
+@pytest.mark.parametrize("name,roots", REAL_CHAINS)
+def test_real_chain_fit_meets_the_targets_with_a_clean_certificate(chains_dir, tmp_path, name, roots):
+    """Issue #15's acceptance with ``ivfast fit``'s defaults (figures off): >= 95 % of the kept
+    quotes inside bid-ask, no expiry below 80 %, nothing in the certificate, the dense check or
+    ``ivfast check``'s default grid. Measured 96.5-99.6 % (bench/README.md)."""
+    import warnings
+
+    from ivfast.workflow import fit_chain
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the American chains' European-approximation warning
+        result = fit_chain(chains_dir / name, tmp_path, roots=roots, figures=False, export=False)
+    summary = result.summary
+    assert summary["fit"]["inside_bid_ask"] >= 0.95
+    assert min(row["inside"] for row in summary["per_expiry"]) >= 0.8
+    assert result.surface.certificate.ok() and summary["arbitrage"]["ok"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["check", str(result.files["surface"])]) == 0

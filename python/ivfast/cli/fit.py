@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--weights", default="spread", choices=("spread", "vega", "equal"),
                         help="quote weights: inverse bid-ask vol width (default), vega, equal")
     add_trainer_options(parser)
-    parser.add_argument("--init", help="warm start from a saved surface.pt (e.g. the previous day's fit), or "
-                                       "'completion': from the completion model's surface of the chain's quotes")
+    parser.add_argument("--init", default="completion",
+                        help="where training starts: 'completion' (default: the certified, spline-corrected "
+                             "completion of the chain's quotes, kept as the result when it meets the targets), "
+                             "'none' (cold start), or a saved surface.pt (e.g. the previous day's fit)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-export", action="store_true", help="do not write the TorchScript export")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -136,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             result = fit_chain(args.chain, args.out, roots=args.roots, as_of=args.as_of, config=config,
-                               time_limit=args.time_limit, init=args.init, seed=args.seed, weights=args.weights,
+                               time_limit=args.time_limit, init=None if args.init == "none" else args.init,
+                               seed=args.seed, weights=args.weights,
                                time_axis=args.time_axis,
                                export=not args.no_export, progress=not args.quiet, chain_options=options)
         except ValueError as exc:

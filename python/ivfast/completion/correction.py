@@ -11,10 +11,16 @@ squares, subject to the no-arbitrage conditions on a constraint grid that resolv
 * butterfly: Gatheral-Jacquier ``g >= margin`` -- nonlinear, linearised at each iterate.
 
 It is a sequential quadratic programme (Clarabel, an interior-point solver; a trust region after
-the first step). Where the splines vanish the surface is the SSVI, certified by its parameters.
-On the grid the final surface is audited with :func:`ivfast.arbitrage.check_surface` by
-:func:`certify`; a correction that still shows any violation there is shrunk towards 0 until none
-is left (at worst the SSVI itself), so the returned surface always passes its own dense check.
+the first step; points any iterate came near stay constrained). Between grid points a condition
+can dip below its value on the points; the constraints ask for that dip on top of their margin
+(:func:`_dip`, from the local curvature along k) and rows in tau are at most 0.1 apart in ln tau.
+Beyond the splines ``h`` is flat in k, so the far wings are the SSVI's times a constant; single
+points out to ``|k| = 50`` hold ``g`` there (and with it Lee's wing bound, since
+``g -> 1/4 - (slope)^2/16`` as ``|k|`` grows). Beyond the last expiry the factor fades to 1 by
+:data:`FADE` times it, so far maturities are the certified SSVI's.
+The final surface is audited with :func:`ivfast.arbitrage.check_surface` by :func:`certify`; a
+correction that still shows any violation there is shrunk towards 0 until none is left (at worst
+the SSVI itself), so the returned surface always passes its own dense check and `ivfast check`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import torch
 from numpy.typing import NDArray
 
 from .._optional import require
+from ..arbitrage.continuous import DEFAULT_K, DEFAULT_TAU
 from ..arbitrage.density import butterfly_g
+from ..arbitrage.grids import quote_grid
 from ..surface.correction import SplineCorrection
 from ..surface.model import SurfaceModel
 from .surface import dense_grid
@@ -45,16 +53,28 @@ SMOOTH, RIDGE, ACROSS = 1e-5, 1e-6, 1e-5
 across expiries, against a mean squared log-variance error (tuned on SPX 2020-03-20, a fine-tuning
 chain, never on the held-out chain)."""
 MARGIN = 1e-4
-"""Calendar (d ln w / d ln tau) and butterfly (g) must be at least this on the constraint grid."""
+"""The calendar slope d ln w / d ln tau must be at least this on the constraint grid."""
+MARGIN_G = 0.01
+"""Butterfly g must be at least this on the constraint grid: between grid rows in tau, g of a
+strongly curved short-expiry wing fell 0.005 below its value on the rows (SPY 2025-09-25);
+g = 0.01 is a density of 1 % of the lognormal's there."""
+STOP = 1e-3
+"""The programmes stop once no condition on the grid, less its estimated dip between points, is
+below -STOP: each programme asks for the margins, but a dip moves with the coefficients, so the
+last per-mille can take many programmes; :func:`certify` has the last word on the dense grids."""
 ITERATIONS = 20
 """Quadratic programmes at most (each linearises g afresh; SPX 2020-03-20's random half needed 10-14)."""
 TRUST = 0.2
 """Largest change of a coefficient per step after the first (log-variance units); halved after
 each step that leaves a worse violation than its start (the step is then undone)."""
 NEAR = 0.2
+"""Grid points with g or the calendar slope below this enter a programme's constraints."""
 ELASTIC = 10.0
 """Cost per unit of a linearised constraint's shortfall (exact L1 penalty of an elastic SQP)."""
-"""Grid points with g or the calendar slope below this enter a programme's constraints."""
+FADE = 10.0
+"""The factor fades to 1 linearly in ln tau from the last expiry to this multiple of it: held
+constant instead, splines at the last expiry's moneyness scale bent far wider smiles
+(``ivfast check``'s grid to 3 years: g = -160 at 30 times SPY 2025-09-25's last expiry)."""
 SHRINK = (1.0, 0.7, 0.5, 0.3, 0.15, 0.0)
 """Factors tried on the fitted correction until the dense check is clean (0: the SSVI alone)."""
 
@@ -65,38 +85,68 @@ def _jets(model: SurfaceModel, k: NDArray[np.float64], tau: NDArray[np.float64])
     return [t.numpy() for t in jet[:4]]
 
 
-def _design(correction: SplineCorrection, k: NDArray[np.float64], tau: NDArray[np.float64]) -> list[sp.csr_matrix]:
-    """Sparse matrices mapping coefficients to ``h``, ``dh/dk``, ``d2h/dk2``, ``dh/d ln tau`` at the points."""
+def _design(correction: SplineCorrection, k: NDArray[np.float64], tau: NDArray[np.float64],
+            free: int) -> list[sp.csr_matrix]:
+    """Sparse matrices mapping the first ``free`` coefficients to the points' h and its derivatives.
+
+    ``h``, ``dh/dk``, ``d2h/dk2``, ``dh/d ln tau``; the other coefficients (the fade node's) are 0.
+    """
     with torch.inference_mode():
         columns, *weights = correction.stencil(torch.as_tensor(k, dtype=torch.float64),
                                                torch.as_tensor(tau, dtype=torch.float64))
     rows = np.repeat(np.arange(k.size), columns.shape[1])
     shape = (k.size, correction.coef.numel())
-    return [sp.csr_matrix((w.numpy().ravel(), (rows, columns.numpy().ravel())), shape=shape) for w in weights]
+    return [sp.csr_matrix((w.numpy().ravel(), (rows, columns.numpy().ravel())), shape=shape)[:, :free]
+            for w in weights]
+
+
+FAR = np.array([0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.25, 1.6, 2.5, 4.0, 8.0, 16.0])
+"""Multiples of the splines' k range (beyond it, each side) where the flat wings are constrained,
+then ``|k| = 50``: smooth there (no knots), so a few points hold them."""
 
 
 def _grid(correction: SplineCorrection, k: NDArray[np.float64], tau: NDArray[np.float64]
-          ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Constraint points (k, tau) for the fit.
+          ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Constraint points (k, tau) for the fit, and the row of each (a run of increasing k at one tau).
 
-    k at a quarter spline spacing over the splines' support, tau inside and around the nodes, and
-    the points of the quotes' dense check grid (:func:`dense_grid`).
+    At each tau at, just after, inside and around the nodes: the knots of both neighbouring nodes' splines and
+    quarter spacings between them. ``d2h/dk2`` is piecewise linear with kinks at the knots, so
+    ``g`` has its local minima there; a grid that misses them (as an evenly spaced one does when
+    the two nodes' scales differ) lets ``g`` dip below 0 between its points (down to -0.03 on
+    SPY 2025-09-25). Sparse points at each tau cover the flat wings. Then the points of the
+    quotes' dense check grid (:func:`dense_grid`) and of ``ivfast fit``'s
+    (:func:`ivfast.arbitrage.grids.quote_grid`), one row per tau.
     """
     u = correction.log_tau.numpy()
     scale = correction.node_scale.numpy()
-    z_lo = float(correction.z_first) - 2.0 * DZ
-    z_hi = float(correction.z_first) + (correction.coef.shape[1] + 1) * DZ
-    inner = (u[:-1, None] + np.outer(np.diff(u), [0.0, 0.25, 0.5, 0.75])).ravel()
+    offsets = np.arange(-2, correction.coef.shape[1] + 2)[:, None] + np.array([0.0, 0.25, 0.5, 0.75])
+    z = float(correction.z_first) + DZ * offsets.ravel()
+    # A node's own tau takes the slope of the interval before it; 1e-6 of the next interval
+    # takes the slope after it, where the calendar condition is tightest when the SSVI's own
+    # slope grows along the interval (AAPL 2019-08-23).
+    inner = np.concatenate([a + (b - a) * np.r_[0.0, 1e-6, np.linspace(0.0, 1.0, _rows(b - a) + 1)[1:-1]]
+                            for a, b in zip(u[:-1], u[1:])])
     u_all = np.sort(np.concatenate([u[0] - np.log([2.2, 1.4]), inner, u[-1:], u[-1] + np.log([1.25, 1.6])]))
-    ks, taus = [], []
+    rows: list[tuple[NDArray[np.float64], float]] = []
     for v in u_all:
         j = int(np.clip(np.searchsorted(u, v), 0, u.size - 1))
-        pair = scale[[max(j - 1, 0), j]]
-        kg = np.arange(z_lo * pair.max(), z_hi * pair.max(), 0.25 * DZ * pair.min())
-        ks.append(kg)
-        taus.append(np.full(kg.size, np.exp(v)))
-    check_k, check_tau = np.meshgrid(*dense_grid(k, tau))
-    return np.concatenate([*ks, check_k.ravel()]), np.concatenate([*taus, check_tau.ravel()])
+        kg = np.unique(np.outer(scale[[max(j - 1, 0), j]], z))
+        span = kg[-1] - kg[0]
+        far = np.r_[np.maximum(kg[0] - FAR * span, -50.0), -50.0, np.minimum(kg[-1] + FAR * span, 50.0), 50.0]
+        rows += [(kg, v)] + [(np.array([x]), v) for x in far]  # one row each: no dip across the gaps
+    for k_axis, tau_axis in (dense_grid(k, tau), quote_grid(k, tau)):
+        rows += [(k_axis, np.log(t)) for t in tau_axis]
+    return (np.concatenate([r[0] for r in rows]), np.concatenate([np.full(r[0].size, np.exp(r[1])) for r in rows]),
+            np.repeat(np.arange(len(rows)), [r[0].size for r in rows]))
+
+
+def _rows(width: float) -> int:
+    """Intervals a tau interval of this width in ln tau is cut into by grid rows.
+
+    At least 4, at most 0.1 wide (the fade's interval is ln 10 wide: with 4 rows g fell to -0.045
+    between them on SPY 2025-09-25).
+    """
+    return max(4, int(np.ceil(width / 0.1)))
 
 
 def _solve(p: sp.csc_matrix, q: NDArray[np.float64], g: sp.csr_matrix, h: NDArray[np.float64],
@@ -142,7 +192,7 @@ def fit_correction(model: SurfaceModel, k: NDArray[np.float64], tau: NDArray[np.
     Returns
     -------
     correction : SplineCorrection
-        The factor (its nodes are the quoted expiries).
+        The factor (its nodes are the quoted expiries, then a zero node at :data:`FADE` times the last).
     info : dict
         Programmes solved, grid points, and the worst g and calendar slope left on the grid.
     """
@@ -152,11 +202,18 @@ def fit_correction(model: SurfaceModel, k: NDArray[np.float64], tau: NDArray[np.
     z = k / np.interp(tau, nodes, scale)
     z_first = np.floor((z.min() - PAD) / DZ) * DZ
     n_splines = int(np.ceil((z.max() + PAD - z_first) / DZ)) + 1
-    correction = SplineCorrection(torch.as_tensor(nodes), torch.as_tensor(scale), z_first, DZ,
-                                  torch.zeros(nodes.size, n_splines, dtype=torch.float64))
-    x = _design(correction, k, tau)[0]
+    # A last node of zero coefficients FADE beyond the last expiry (not a variable of the fit).
+    correction = SplineCorrection(torch.as_tensor(np.r_[nodes, nodes[-1] * FADE]),
+                                  torch.as_tensor(np.r_[scale, scale[-1]]), z_first, DZ,
+                                  torch.zeros(nodes.size + 1, n_splines, dtype=torch.float64))
+    free = nodes.size * n_splines
+    x = _design(correction, k, tau, free)[0]
     y = np.log(iv * iv * tau) - np.log(_jets(model, k, tau)[0])
-    smooth = sp.diags([1.0, -2.0, 1.0], [0, 1, 2], shape=(n_splines - 2, n_splines))
+    # Second differences of the coefficients continued flat beyond the ends (as h is): the end
+    # rows are c_1 - c_0 and c_(M-2) - c_(M-1), so h levels off where no quote holds it.
+    smooth = sp.vstack([sp.diags([-1.0, 1.0], [0, 1], shape=(1, n_splines)),
+                        sp.diags([1.0, -2.0, 1.0], [0, 1, 2], shape=(n_splines - 2, n_splines)),
+                        sp.diags([1.0, -1.0], [n_splines - 2, n_splines - 1], shape=(1, n_splines))])
     across = sp.diags([-1.0, 1.0], [0, 1], shape=(max(nodes.size - 1, 0), nodes.size))
     eye_m, eye_n = sp.identity(n_splines), sp.identity(nodes.size)
     penalty = (sp.kron(eye_n, SMOOTH * (smooth.T @ smooth) + RIDGE * eye_m)
@@ -166,40 +223,69 @@ def fit_correction(model: SurfaceModel, k: NDArray[np.float64], tau: NDArray[np.
     q = -2.0 * (xw.T @ y)
     coef = scipy.sparse.linalg.spsolve(p, -q)
 
-    gk, gt = _grid(correction, k, tau)
+    gk, gt, row = _grid(correction, k, tau)
     b_w, b_k, b_kk, b_t = _jets(model, gk, gt)
-    h_v, h_k, h_kk, h_u = _design(correction, gk, gt)
+    h_v, h_k, h_kk, h_u = _design(correction, gk, gt, free)
     base_slope = gt * b_t / b_w
     info: dict[str, Any] = {"grid_points": int(gk.size), "programmes": 0, "coefficients": int(coef.size)}
     radius, kept = TRUST, None
+    near_g, near_c = np.zeros(gk.size, dtype=bool), np.zeros(gk.size, dtype=bool)
     for step in range(ITERATIONS):
         e = np.exp(h_v @ coef)
         dk, dkk = h_k @ coef, h_kk @ coef
         w, w_k = b_w * e, e * (b_k + b_w * dk)
         w_kk = e * (b_kk + 2.0 * b_k * dk + b_w * (dkk + dk * dk))
         g = butterfly_g(w, w_k, w_kk, gk)
+        g = g - _dip(gk, row, g)
         slope = base_slope + h_u @ coef
+        slope = slope - _dip(gk, row, slope)
+        # Points any iterate came near stay constrained: a step undone for the violations it made
+        # where the kept iterate was far from the bound would otherwise be proposed again.
+        near_g |= g < NEAR
+        near_c |= slope < NEAR
         worst = min(float(g.min()), float(slope.min()))
         if kept is not None and worst < kept[0]:  # the step made it worse: back, with a smaller region
-            coef, g, slope, w, w_k, w_kk, worst = kept[1]
+            worst, (coef, g, slope, w, w_k, w_kk) = kept
             radius *= 0.5
         else:
-            kept = (worst, (coef, g, slope, w, w_k, w_kk, worst))
+            kept = (worst, (coef, g, slope, w, w_k, w_kk))
         info.update(min_g=float(g.min()), min_calendar=float(slope.min()), trust_radius=radius)
-        if worst >= 0.0:
+        if worst >= -STOP:
             break
-        near_g, near_c = np.flatnonzero(g < NEAR), np.flatnonzero(slope < NEAR)
-        jac_g = _g_jacobian(gk[near_g], w[near_g], w_k[near_g], w_kk[near_g],
-                            (h_v[near_g], h_k[near_g], h_kk[near_g]))
-        rows = sp.vstack([jac_g, h_u[near_c]]).tocsr()
-        bounds = np.r_[MARGIN - g[near_g] + jac_g @ coef, MARGIN - base_slope[near_c]]
+        at_g, at_c = np.flatnonzero(near_g), np.flatnonzero(near_c)
+        jac_g = _g_jacobian(gk[at_g], w[at_g], w_k[at_g], w_kk[at_g], (h_v[at_g], h_k[at_g], h_kk[at_g]))
+        rows = sp.vstack([jac_g, h_u[at_c]]).tocsr()
+        bounds = np.r_[MARGIN_G - g[at_g] + jac_g @ coef, MARGIN - slope[at_c] + h_u[at_c] @ coef]
         solved = _solve(p, q, rows, bounds, (coef, radius) if step else None)
         info["programmes"] += 1
         if solved is None:
             break
         coef = solved
-    correction.coef.copy_(torch.as_tensor(coef.reshape(nodes.size, n_splines)))
+    correction.coef[:-1] = torch.as_tensor(coef.reshape(nodes.size, n_splines))
     return correction, info
+
+
+def _dip(k: NDArray[np.float64], row: NDArray[np.int64], g: NDArray[np.float64]) -> NDArray[np.float64]:
+    """How far a condition falls below a grid point's value at a minimum next to it along k.
+
+    Where ``g`` bends up steeply (a strongly curved correction on a short, low-variance expiry:
+    d2g/dk2 ~ 5e4 on SPY 2025-09-25's 6-day far puts) its minimum lies between the constraint
+    points, 0.03 below them at a quarter spline spacing. The parabola through a point and its two
+    neighbours (within its row of the grid, :func:`_grid`) estimates it: where the parabola is
+    convex with its vertex between the neighbours, the dip is the point's value less the
+    vertex's, which the fit asks for on top of the margin; elsewhere 0 (a kink or a monotone
+    stretch has no minimum between the points to miss).
+    """
+    dip = np.zeros_like(g)
+    same = row[1:] == row[:-1]
+    i = np.flatnonzero(same[:-1] & same[1:]) + 1
+    x0, x2 = k[i - 1] - k[i], k[i + 1] - k[i]
+    left, right = (g[i] - g[i - 1]) / -x0, (g[i + 1] - g[i]) / x2
+    a = (right - left) / (x2 - x0)  # half the parabola's second derivative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = -(left - a * x0) / (2.0 * a)  # where the parabola's slope (left - a x0 + 2 a x) is 0
+    dip[i] = np.where((a > 0.0) & (vertex > x0) & (vertex < x2), a * vertex * vertex, 0.0)
+    return dip
 
 
 def _g_jacobian(k: NDArray[np.float64], w: NDArray[np.float64], w_k: NDArray[np.float64], w_kk: NDArray[np.float64],
@@ -217,8 +303,18 @@ def _g_jacobian(k: NDArray[np.float64], w: NDArray[np.float64], w_k: NDArray[np.
     return (sp.diags(d_h) @ h_v + sp.diags(d_hk) @ h_k + sp.diags(d_hkk) @ h_kk).tocsr()
 
 
+def _audit_grids(quotes: Any) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """The grids a corrected surface is certified on.
+
+    Its own dense check's, the default grid of :func:`ivfast.arbitrage.check_surface` and
+    ``ivfast check`` (k in [-1.5, 1.5], tau to 3 years), and the quoted-domain grid of
+    ``ivfast fit`` (every quoted maturity among its rows).
+    """
+    return [dense_grid(quotes.k, quotes.tau), (DEFAULT_K, DEFAULT_TAU), quote_grid(quotes.k, quotes.tau)]
+
+
 def certify(build: Callable[[SplineCorrection | None], Any], correction: SplineCorrection) -> tuple[Any, float]:
-    """Shrink a fitted correction until the surface passes its own dense check.
+    """Shrink a fitted correction until the surface passes the checks of :func:`_audit_grids`.
 
     Parameters
     ----------
@@ -239,6 +335,6 @@ def certify(build: Callable[[SplineCorrection | None], Any], correction: SplineC
     for factor in SHRINK[:-1]:
         correction.coef.copy_(factor * fitted)
         surface = build(correction)
-        if surface.check().ok():
+        if all(surface.check(*grid).ok() for grid in _audit_grids(surface.quotes)):
             return surface, factor
     return build(None), 0.0

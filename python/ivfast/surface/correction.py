@@ -10,7 +10,11 @@ first and the last node):
 with ``B`` the centred cardinal cubic B-spline (support [-2, 2]) and ``s_j`` a node's scale
 (ATM vol times sqrt(tau_j)). Blending at fixed ``k`` makes ``dh/d ln tau`` constant inside an
 interval, so the calendar condition of the corrected surface is linear in the coefficients
-(:mod:`ivfast.completion.correction` relies on it); outside the splines' support ``h = 0``.
+(:mod:`ivfast.completion.correction` relies on it). Beyond the first and the last spline the end
+coefficients continue (the B-splines sum to 1), so ``h`` levels off smoothly at its end values
+instead of returning to 0: a factor that had to fall back to 1 just past the quotes would bend
+the surface hard there (a hump in the wing of a short expiry, and a butterfly violation between
+constraint points, on SPY 2025-09-25).
 
 Every point's value depends on at most 8 coefficients (4 splines at each of 2 nodes):
 :meth:`SplineCorrection.stencil` gives them with their weights, which serve both the forward
@@ -102,7 +106,7 @@ class SplineCorrection(torch.nn.Module):
         Returns
         -------
         Stencil
-            Columns into ``coef.flatten()`` (out-of-range splines have weight 0) and the weights
+            Columns into ``coef.flatten()`` (splines beyond the ends take the end column) and the weights
             of ``h``, ``dh/dk``, ``d2h/dk2`` and ``dh/d ln tau``.
         """
         n_nodes, n_splines = self.n_nodes, self.n_splines
@@ -128,11 +132,10 @@ class SplineCorrection(torch.nn.Module):
         offsets = torch.arange(4, dtype=x.dtype, device=x.device)
         m = first + offsets  # the 4 splines whose support holds x
         value, d1, d2 = cubic_bspline(x - m)
-        valid = ((m >= 0) & (m <= n_splines - 1)).to(x.dtype)
         columns = nodes[..., None] * n_splines + torch.clamp(m, 0, n_splines - 1).long()
         step = (self.dz * scale)[..., None]
-        weight = blend[..., None] * valid
-        out = (value * weight, d1 * weight / step, d2 * weight / (step * step), value * blend_u[..., None] * valid)
+        weight = blend[..., None].expand_as(value)
+        out = (value * weight, d1 * weight / step, d2 * weight / (step * step), value * blend_u[..., None])
         flat = lambda t: t.reshape(-1, 8)  # noqa: E731
         return flat(columns), flat(out[0]), flat(out[1]), flat(out[2]), flat(out[3])
 

@@ -360,7 +360,8 @@ class FittedSurface:
         config = SmoothingConfig.from_json(payload["config"])
         state = payload["state"]
         network = None
-        if config.use_network:
+        # A fit may return its network-free certified start (:mod:`ivfast.surface.start_result`).
+        if config.use_network and any(name.startswith("network.") for name in state):
             n_inputs = 2 + len(config.moneyness_inputs)  # buffers (standardisation) are loaded below
             network = CorrectionNetwork(config.hidden_layers, config.activation, config.max_output_scale,
                                         (0.0,) * n_inputs, (1.0,) * n_inputs, log_tau_input=config.log_tau_input,

@@ -109,7 +109,10 @@ def start_network(model: SurfaceModel, k: torch.Tensor, tau: torch.Tensor, iv: t
     if model.network is None or not config.identity_start:
         return
     with torch.no_grad():
-        ratio = float((iv.square() * tau / model.prior(k, *model.atm(tau))[0]).max())
+        base = model.prior(k, *model.atm(tau))[0]
+        if model.correction is not None:
+            base = base * model.correction(k, tau, 0)[0]
+        ratio = float((iv.square() * tau / base).max())
     # At least 1 (the random start's scale); at most half the cap, where the sigmoid of the scale's
     # parameterisation is steepest, so the scale can still move both ways.
     scale = min(max(ratio / (1.0 + _HEAD_HEADROOM), 1.0), 0.5 * config.max_output_scale)
@@ -148,10 +151,11 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
     config : SmoothingConfig
         Network shape, inputs and their standardisation.
     init : FittedSurface, optional
-        Warm start: copy its prior parameters and network weights (the ATM curve stays the
-        one fitted to ``quotes``). A prior-only surface (such as a
-        :class:`ivfast.completion.CompletedSurface`) gives the prior, and its ATM curve too when
-        it was made from these same quotes; the network then starts centred on 1
+        Warm start: copy its prior parameters and network weights (the ATM curve stays the one
+        fitted to ``quotes``). A surface without a network (such as a
+        :class:`ivfast.completion.CompletedSurface`) gives the prior, and, when it was made from
+        these same quotes, its ATM curve and its spline factor (fixed during training: the
+        network learns what the factor leaves); the network then starts centred on 1
         (:func:`start_network`), so training starts from that surface.
     generator : torch.Generator
         Random source of the network's initial weights.
@@ -178,15 +182,18 @@ def build_model(quotes: Quotes, config: SmoothingConfig, init: FittedSurface | N
     model = SurfaceModel(atm, prior, network)
     if init is not None:
         _warm_start(model, init)
-        if init.model.network is None and _same_quotes(init.quotes, quotes):
-            model.atm = copy.deepcopy(init.model.atm)  # the prior was fitted on this curve
+        if init.model.network is None and same_quotes(init.quotes, quotes):
+            # The prior was fitted on this curve, and the spline factor to these quotes.
+            model.atm = copy.deepcopy(init.model.atm)
+            model.correction = copy.deepcopy(init.model.correction)
         if network is not None and init.model.network is None:
             as_t = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731 - copies read-only views
             start_network(model, as_t(quotes.k), as_t(quotes.tau), as_t(quotes.iv), config)
     return model
 
 
-def _same_quotes(a: Quotes, b: Quotes) -> bool:
+def same_quotes(a: Quotes, b: Quotes) -> bool:
+    """Whether two sets of quotes have the same k, tau and iv."""
     return all(np.array_equal(x, y) for x, y in ((a.k, b.k), (a.tau, b.tau), (a.iv, b.iv)))
 
 

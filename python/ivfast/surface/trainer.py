@@ -1,14 +1,10 @@
 """Training loop of the deep-smoothing fit: Adam with a plateau schedule and checkpoints.
 
 The loss and the convergence scheme are those of the reference deep-smoothing script (after
-Ackerer, Tagasovska & Vatter 2020; see docs/references.md). What makes the loop fast:
-
-* every point set is laid out once in one batch (:class:`~ivfast.surface.collocation.Collocation`)
-  and only its random tail is refilled in place;
-* one forward pass carries w, dw/dk, d2w/dk2 and dw/dtau for all points
-  (:mod:`~ivfast.surface.network`), so the parameter gradient is one first-order backward pass;
-* the prior starts from a quick L-BFGS fit of SSVI alone, so the network only learns a correction;
-* the best state is kept in memory (no checkpoint files).
+Ackerer, Tagasovska & Vatter 2020; see docs/references.md). What makes the loop fast: one batch
+of every point set (:class:`~ivfast.surface.collocation.Collocation`), its random tail refilled
+in place; one forward pass with w, dw/dk, d2w/dk2, dw/dtau (:mod:`~ivfast.surface.network`), so
+the gradient is one first-order backward pass; the prior fitted alone first; the best state in memory.
 """
 
 from __future__ import annotations
@@ -33,7 +29,8 @@ from .model import SurfaceModel
 from .objective import LOSS_COLUMNS, EveryQuote, QuoteTargets, build_batch, evaluate_loss
 from .progress import FitProgress
 from .start import build_model, fit_prior, start_network
-from .warmup import warm_up
+from .start_result import certified_start
+from .warmup import WarmUp, warm_up
 
 __all__ = ["fit_surface"]
 
@@ -72,6 +69,7 @@ class _Trainer:
         self.rejected = 0
         self.fell_back = False
         self._next_verification = 0
+        self.epochs, self.warmup = 0, WarmUp(0, 0.0, math.nan, math.nan)  # until run() has run
         self._new_optimiser(config.learning_rate)
 
     def _new_optimiser(self, lr: float) -> None:
@@ -136,10 +134,10 @@ class _Trainer:
             self.points.add_adaptive(k[worst], tau[worst])
         return int(bad.numel())
 
-    def certify(self) -> ArbitrageReport:
-        """Certify the current state: :func:`ivfast.arbitrage.check_surface` on the refined check grid."""
+    def certify(self, model: SurfaceModel | None = None) -> ArbitrageReport:
+        """Certify the current state (or ``model``): :func:`ivfast.arbitrage.check_surface`, refined check grid."""
         k, tau = self._check_axes(shifted=False, refine=_VERIFY_REFINEMENT)
-        surface = FittedSurface(self.model, self.config, pd.DataFrame(), self.quotes, {})
+        surface = FittedSurface(self.model if model is None else model, self.config, pd.DataFrame(), self.quotes, {})
         return check_surface(surface, k=k, tau=tau)
 
     def _verified(self) -> bool:
@@ -285,13 +283,11 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
                 progress: bool | None = None) -> FittedSurface:
     """Fit a deep-smoothing total-variance surface ``w = w_SSVI * w_nn`` to implied vols.
 
-    The SSVI prior (on an increasing ATM curve fitted to the quotes) is first fitted alone, then
-    prior and network are trained together on RMSE + MAPE of the implied vols plus the
-    no-arbitrage penalties until the best loss reaches ``config.target_loss`` and the best
-    state passes the dense calendar/butterfly check, or until a stop condition. With bid and ask
-    vols the quote terms can measure the distance to the bid-ask interval instead of the mid
-    (``config.quote_loss='bid_ask'``), and the fit can stop once enough fitted vols lie inside
-    the quotes (``config.target_inside``).
+    The SSVI prior (on an increasing ATM curve fitted to the quotes) is fitted alone, then prior
+    and network together on RMSE + MAPE of the vols plus the no-arbitrage penalties until the
+    best loss reaches ``config.target_loss`` (or enough vols lie inside bid-ask,
+    ``config.target_inside``; ``config.quote_loss='bid_ask'`` measures the distance to the
+    interval) and the best state passes the dense calendar/butterfly check, or a stop condition.
 
     Parameters
     ----------
@@ -304,29 +300,26 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     iv : array_like
         Black implied volatilities (annualised, > 0; 0.2 is 20 %).
     weights : array_like, optional
-        Non-negative weights of the quotes in RMSE and MAPE, at least one positive (default
-        equal).
+        Non-negative weights of the quotes in RMSE and MAPE, one positive at least (default equal).
     iv_bid, iv_ask : array_like, optional
-        Bid and ask implied vols of the quotes (NaN where none exists: a bid below intrinsic
-        value, an ask at the price upper bound), both or neither. Needed by
-        ``config.quote_loss='bid_ask'`` and ``config.target_inside``; they also give the
-        history's ``inside`` and ``worst_inside`` columns (share of fitted vols inside bid-ask,
-        overall and at the worst maturity).
+        Bid and ask implied vols of the quotes (NaN where none exists: a bid below intrinsic, an
+        ask at the price bound), both or neither; needed by ``config.quote_loss='bid_ask'`` and
+        ``config.target_inside``, and give the history's ``inside``/``worst_inside`` columns.
     config : SmoothingConfig, optional
         Model, loss and schedule settings (default ``SmoothingConfig()``).
     init : FittedSurface, optional
         Warm start: the prior parameters and network weights (with its input standardisation)
         of a previous fit with the same network shape; the ATM curve is refitted to the new
-        quotes.
+        quotes. A completion of these quotes (:func:`ivfast.complete_surface`) is also a
+        candidate result (:mod:`~ivfast.surface.start_result`): returned untrained when it meets
+        the inside targets, or when training ends worse.
     seed : int
         Seed of the network initialisation, random collocation points and perturbations.
     device : str or torch.device
-        ``'cpu'`` (default) or ``'cuda'`` (``'cuda:N'``) for training; the returned surface is
-        on the CPU.
+        ``'cpu'`` (default) or ``'cuda'`` (``'cuda:N'``) for training; the result is on the CPU.
     callback : callable, optional
-        Called every ``config.log_every`` epochs (and at every epoch once the target is reached)
-        with the history row, a dict keyed by the history columns; a truthy return value stops
-        training.
+        Called every ``config.log_every`` epochs (and every epoch once the target is reached) with
+        the history row (a dict keyed by the history columns); a truthy return value stops.
     drop_invalid : bool
         Drop NaN/non-positive quotes with a ``RuntimeWarning`` instead of raising ``ValueError``.
     progress : bool, optional
@@ -336,9 +329,10 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     -------
     FittedSurface
         The best state seen (also after Ctrl-C), its loss history and fit information:
-        ``info['stop_reason']`` is 'target', 'max_epochs', 'time_limit', 'callback', 'interrupted' or 'nan',
-        ``info['warmup_epochs']`` counts the quote warm-up's epochs (``config.quote_warmup``; not in
-        ``epochs`` or the history), and ``certificate`` is the :func:`ivfast.arbitrage.check_surface` report.
+        ``info['stop_reason']`` is 'target', 'start' (``init`` met the targets), 'max_epochs',
+        'time_limit', 'callback', 'interrupted' or 'nan'; ``info['returned_start']`` says ``init``
+        was returned; ``info['warmup_epochs']`` counts the quote warm-up's epochs (not in
+        ``epochs`` or the history); ``certificate`` is the :func:`ivfast.arbitrage.check_surface` report.
 
     Raises
     ------
@@ -386,14 +380,20 @@ def fit_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: ArrayLi
     points, targets, every_quote = build_batch(quotes, (k_t, tau_t, iv_t, w_t, bid_t, ask_t), config, device)
     train_generator = torch.Generator(device=device).manual_seed(seed + 1)
     trainer = _Trainer(model, points, quotes, targets, config, train_generator, reinit, started, every_quote)
-    reason = trainer.run(callback, config.progress if progress is None else progress)
+    start = certified_start(init, quotes, trainer.certify, every_quote or EveryQuote(k_t, tau_t, targets))
+    meets = start is not None and start.meets(config)
+    reason = "start" if meets else trainer.run(callback, config.progress if progress is None else progress)
     history = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
     model.to(torch.float64)  # the returned surface, and its certificate, are float64
-    certificate = trainer.certified_result()
+    certificate = start.certificate if start is not None and meets else trainer.certified_result()
+    if start is not None and (meets or start.beats(certificate, trainer.best_inside)):
+        model, certificate, trainer.best_inside, trainer.best_loss = (start.model, start.certificate,
+                                                                      start.inside, math.nan)
     info = {"best_loss": trainer.best_loss, "epochs": trainer.epochs, "stop_reason": reason,
             "seconds": time.perf_counter() - started, "seed": seed, "device": str(device),
             "warm_start": init is not None, "rejected_by_check": trainer.rejected,
-            "returned_checked_state": trainer.fell_back, **trainer.warmup.info(),
+            "returned_checked_state": trainer.fell_back, "returned_start": start is not None and model is start.model,
+            **trainer.warmup.info(),
             **{name: None if math.isnan(value) else value for name, value in
                zip(("inside_bid_ask", "worst_maturity_inside"), trainer.best_inside)},
             "arbitrage": certificate.to_dict()}

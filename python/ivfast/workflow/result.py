@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..arbitrage.grids import quote_grid
 from ..chain import SurfaceQuotes
 from .summary import format_summary
 
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
     from ..surface import FittedSurface
 
 __all__ = ["FitChainResult", "inside_bid_ask", "check_grid"]
-
-_CHECK_K_PAD = 0.1
-"""The arbitrage grid extends the quoted k range by this fraction of its width on each side."""
-
 
 @dataclass(frozen=True)
 class FitChainResult:
@@ -103,27 +100,8 @@ def check_grid(quotes: SurfaceQuotes, n_k: int = 201, n_tau: int = 100) -> tuple
                                                                                  NDArray[np.float64]]:
     """Build the dense (k, tau) grid of the arbitrage check.
 
-    The quoted k range widened by 10 % of its width (at least 0.01) on each side, times
-    log-spaced maturities from the first to the last expiry plus every quoted maturity, where
-    the fit is anchored.
-
-    Parameters
-    ----------
-    quotes : SurfaceQuotes
-        The kept quotes (their ``k`` and ``tau``).
-    n_k : int
-        Points along k = ln(K/F).
-    n_tau : int
-        Log-spaced maturities (before the quoted ones are added).
-
-    Returns
-    -------
-    tuple of 2 ndarray
-        The k axis (``n_k`` points, increasing) and the tau axis in years (sorted, distinct).
+    :func:`ivfast.arbitrage.grids.quote_grid` of the kept quotes' ``k`` and ``tau`` (``n_k``
+    points in k, ``n_tau`` log-spaced maturities plus every quoted one).
     """
-    k, tau = quotes.k, quotes.tau
-    pad = _CHECK_K_PAD * max(k.max() - k.min(), 0.1)
-    k_grid = np.linspace(k.min() - pad, k.max() + pad, n_k)
-    tau_grid = np.unique(np.r_[np.geomspace(tau.min(), tau.max(), n_tau), tau])
-    return k_grid, tau_grid
+    return quote_grid(quotes.k, quotes.tau, n_k, n_tau)
 

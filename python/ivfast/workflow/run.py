@@ -47,7 +47,7 @@ def _load_init(init: FittedSurface | str | os.PathLike[str] | None,
     if isinstance(init, str) and init == COMPLETION:
         from ..completion import complete_surface
 
-        return complete_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"])
+        return complete_surface(inputs["k"], inputs["tau"], inputs["iv"], weights=inputs["weights"], correct=True)
     try:
         return FittedSurface.load(init)
     except (OSError, RuntimeError) as exc:  # missing file; torch's errors for corrupt archives
@@ -87,7 +87,7 @@ def fit_chain(
     as_of: DateLike | None = None,
     config: SmoothingConfig | None = None,
     time_limit: float | None = None,
-    init: FittedSurface | str | os.PathLike[str] | None = None,
+    init: FittedSurface | str | os.PathLike[str] | None = COMPLETION,
     seed: int = 0,
     weights: str = "spread",
     time_axis: str = "trading",
@@ -117,11 +117,14 @@ def fit_chain(
     time_limit : float, optional
         Stop training after this many seconds (> 0) and keep the best state so far (sets
         ``config.time_limit``).
-    init : FittedSurface, str or os.PathLike, optional
-        Warm start from a previous fit (e.g. yesterday's ``surface.pt``): its SSVI parameters and
-        network weights are the starting point; the ATM curve is refitted to these quotes.
-        ``"completion"`` (:data:`COMPLETION`; write ``./completion`` for a file of that name)
-        starts from :func:`ivfast.completion.complete_surface` of these quotes instead.
+    init : FittedSurface, str, os.PathLike or None, default "completion"
+        Where training starts. ``"completion"`` (:data:`COMPLETION`; write ``./completion`` for a
+        file of that name): from the certified, spline-corrected completion of these quotes
+        (``complete_surface(..., correct=True)``, seconds), which is returned untrained when it
+        already meets the inside-bid-ask targets and its certificate is clean, and whenever
+        training would end worse (:mod:`ivfast.surface.start_result`). A previous fit (e.g.
+        yesterday's ``surface.pt``): its SSVI parameters and network weights, the ATM curve
+        refitted to these quotes. None: the cold start (SSVI fitted alone, random network).
     seed : int
         Seed of the network initialisation and collocation sampling.
     weights : {"spread", "vega", "equal"}
