@@ -98,10 +98,21 @@ def inside_bid_ask(fitted_iv: ArrayLike, iv_bid: ArrayLike, iv_ask: ArrayLike) -
 
 def check_grid(quotes: SurfaceQuotes, n_k: int = 201, n_tau: int = 100) -> tuple[NDArray[np.float64],
                                                                                  NDArray[np.float64]]:
-    """Build the dense (k, tau) grid of the arbitrage check.
+    """Build the dense (k, tau) grid of the arbitrage check (:func:`ivfast.arbitrage.grids.quote_grid`).
 
-    :func:`ivfast.arbitrage.grids.quote_grid` of the kept quotes' ``k`` and ``tau`` (``n_k``
-    points in k, ``n_tau`` log-spaced maturities plus every quoted one).
+    Parameters
+    ----------
+    quotes : SurfaceQuotes
+        The kept quotes (their ``k`` and ``tau``).
+    n_k : int
+        Points along k = ln(K/F).
+    n_tau : int
+        Log-spaced maturities (before the quoted ones are added).
+
+    Returns
+    -------
+    tuple of 2 ndarray
+        The k axis and the tau axis in years.
     """
     return quote_grid(quotes.k, quotes.tau, n_k, n_tau)
 
