@@ -66,7 +66,10 @@ ITERATIONS = 20
 """Quadratic programmes at most (each linearises g afresh; SPX 2020-03-20's random half needed 10-14)."""
 TRUST = 0.2
 """Largest change of a coefficient per step after the first (log-variance units); halved after
-each step that leaves a worse violation than its start (the step is then undone)."""
+each step that leaves a worse merit than its start -- the least-squares objective plus
+:data:`ELASTIC` times the total shortfall below the margins on the grid -- and the step is then
+undone. (Judged by the worst violation alone, SPX 2026 with 5 % of its quotes stalled at 20
+programmes and was shrunk to the SSVI: 2.86 % median APE instead of 0.163 %.)"""
 NEAR = 0.2
 """Grid points with g or the calendar slope below this enter a programme's constraints."""
 ELASTIC = 10.0
@@ -244,11 +247,13 @@ def fit_correction(model: SurfaceModel, k: NDArray[np.float64], tau: NDArray[np.
         near_g |= g < NEAR
         near_c |= slope < NEAR
         worst = min(float(g.min()), float(slope.min()))
-        if kept is not None and worst < kept[0]:  # the step made it worse: back, with a smaller region
-            worst, (coef, g, slope, w, w_k, w_kk) = kept
+        shortfall = np.maximum(MARGIN_G - g, 0.0).sum() + np.maximum(MARGIN - slope, 0.0).sum()
+        merit = 0.5 * coef @ (p @ coef) + q @ coef + ELASTIC * shortfall
+        if kept is not None and merit > kept[0]:  # the step made it worse: back, with a smaller region
+            merit, (coef, g, slope, w, w_k, w_kk, worst) = kept
             radius *= 0.5
         else:
-            kept = (worst, (coef, g, slope, w, w_k, w_kk))
+            kept = (merit, (coef, g, slope, w, w_k, w_kk, worst))
         info.update(min_g=float(g.min()), min_calendar=float(slope.min()), trust_radius=radius)
         if worst >= -STOP:
             break
