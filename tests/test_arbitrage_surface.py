@@ -351,3 +351,16 @@ def test_density_quadrature_error_bound_holds_for_kinked_integrands(bumps, width
     k = np.linspace(-3.0, 3.0, max(n, int(12.0 / width) + 2))
     value, error = _trapezoid_with_error(y(k)[None], k, kinks=True)
     assert abs(value[0] - exact) <= error[0]
+
+
+def test_quote_grid_spans_the_quotes_and_rejects_bad_input():
+    from ivfast.arbitrage.grids import quote_grid
+
+    k_axis, tau_axis = quote_grid([-0.2, 0.0, 0.3], [0.1, 0.1, 0.5])
+    # 10 % of the 0.5-wide k range on each side; every quoted maturity is a row.
+    assert k_axis[0] == pytest.approx(-0.25) and k_axis[-1] == pytest.approx(0.35) and k_axis.size == 201
+    assert {0.1, 0.5} <= set(tau_axis) and np.all(np.diff(tau_axis) > 0)
+    for k, tau, name in [([], [], "k"), ([np.nan, 0.1], [0.1, 0.2], "k"), ([0.0, 0.1], [0.1], "k"),
+                         ([0.0, 0.1], [0.0, 0.1], "tau"), ([0.0, 0.1], [0.1, np.inf], "tau")]:
+        with pytest.raises(ValueError, match=name):
+            quote_grid(k, tau)

@@ -138,3 +138,12 @@ def test_fine_tune_chain_random_half_is_recovered_and_certified(chains_dir):
     # Measured 0.20 % median APE and 98 % inside bid-ask; the SSVI alone gives 4.7 % and 29 %.
     assert np.median(err / s.iv[~seen]) < 0.005
     assert np.mean(err <= s.half_spread[~seen]) > 0.9
+
+
+@pytest.mark.parametrize("k,tau,iv,name", [([], [], [], "k"), ([0.0, np.nan, 0.1], [0.1] * 3, [0.2] * 3, "k"),
+                                          ([0.0, 0.1, 0.2], [0.1, 0.0, 0.1], [0.2] * 3, "tau"),
+                                          ([0.0, 0.1, 0.2], [0.1] * 3, [0.2, -0.2, 0.2], "iv"),
+                                          ([0.0, 0.1, 0.2], [0.1] * 2, [0.2] * 3, "tau")])
+def test_bad_input_to_the_corrected_completion_is_named(k, tau, iv, name):
+    with pytest.raises(ValueError, match=name):
+        complete_surface(k, tau, iv, correct=True)

@@ -32,8 +32,17 @@ def quote_grid(k: ArrayLike, tau: ArrayLike, n_k: int = 201, n_tau: int = 100
     -------
     tuple of 2 ndarray
         The k axis (``n_k`` points, increasing) and the tau axis in years (sorted, distinct).
+
+    Raises
+    ------
+    ValueError
+        ``k`` empty, not finite, or of another size than ``tau``; ``tau`` not finite and > 0.
     """
-    k, tau = np.asarray(k, dtype=np.float64), np.asarray(tau, dtype=np.float64)
+    k, tau = np.asarray(k, dtype=np.float64).ravel(), np.asarray(tau, dtype=np.float64).ravel()
+    if k.size == 0 or k.size != tau.size or not np.isfinite(k).all():
+        raise ValueError(f"k: expected finite values, one per tau (got {k.size} for {tau.size} maturities)")
+    if not (np.isfinite(tau) & (tau > 0)).all():
+        raise ValueError("tau: expected finite years to expiry > 0")
     pad = K_PAD * max(k.max() - k.min(), 0.1)
     k_grid = np.linspace(k.min() - pad, k.max() + pad, n_k)
     tau_grid = np.unique(np.r_[np.geomspace(tau.min(), tau.max(), n_tau), tau])

@@ -140,18 +140,18 @@ def complete_surfaces(quotes: Sequence[tuple[ArrayLike, ArrayLike, ArrayLike]], 
         info = {"network_raw": z.tolist(), "refined_raw": z_ref.tolist(), "refine_steps": refine_steps,
                 "n_quotes": int(k.size), "n_tokens": int(min(k.size, MAX_TOKENS))}
         surface = CompletedSurface(curve, z_ref, Quotes(k, tau, iv, w), info)
-        out.append(_corrected(surface, curve, z_ref) if correct else surface)
+        out.append(_corrected(surface, curve, z_ref, w) if correct else surface)
     finished = time.perf_counter()
     for s in out:
         s.info["seconds"] = {"network_batch": encoded - started, "total_batch": finished - started}
     return out
 
 
-def _corrected(surface: CompletedSurface, curve: SoftplusCurve, raw: NDArray[np.float64]) -> CompletedSurface:
-    """The surface times its certified spline factor (:mod:`ivfast.completion.correction`)."""
+def _corrected(surface: CompletedSurface, curve: SoftplusCurve, raw: NDArray[np.float64],
+               weights: NDArray[np.float64]) -> CompletedSurface:
+    """The surface times its certified spline factor (:mod:`ivfast.completion.correction`); ``weights`` sum to 1."""
     q = surface.quotes
     started = time.perf_counter()
-    weights = np.full(q.k.size, 1.0 / q.k.size) if q.weights is None else q.weights / q.weights.sum()
     correction, info = fit_correction(surface.model, q.k, q.tau, q.iv, weights)
     out, factor = certify(lambda c: CompletedSurface(curve, raw, q, surface.info, c), correction)
     out.info = {**surface.info, "correction": {**info, "factor": factor, "seconds": time.perf_counter() - started}}
@@ -187,8 +187,9 @@ def complete_surface(k: ArrayLike, tau: ArrayLike, iv: ArrayLike, *, weights: Ar
     correct : bool
         Multiply the SSVI by a spline factor fitted to the quotes under the calendar and
         butterfly conditions on a grid that resolves it (:mod:`ivfast.completion.correction`),
-        shrunk until the dense check (:meth:`CompletedSurface.check`) is clean: far closer to a
-        dense chain (see bench/README.md), at a cost of seconds instead of milliseconds.
+        shrunk until the surface's own dense check, ``ivfast check``'s default grid and
+        ``ivfast fit``'s quoted-domain grid are clean: far closer to a dense chain (see
+        bench/README.md), at a cost of seconds instead of milliseconds.
 
     Returns
     -------

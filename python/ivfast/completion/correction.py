@@ -13,7 +13,8 @@ squares, subject to the no-arbitrage conditions on a constraint grid that resolv
 It is a sequential quadratic programme (Clarabel, an interior-point solver; a trust region after
 the first step; points any iterate came near stay constrained). Between grid points a condition
 can dip below its value on the points; the constraints ask for that dip on top of their margin
-(:func:`_dip`, from the local curvature along k) and rows in tau are at most 0.1 apart in ln tau.
+(:func:`_dip`, a parabola through neighbouring points along k) and rows in tau are at most 0.1
+apart in ln tau. Steps are judged by a merit (objective plus the elastic cost of the shortfall).
 Beyond the splines ``h`` is flat in k, so the far wings are the SSVI's times a constant; single
 points out to ``|k| = 50`` hold ``g`` there (and with it Lee's wing bound, since
 ``g -> 1/4 - (slope)^2/16`` as ``|k|`` grows). Beyond the last expiry the factor fades to 1 by
